@@ -1,0 +1,138 @@
+"""Times one full training step of the PyTorch peer: forward + backward + Adam (lr 1e-3).
+
+Batch 100 of random 28x28x1 images and labels (fixed seed), float32. Models:
+  capsnet        CapsNet (spec section 2)
+  mlcn-2l-w4d1   MLCN, 2 lanes mlcn1 w4 d1
+  mlcn-8l-w4d1   MLCN, 8 lanes mlcn1 w4 d1
+  mlcn-4l-w2d4   MLCN, 4 lanes mlcn1 w2 d4 (the NAS "1x" reference model)
+
+Reports the median, p10 and p90 of the timed steps, and images/s from the median.
+
+    /usr/bin/python3 bench/peer/step_bench.py --threads 2 --warmup 2 --iters 5 [--json]
+        [--device cpu|cuda] [--compile] [--models capsnet,mlcn-8l-w4d1]
+
+With --json, stdout holds one JSON object per model and the table goes to stderr.
+--compile uses torch.compile when the installed torch has it; torch 1.13 does not, so the
+run is eager and every result says "compile": "unavailable".
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from models import MLCN, CapsNet  # noqa: E402
+
+BATCH = 100
+IN_SHAPE = (1, 28, 28)
+MODELS = {
+    "capsnet": lambda: CapsNet(IN_SHAPE),
+    "mlcn-2l-w4d1": lambda: MLCN([("mlcn1", 4, 1)] * 2, IN_SHAPE),
+    "mlcn-8l-w4d1": lambda: MLCN([("mlcn1", 4, 1)] * 8, IN_SHAPE),
+    "mlcn-4l-w2d4": lambda: MLCN([("mlcn1", 2, 4)] * 4, IN_SHAPE),
+}
+
+
+def sync(device):
+    """Waits for queued device work so wall-clock timing covers it."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_model(name, device, args, compile_state):
+    """Builds one model and returns its result dict (times in ms)."""
+    torch.manual_seed(0)
+    model = MODELS[name]().to(device)
+    params = sum(p.numel() for p in model.parameters())
+    step_fn = torch.compile(model) if compile_state == "on" else model
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+    x = torch.rand(BATCH, *IN_SHAPE, device=device)  # (B, C, H, W)
+    labels = torch.randint(0, 10, (BATCH,), device=device)  # (B,)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        step_fn(x, labels).loss.backward()
+        opt.step()
+
+    for _ in range(args.warmup):
+        step()
+    sync(device)
+    times = []
+    for _ in range(args.iters):
+        t0 = time.perf_counter()
+        step()
+        sync(device)
+        times.append((time.perf_counter() - t0) * 1e3)
+    med = float(np.median(times))
+    return {
+        "model": name,
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "batch": BATCH,
+        "params": params,
+        "warmup": args.warmup,
+        "iters": args.iters,
+        "ms_per_step": round(med, 3),
+        "p10_ms": round(float(np.percentile(times, 10)), 3),
+        "p90_ms": round(float(np.percentile(times, 90)), 3),
+        "images_per_s": round(BATCH * 1e3 / med, 2),
+        "compile": compile_state,
+        "torch": torch.__version__,
+    }
+
+
+def print_table(results, out):
+    """Human-readable summary of the results."""
+    print(f"{'model':<14} {'device':<6} {'thr':>3} {'params':>10} {'ms/step':>10} "
+          f"{'p10':>10} {'p90':>10} {'img/s':>9}", file=out)
+    for r in results:
+        print(f"{r['model']:<14} {r['device']:<6} {r['threads']:>3} {r['params']:>10,} "
+              f"{r['ms_per_step']:>10.1f} {r['p10_ms']:>10.1f} {r['p90_ms']:>10.1f} "
+              f"{r['images_per_s']:>9.1f}", file=out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--threads", type=int, default=0, help="intra- and inter-op threads (0: torch default)")
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    ap.add_argument("--compile", action="store_true", help="torch.compile the model if available")
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--iters", type=int, default=5)
+    ap.add_argument("--models", default=",".join(MODELS), help="comma-separated subset of " + ",".join(MODELS))
+    ap.add_argument("--json", action="store_true", help="one JSON object per model on stdout")
+    args = ap.parse_args()
+
+    names = [m for m in args.models.split(",") if m]
+    unknown = [m for m in names if m not in MODELS]
+    if unknown or args.iters < 1 or args.warmup < 0:
+        ap.error(f"unknown models {unknown}" if unknown else "need --iters >= 1 and --warmup >= 0")
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+        torch.set_num_interop_threads(args.threads)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        sys.exit("step_bench: --device cuda but torch.cuda.is_available() is False")
+    compile_state = "off"
+    if args.compile:
+        compile_state = "on" if hasattr(torch, "compile") else "unavailable"
+        if compile_state == "unavailable":
+            print(f"step_bench: torch.compile unavailable in torch {torch.__version__}; running eager",
+                  file=sys.stderr)
+    device = torch.device(args.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+
+    results = []
+    for name in names:
+        r = time_model(name, device, args, compile_state)
+        results.append(r)
+        if args.json:
+            print(json.dumps(r), flush=True)
+    print_table(results, sys.stderr if args.json else sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
