@@ -1,0 +1,33 @@
+// CPU convolutions on NHWC activations with OHWI filters (K, kh, kw, C): the layout that makes
+// im2col rows contiguous runs of C and matches cuDNN's NHWC filter format. Checkpoints use
+// PyTorch's (K, C, kh, kw); the model converts on import/export.
+// conv2d: im2col + one GEMM per chunk of images; depthwise: direct loops.
+#pragma once
+#include <cstdint>
+
+namespace mlcn::cpu {
+
+struct ConvShape {
+  int64_t B = 0, H = 0, W = 0, C = 0;  // input (B, H, W, C)
+  int64_t K = 0, kh = 0, kw = 0;       // filters (K, kh, kw, C); depthwise: (C, kh, kw)
+  int64_t stride = 1, pad_h = 0, pad_w = 0;
+  int64_t OH = 0, OW = 0;              // output (B, OH, OW, K)
+};
+// Fills OH/OW (and pads for `same`). Throws when the kernel does not fit the input.
+ConvShape make_conv_shape(int64_t B, int64_t H, int64_t W, int64_t C, int64_t K, int64_t kh,
+                          int64_t kw, int64_t stride, bool same);
+
+// out (B, OH, OW, K) = conv(in (B, H, W, C), w (K, kh, kw, C)) + b (K) [b may be null]
+template <class T>
+void conv2d_forward(T* out, const T* in, const T* w, const T* b, const ConvShape& s);
+// Accumulates din (B,H,W,C) [may be null], dw (K,kh,kw,C), db (K) [may be null].
+template <class T>
+void conv2d_backward(T* din, T* dw, T* db, const T* dout, const T* in, const T* w, const ConvShape& s);
+
+// Depthwise: out (B, OH, OW, C) = per-channel conv of in (B,H,W,C) with w (C, kh, kw); no bias.
+template <class T>
+void depthwise_forward(T* out, const T* in, const T* w, const ConvShape& s);
+template <class T>
+void depthwise_backward(T* din, T* dw, const T* dout, const T* in, const T* w, const ConvShape& s);
+
+}  // namespace mlcn::cpu

@@ -1,0 +1,57 @@
+// CPU elementwise kernels: ReLU, sigmoid, accumulation.
+#include "engine/cpu/elementwise.h"
+
+#include <cmath>
+
+#include "engine/ops/cuda_bridge.h"
+
+namespace mlcn::cpu {
+
+template <class T> void relu_forward(T* out, const T* in, int64_t n) {
+#pragma omp parallel for if (n > (1 << 16))
+  for (int64_t i = 0; i < n; ++i) out[i] = in[i] > T(0) ? in[i] : T(0);
+}
+template <class T> void relu_backward(T* din, const T* dout, const T* out, int64_t n) {
+#pragma omp parallel for if (n > (1 << 16))
+  for (int64_t i = 0; i < n; ++i) din[i] += out[i] > T(0) ? dout[i] : T(0);
+}
+template <class T> void sigmoid_forward(T* out, const T* in, int64_t n) {
+#pragma omp parallel for if (n > (1 << 16))
+  for (int64_t i = 0; i < n; ++i) out[i] = T(1) / (T(1) + std::exp(-in[i]));
+}
+template <class T> void sigmoid_backward(T* din, const T* dout, const T* out, int64_t n) {
+#pragma omp parallel for if (n > (1 << 16))
+  for (int64_t i = 0; i < n; ++i) din[i] += dout[i] * out[i] * (T(1) - out[i]);
+}
+template <class T> void add_inplace(T* dst, const T* src, int64_t n) {
+#pragma omp parallel for if (n > (1 << 16))
+  for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
+}
+
+#define MLCN_INSTANTIATE(T)                                              \
+  template void relu_forward<T>(T*, const T*, int64_t);                  \
+  template void relu_backward<T>(T*, const T*, const T*, int64_t);       \
+  template void sigmoid_forward<T>(T*, const T*, int64_t);               \
+  template void sigmoid_backward<T>(T*, const T*, const T*, int64_t);    \
+  template void add_inplace<T>(T*, const T*, int64_t);
+MLCN_INSTANTIATE(float)
+MLCN_INSTANTIATE(double)
+#undef MLCN_INSTANTIATE
+
+}  // namespace mlcn::cpu
+
+namespace mlcn {
+
+void accumulate(Tensor& dst, const Tensor& src) {
+  MLCN_CHECK(dst.numel() == src.numel() && dst.dtype() == src.dtype(),
+             "accumulate " << shape_str(src.shape()) << " into " << shape_str(dst.shape()));
+  MLCN_CHECK(dst.device() == src.device(),
+             "accumulate across devices " << src.device().str() << " -> " << dst.device().str());
+  if (dst.device().is_cpu()) {
+    MLCN_DISPATCH_FLOAT(dst.dtype(), T, cpu::add_inplace(dst.data<T>(), src.data<T>(), dst.numel()));
+  } else {
+    cuda::add_inplace(dst.data<float>(), src.data<float>(), dst.numel(), dst.device().index);
+  }
+}
+
+}  // namespace mlcn

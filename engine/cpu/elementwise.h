@@ -1,0 +1,21 @@
+// CPU elementwise kernels (templated on the scalar so gradient checks run in double).
+// Backward kernels accumulate (+=) into the input gradient.
+#pragma once
+#include <cstdint>
+
+#include "engine/core/tensor.h"
+
+namespace mlcn {
+// dst += src (same numel and dtype; CPU or CUDA).
+void accumulate(Tensor& dst, const Tensor& src);
+}  // namespace mlcn
+
+namespace mlcn::cpu {
+
+template <class T> void relu_forward(T* out, const T* in, int64_t n);             // (n)
+template <class T> void relu_backward(T* din, const T* dout, const T* out, int64_t n);
+template <class T> void sigmoid_forward(T* out, const T* in, int64_t n);          // (n)
+template <class T> void sigmoid_backward(T* din, const T* dout, const T* out, int64_t n);
+template <class T> void add_inplace(T* dst, const T* src, int64_t n);             // dst += src
+
+}  // namespace mlcn::cpu

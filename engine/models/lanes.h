@@ -1,0 +1,66 @@
+// The per-lane networks. Each lane maps the image x (B, H, W, C) to capsule outputs
+// (B, classes, D): D = 1 for an MLCN lane (its 10-D class vector becomes one dimension of
+// every class capsule, spec 1.1), D = 16 for CapsNet's digit capsules (spec 2), which is a
+// one-lane model in this engine. Every shape is derived from the input and the lane spec.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/models/param.h"
+
+namespace mlcn {
+
+struct InputShape {
+  int64_t H = 28, W = 28, C = 1, classes = 10;
+};
+
+struct LaneSpec {
+  std::string type = "mlcn1";  // mlcn1 | mlcn2 | capsnet
+  int width = 1, depth = 1;
+};
+
+struct LaneOptions {
+  int routings = 3;
+  bool fast_caps = true;   // J = 1 capsule layer as one GEMM (MLCN); false: predict + routing
+  bool stop_grad = false;  // routing gradient mode (CapsNet)
+  DType dtype = DType::F32;
+};
+
+// Capsules per stacked level of an mlcn1 lane (spec 1.3); throws naming the lane when invalid.
+std::vector<int64_t> mlcn1_levels(const LaneSpec& spec, const InputShape& in);
+
+class Lane {
+ public:
+  virtual ~Lane() = default;
+  // x (B, H, W, C) -> (B, classes, out_dim())
+  virtual Var forward(Tape& t, const Var& x) = 0;
+  virtual int64_t out_dim() const = 0;
+  std::vector<Param>& params() { return params_; }
+  const std::vector<Param>& params() const { return params_; }
+  int64_t num_params() const;
+  // Glorot-uniform weights and zero biases from the seeded stream.
+  void init(Rng& rng);
+
+ protected:
+  struct Conv {
+    Param* w = nullptr;
+    Param* b = nullptr;
+    int stride = 1;
+    bool same = false;
+  };
+  Conv add_conv(const std::string& name, int64_t K, int64_t kh, int64_t kw, int64_t C, int stride, bool same, bool bias);
+  Param* add_param(const std::string& name, const Shape& shape, ParamLayout layout, double fan_in, double fan_out);
+  Var apply(Tape& t, const Conv& c, const Var& x) const;
+
+  std::string prefix_;
+  LaneOptions opt_;
+  std::vector<Param> params_;
+  std::vector<std::pair<double, double>> fans_;  // (fan_in, fan_out) per parameter; 0,0 for biases
+};
+
+// Builds the lane for `spec` (prefix e.g. "lanes.3." or "" for CapsNet).
+std::unique_ptr<Lane> make_lane(const LaneSpec& spec, const InputShape& in, const LaneOptions& opt,
+                                const std::string& prefix);
+
+}  // namespace mlcn

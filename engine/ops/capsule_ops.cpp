@@ -1,0 +1,289 @@
+// Differentiable capsule ops: squash, prediction transform, routing, length, mask, lane
+// concatenation and dropout scaling, margin and reconstruction losses.
+// Loss values are host (CPU) scalars whatever the device of their inputs.
+#include <algorithm>
+
+#include "engine/cpu/capsule.h"
+#include "engine/cpu/elementwise.h"
+#include "engine/cpu/loss.h"
+#include "engine/ops/cuda_bridge.h"
+#include "engine/ops/op_util.h"
+#include "engine/ops/ops.h"
+
+namespace mlcn {
+using namespace detail;
+
+Var squash(Tape& t, const Var& s) {
+  const Tensor& S = s->value;
+  MLCN_CHECK(S.ndim() >= 1, "squash: needs at least one axis");
+  const int64_t D = S.dim(-1), rows = S.numel() / std::max<int64_t>(D, 1);
+  bool rg = needs_grad(t, {&s});
+  Var v = new_output(S.shape(), S, rg);
+  if (on_cuda(S)) cuda::squash_forward(v->value.data<float>(), S.data<float>(), rows, D);
+  else MLCN_DISPATCH_FLOAT(S.dtype(), T, cpu::squash_forward(v->value.data<T>(), S.data<T>(), rows, D));
+  if (rg)
+    t.record([s, v, rows, D]() {
+      if (!v->grad.defined()) return;
+      if (on_cuda(v->value))
+        cuda::squash_backward(grad_ptr<float>(s), v->grad.data<float>(), s->value.data<float>(), rows, D);
+      else
+        MLCN_DISPATCH_FLOAT(v->value.dtype(), T,
+                            cpu::squash_backward(grad_ptr<T>(s), v->grad.data<T>(), s->value.data<T>(), rows, D));
+    });
+  return v;
+}
+
+Var predict(Tape& t, const Var& u, const Var& W) {
+  const Tensor& U = u->value;
+  const Tensor& Wt = W->value;
+  expect_rank("predict", "u", U, 3);
+  expect_rank("predict", "W", Wt, 4);
+  const int64_t B = U.dim(0), N = U.dim(1), Din = U.dim(2), J = Wt.dim(1), Dout = Wt.dim(2);
+  MLCN_CHECK(Wt.dim(0) == N && Wt.dim(3) == Din,
+             "predict: W " << shape_str(Wt.shape()) << " does not match u " << shape_str(U.shape()));
+  same_device("predict", u, W);
+  bool rg = needs_grad(t, {&u, &W});
+  Var uh = new_output({B, N, J, Dout}, U, rg);
+  if (on_cuda(U))
+    cuda::predict_forward(uh->value.data<float>(), U.data<float>(), Wt.data<float>(), B, N, J, Dout, Din);
+  else
+    MLCN_DISPATCH_FLOAT(U.dtype(), T,
+                        cpu::predict_forward(uh->value.data<T>(), U.data<T>(), Wt.data<T>(), B, N, J, Dout, Din));
+  if (rg)
+    t.record([u, W, uh, B, N, J, Dout, Din]() {
+      if (!uh->grad.defined()) return;
+      MLCN_CHECK(W->requires_grad, "predict: frozen W is not supported");
+      if (on_cuda(uh->value))
+        cuda::predict_backward(grad_ptr<float>(u), grad_ptr<float>(W), uh->grad.data<float>(), u->value.data<float>(),
+                               W->value.data<float>(), B, N, J, Dout, Din);
+      else
+        MLCN_DISPATCH_FLOAT(uh->value.dtype(), T,
+                            cpu::predict_backward(grad_ptr<T>(u), grad_ptr<T>(W), uh->grad.data<T>(),
+                                                  u->value.data<T>(), W->value.data<T>(), B, N, J, Dout, Din));
+    });
+  return uh;
+}
+
+Var routing(Tape& t, const Var& uhat, int iters, bool stop_grad, bool fast) {
+  const Tensor& U = uhat->value;
+  expect_rank("routing", "uhat", U, 4);
+  MLCN_CHECK(iters >= 1, "routing: iterations must be >= 1, got " << iters);
+  const int64_t B = U.dim(0), N = U.dim(1), J = U.dim(2), D = U.dim(3);
+  bool rg = needs_grad(t, {&uhat});
+  Var v = new_output({B, J, D}, U, rg);
+  if (on_cuda(U)) cuda::routing_forward(v->value.data<float>(), U.data<float>(), B, N, J, D, iters, fast);
+  else MLCN_DISPATCH_FLOAT(U.dtype(), T, cpu::routing_forward(v->value.data<T>(), U.data<T>(), B, N, J, D, iters, fast));
+  if (rg)
+    t.record([uhat, v, B, N, J, D, iters, stop_grad, fast]() {
+      if (!v->grad.defined()) return;
+      if (on_cuda(v->value))
+        cuda::routing_backward(grad_ptr<float>(uhat), v->grad.data<float>(), uhat->value.data<float>(), B, N, J, D,
+                               iters, stop_grad, fast);
+      else
+        MLCN_DISPATCH_FLOAT(v->value.dtype(), T,
+                            cpu::routing_backward(grad_ptr<T>(uhat), v->grad.data<T>(), uhat->value.data<T>(), B, N,
+                                                  J, D, iters, stop_grad, fast));
+    });
+  return v;
+}
+
+Var length(Tape& t, const Var& v) {
+  const Tensor& V = v->value;
+  MLCN_CHECK(V.ndim() >= 2, "length: needs at least two axes, got " << shape_str(V.shape()));
+  const int64_t D = V.dim(-1), rows = V.numel() / std::max<int64_t>(D, 1);
+  Shape out(V.shape().begin(), V.shape().end() - 1);
+  bool rg = needs_grad(t, {&v});
+  Var y = new_output(out, V, rg);
+  if (on_cuda(V)) cuda::length_forward(y->value.data<float>(), V.data<float>(), rows, D);
+  else MLCN_DISPATCH_FLOAT(V.dtype(), T, cpu::length_forward(y->value.data<T>(), V.data<T>(), rows, D));
+  if (rg)
+    t.record([v, y, rows, D]() {
+      if (!y->grad.defined()) return;
+      if (on_cuda(y->value))
+        cuda::length_backward(grad_ptr<float>(v), y->grad.data<float>(), v->value.data<float>(),
+                              y->value.data<float>(), rows, D);
+      else
+        MLCN_DISPATCH_FLOAT(y->value.dtype(), T,
+                            cpu::length_backward(grad_ptr<T>(v), y->grad.data<T>(), v->value.data<T>(),
+                                                 y->value.data<T>(), rows, D));
+    });
+  return y;
+}
+
+Var mask(Tape& t, const Var& v, const std::vector<int32_t>& sel) {
+  const Tensor& V = v->value;
+  expect_rank("mask", "v", V, 3);
+  const int64_t B = V.dim(0), J = V.dim(1), D = V.dim(2);
+  MLCN_CHECK(static_cast<int64_t>(sel.size()) == B, "mask: " << sel.size() << " selections for batch " << B);
+  for (int32_t s : sel) MLCN_CHECK(s >= 0 && s < J, "mask: class " << s << " out of range [0, " << J << ")");
+  bool rg = needs_grad(t, {&v});
+  Var y = new_output({B, J * D}, V, rg);
+  if (on_cuda(V)) cuda::mask_forward(y->value.data<float>(), V.data<float>(), sel.data(), B, J, D);
+  else MLCN_DISPATCH_FLOAT(V.dtype(), T, cpu::mask_forward(y->value.data<T>(), V.data<T>(), sel.data(), B, J, D));
+  if (rg)
+    t.record([v, y, sel, B, J, D]() {
+      if (!y->grad.defined()) return;
+      if (on_cuda(y->value)) cuda::mask_backward(grad_ptr<float>(v), y->grad.data<float>(), sel.data(), B, J, D);
+      else
+        MLCN_DISPATCH_FLOAT(y->value.dtype(), T,
+                            cpu::mask_backward(grad_ptr<T>(v), y->grad.data<T>(), sel.data(), B, J, D));
+    });
+  return y;
+}
+
+namespace {
+// Copies between a part (rows, D) and columns [off, off+D) of a whole (rows, Dt).
+template <class T> void part_copy(T* part, T* whole, int64_t rows, int64_t D, int64_t Dt, int64_t off, bool into_whole) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t d = 0; d < D; ++d) {
+      if (into_whole) whole[r * Dt + off + d] = part[r * D + d];
+      else part[r * D + d] += whole[r * Dt + off + d];
+    }
+}
+}  // namespace
+
+Var concat_last(Tape& t, const std::vector<Var>& parts) {
+  MLCN_CHECK(!parts.empty(), "concat_last: no inputs");
+  const Tensor& P0 = parts[0]->value;
+  expect_rank("concat_last", "part", P0, 3);
+  int64_t Dt = 0;
+  bool rg = false;
+  for (const Var& p : parts) {
+    same_device("concat_last", parts[0], p);
+    MLCN_CHECK(p->value.ndim() == 3 && p->value.dim(0) == P0.dim(0) && p->value.dim(1) == P0.dim(1),
+               "concat_last: part " << shape_str(p->value.shape()) << " vs " << shape_str(P0.shape()));
+    Dt += p->value.dim(2);
+    rg = rg || (t.grad_enabled && p->requires_grad);
+  }
+  const int64_t rows = P0.dim(0) * P0.dim(1);
+  Var y = new_output({P0.dim(0), P0.dim(1), Dt}, P0, rg);
+  int64_t off = 0;
+  for (const Var& p : parts) {
+    const int64_t D = p->value.dim(2);
+    if (on_cuda(P0))
+      cuda::concat_copy(y->value.data<float>(), p->value.data<float>(), rows, D, Dt, off, true);
+    else
+      MLCN_DISPATCH_FLOAT(P0.dtype(), T, part_copy(p->value.data<T>(), y->value.data<T>(), rows, D, Dt, off, true));
+    off += D;
+  }
+  if (rg)
+    t.record([parts, y, rows, Dt]() {
+      if (!y->grad.defined()) return;
+      int64_t o = 0;
+      for (const Var& p : parts) {
+        const int64_t D = p->value.dim(2);
+        if (p->requires_grad) {
+          if (on_cuda(y->value))
+            cuda::concat_copy(p->grad_buffer().data<float>(), y->grad.data<float>(), rows, D, Dt, o, false);
+          else
+            MLCN_DISPATCH_FLOAT(y->value.dtype(), T,
+                                part_copy(p->grad_buffer().data<T>(), y->grad.data<T>(), rows, D, Dt, o, false));
+        }
+        o += D;
+      }
+    });
+  return y;
+}
+
+Var lane_scale(Tape& t, const Var& V, const std::vector<double>& scale) {
+  const Tensor& X = V->value;
+  expect_rank("lane_scale", "V", X, 3);
+  const int64_t B = X.dim(0), J = X.dim(1), L = X.dim(2);
+  MLCN_CHECK(static_cast<int64_t>(scale.size()) == L, "lane_scale: " << scale.size() << " scales for " << L << " lanes");
+  bool rg = needs_grad(t, {&V});
+  Var y = new_output(X.shape(), X, rg);
+  auto run = [B, J, L, scale](const Tensor& in, Tensor& out, bool add) {
+    if (on_cuda(in)) {
+      std::vector<float> sf(scale.begin(), scale.end());
+      MLCN_CHECK(!add, "lane_scale: CUDA backward goes through a temporary");
+      cuda::lane_scale(out.data<float>(), in.data<float>(), sf.data(), B, J, L);
+      return;
+    }
+    MLCN_DISPATCH_FLOAT(in.dtype(), T, {
+      std::vector<T> st(scale.begin(), scale.end());
+      if (!add) {
+        cpu::lane_scale(out.data<T>(), in.data<T>(), st.data(), B, J, L);
+      } else {
+        const T* g = in.data<T>();
+        T* o = out.data<T>();
+        for (int64_t r = 0; r < B * J; ++r)
+          for (int64_t l = 0; l < L; ++l) o[r * L + l] += g[r * L + l] * st[l];
+      }
+    });
+  };
+  run(X, y->value, false);
+  if (rg)
+    t.record([V, y, run]() {
+      if (!y->grad.defined()) return;
+      if (on_cuda(y->value)) {
+        Tensor tmp = Tensor::empty(y->value.shape(), y->value.dtype(), y->value.device());
+        run(y->grad, tmp, false);
+        accumulate(V->grad_buffer(), tmp);
+      } else {
+        run(y->grad, V->grad_buffer(), true);
+      }
+    });
+  return y;
+}
+
+Var margin_loss(Tape& t, const Var& y, const std::vector<int32_t>& labels) {
+  const Tensor& Y = y->value;
+  expect_rank("margin_loss", "lengths", Y, 2);
+  const int64_t B = Y.dim(0), J = Y.dim(1);
+  MLCN_CHECK(static_cast<int64_t>(labels.size()) == B, "margin_loss: " << labels.size() << " labels for batch " << B);
+  for (int32_t l : labels) MLCN_CHECK(l >= 0 && l < J, "margin_loss: label " << l << " out of range [0, " << J << ")");
+  bool rg = needs_grad(t, {&y});
+  double value = 0;
+  if (on_cuda(Y)) value = cuda::margin_forward(Y.data<float>(), labels.data(), B, J);
+  else MLCN_DISPATCH_FLOAT(Y.dtype(), T, value = cpu::margin_forward(Y.data<T>(), labels.data(), B, J));
+  Var loss = make_var(Tensor::full({1}, value, Y.dtype()), rg);
+  if (rg)
+    t.record([y, loss, labels, B, J]() {
+      if (!loss->grad.defined()) return;
+      double g = loss->grad.item();
+      if (on_cuda(y->value))
+        cuda::margin_backward(grad_ptr<float>(y), static_cast<float>(g), y->value.data<float>(), labels.data(), B, J);
+      else
+        MLCN_DISPATCH_FLOAT(y->value.dtype(), T,
+                            cpu::margin_backward(grad_ptr<T>(y), T(g), y->value.data<T>(), labels.data(), B, J));
+    });
+  return loss;
+}
+
+Var mse_loss(Tape& t, const Var& a, const Tensor& target) {
+  const Tensor& A = a->value;
+  MLCN_CHECK(A.numel() == target.numel() && A.dtype() == target.dtype() && A.device() == target.device(),
+             "mse_loss: prediction " << shape_str(A.shape()) << " vs target " << shape_str(target.shape()));
+  const int64_t n = A.numel();
+  bool rg = needs_grad(t, {&a});
+  double value = 0;
+  if (on_cuda(A)) value = cuda::mse_forward(A.data<float>(), target.data<float>(), n);
+  else MLCN_DISPATCH_FLOAT(A.dtype(), T, value = cpu::mse_forward(A.data<T>(), target.data<T>(), n));
+  Var loss = make_var(Tensor::full({1}, value, A.dtype()), rg);
+  if (rg)
+    t.record([a, loss, target, n]() {
+      if (!loss->grad.defined()) return;
+      double g = loss->grad.item();
+      if (on_cuda(a->value))
+        cuda::mse_backward(grad_ptr<float>(a), static_cast<float>(g), a->value.data<float>(), target.data<float>(), n);
+      else
+        MLCN_DISPATCH_FLOAT(a->value.dtype(), T,
+                            cpu::mse_backward(grad_ptr<T>(a), T(g), a->value.data<T>(), target.data<T>(), n));
+    });
+  return loss;
+}
+
+std::vector<int32_t> argmax_rows(const Tensor& y) {
+  Tensor h = y.to(Device::cpu());
+  const int64_t B = h.dim(0), J = h.dim(1);
+  std::vector<int32_t> out(static_cast<size_t>(B));
+  for (int64_t b = 0; b < B; ++b) {
+    int32_t best = 0;
+    for (int64_t j = 1; j < J; ++j)
+      if (h.item(b * J + j) > h.item(b * J + best)) best = static_cast<int32_t>(j);
+    out[static_cast<size_t>(b)] = best;
+  }
+  return out;
+}
+
+}  // namespace mlcn

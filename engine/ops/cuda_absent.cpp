@@ -1,0 +1,39 @@
+// Stand-ins for the CUDA entry points in builds without the CUDA backend: each throws, so a
+// tensor placed on a GPU is an error, never a silent CPU fallback. Generated from cuda_bridge.h.
+#include "engine/core/check.h"
+#include "engine/ops/cuda_bridge.h"
+
+namespace mlcn::cuda {
+
+void add_inplace(float*, const float*, int64_t, int) { MLCN_FAIL("add_inplace: not on this backend (built without CUDA)"); }
+void relu_forward(float*, const float*, int64_t) { MLCN_FAIL("relu_forward: not on this backend (built without CUDA)"); }
+void relu_backward(float*, const float*, const float*, int64_t) { MLCN_FAIL("relu_backward: not on this backend (built without CUDA)"); }
+void sigmoid_forward(float*, const float*, int64_t) { MLCN_FAIL("sigmoid_forward: not on this backend (built without CUDA)"); }
+void sigmoid_backward(float*, const float*, const float*, int64_t) { MLCN_FAIL("sigmoid_backward: not on this backend (built without CUDA)"); }
+void scale_inplace(float*, float, int64_t) { MLCN_FAIL("scale_inplace: not on this backend (built without CUDA)"); }
+void conv2d_forward(float*, const float*, const float*, const float*, const cpu::ConvShape&) { MLCN_FAIL("conv2d_forward: not on this backend (built without CUDA)"); }
+void conv2d_backward(float*, float*, float*, const float*, const float*, const float*, const cpu::ConvShape&) { MLCN_FAIL("conv2d_backward: not on this backend (built without CUDA)"); }
+void depthwise_forward(float*, const float*, const float*, const cpu::ConvShape&) { MLCN_FAIL("depthwise_forward: not on this backend (built without CUDA)"); }
+void depthwise_backward(float*, float*, const float*, const float*, const float*, const cpu::ConvShape&) { MLCN_FAIL("depthwise_backward: not on this backend (built without CUDA)"); }
+void gemm(bool, bool, int64_t, int64_t, int64_t, const float*, const float*, float, float*) { MLCN_FAIL("gemm: not on this backend (built without CUDA)"); }
+void bias_add(float*, const float*, int64_t, int64_t) { MLCN_FAIL("bias_add: not on this backend (built without CUDA)"); }
+void bias_backward(float*, const float*, int64_t, int64_t) { MLCN_FAIL("bias_backward: not on this backend (built without CUDA)"); }
+void squash_forward(float*, const float*, int64_t, int64_t) { MLCN_FAIL("squash_forward: not on this backend (built without CUDA)"); }
+void squash_backward(float*, const float*, const float*, int64_t, int64_t) { MLCN_FAIL("squash_backward: not on this backend (built without CUDA)"); }
+void predict_forward(float*, const float*, const float*, int64_t, int64_t, int64_t, int64_t, int64_t) { MLCN_FAIL("predict_forward: not on this backend (built without CUDA)"); }
+void predict_backward(float*, float*, const float*, const float*, const float*, int64_t, int64_t, int64_t, int64_t, int64_t) { MLCN_FAIL("predict_backward: not on this backend (built without CUDA)"); }
+void routing_forward(float*, const float*, int64_t, int64_t, int64_t, int64_t, int, bool) { MLCN_FAIL("routing_forward: not on this backend (built without CUDA)"); }
+void routing_backward(float*, const float*, const float*, int64_t, int64_t, int64_t, int64_t, int, bool, bool) { MLCN_FAIL("routing_backward: not on this backend (built without CUDA)"); }
+void length_forward(float*, const float*, int64_t, int64_t) { MLCN_FAIL("length_forward: not on this backend (built without CUDA)"); }
+void length_backward(float*, const float*, const float*, const float*, int64_t, int64_t) { MLCN_FAIL("length_backward: not on this backend (built without CUDA)"); }
+void mask_forward(float*, const float*, const int32_t*, int64_t, int64_t, int64_t) { MLCN_FAIL("mask_forward: not on this backend (built without CUDA)"); }
+void mask_backward(float*, const float*, const int32_t*, int64_t, int64_t, int64_t) { MLCN_FAIL("mask_backward: not on this backend (built without CUDA)"); }
+void lane_scale(float*, const float*, const float*, int64_t, int64_t, int64_t) { MLCN_FAIL("lane_scale: not on this backend (built without CUDA)"); }
+void concat_copy(float*, const float*, int64_t, int64_t, int64_t, int64_t, bool) { MLCN_FAIL("concat_copy: not on this backend (built without CUDA)"); }
+float margin_forward(const float*, const int32_t*, int64_t, int64_t) { MLCN_FAIL("margin_forward: not on this backend (built without CUDA)"); }
+void margin_backward(float*, float, const float*, const int32_t*, int64_t, int64_t) { MLCN_FAIL("margin_backward: not on this backend (built without CUDA)"); }
+float mse_forward(const float*, const float*, int64_t) { MLCN_FAIL("mse_forward: not on this backend (built without CUDA)"); }
+void mse_backward(float*, float, const float*, const float*, int64_t) { MLCN_FAIL("mse_backward: not on this backend (built without CUDA)"); }
+void adam_update(float*, const float*, float*, float*, int64_t, double, double, double, double) { MLCN_FAIL("adam_update: not on this backend (built without CUDA)"); }
+
+}  // namespace mlcn::cuda

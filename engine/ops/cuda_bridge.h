@@ -1,0 +1,59 @@
+// The CUDA entry points the engine's ops dispatch to for tensors on a CUDA device: float32,
+// raw device pointers, the same argument order as the CPU twins in engine/cpu/*.h, launched
+// on the calling thread's current stream (set by the lane runtime, see cuda_context.h).
+// Implemented in kernels/ when the CUDA backend is built, otherwise by ops/cuda_absent.cpp,
+// where each one throws "not on this backend". No CUDA header is needed to include this file.
+#pragma once
+#include <cstdint>
+
+#include "engine/cpu/conv.h"
+
+namespace mlcn::cuda {
+
+void add_inplace(float* dst, const float* src, int64_t n, int device);
+void relu_forward(float* out, const float* in, int64_t n);
+void relu_backward(float* din, const float* dout, const float* out, int64_t n);
+void sigmoid_forward(float* out, const float* in, int64_t n);
+void sigmoid_backward(float* din, const float* dout, const float* out, int64_t n);
+void scale_inplace(float* x, float k, int64_t n);
+
+void conv2d_forward(float* out, const float* in, const float* w, const float* b, const cpu::ConvShape& s);
+void conv2d_backward(float* din, float* dw, float* db, const float* dout, const float* in, const float* w,
+                     const cpu::ConvShape& s);
+void depthwise_forward(float* out, const float* in, const float* w, const cpu::ConvShape& s);
+void depthwise_backward(float* din, float* dw, const float* dout, const float* in, const float* w,
+                        const cpu::ConvShape& s);
+// C(M,N) = op(A) op(B) (+ C when beta = 1), row-major (cuBLAS underneath).
+void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, const float* B, float beta, float* C);
+void bias_add(float* out, const float* b, int64_t rows, int64_t cols);
+void bias_backward(float* db, const float* dout, int64_t rows, int64_t cols);
+
+void squash_forward(float* v, const float* s, int64_t rows, int64_t D);
+void squash_backward(float* ds, const float* dv, const float* s, int64_t rows, int64_t D);
+void predict_forward(float* uhat, const float* u, const float* W, int64_t B, int64_t N, int64_t J, int64_t Dout,
+                     int64_t Din);
+void predict_backward(float* du, float* dW, const float* duhat, const float* u, const float* W, int64_t B, int64_t N,
+                      int64_t J, int64_t Dout, int64_t Din);
+void routing_forward(float* v, const float* uhat, int64_t B, int64_t N, int64_t J, int64_t D, int iters, bool fast);
+void routing_backward(float* duhat, const float* dv, const float* uhat, int64_t B, int64_t N, int64_t J, int64_t D,
+                      int iters, bool stop_grad, bool fast);
+void length_forward(float* y, const float* v, int64_t rows, int64_t D);
+void length_backward(float* dv, const float* dy, const float* v, const float* y, int64_t rows, int64_t D);
+// sel: host array (B); copied to the device by the implementation.
+void mask_forward(float* out, const float* v, const int32_t* sel, int64_t B, int64_t J, int64_t D);
+void mask_backward(float* dv, const float* dout, const int32_t* sel, int64_t B, int64_t J, int64_t D);
+// scale: host array (L).
+void lane_scale(float* out, const float* in, const float* scale, int64_t B, int64_t J, int64_t L);
+// Copies part `index` of a (B, J, D_total) tensor: dst (B, J, D) <-> src columns [off, off + D).
+void concat_copy(float* dst, const float* src, int64_t rows, int64_t D, int64_t D_total, int64_t off, bool into_total);
+
+// Losses: the value is returned to the host (one float); labels are host arrays (B).
+float margin_forward(const float* y, const int32_t* labels, int64_t B, int64_t J);
+void margin_backward(float* dy, float g, const float* y, const int32_t* labels, int64_t B, int64_t J);
+float mse_forward(const float* a, const float* target, int64_t n);
+void mse_backward(float* da, float g, const float* a, const float* target, int64_t n);
+
+void adam_update(float* p, const float* g, float* m, float* v, int64_t n, double lr_t, double b1, double b2,
+                 double eps);
+
+}  // namespace mlcn::cuda

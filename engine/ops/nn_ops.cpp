@@ -1,0 +1,205 @@
+// Differentiable conv2d, depthwise conv, dense, matmul, ReLU, sigmoid, reshape and scalar sums.
+#include "engine/cpu/conv.h"
+#include "engine/cpu/elementwise.h"
+#include "engine/cpu/gemm.h"
+#include "engine/ops/cuda_bridge.h"
+#include "engine/ops/op_util.h"
+#include "engine/ops/ops.h"
+
+namespace mlcn {
+using namespace detail;
+
+Var conv2d(Tape& t, const Var& x, const Var& w, const Var& b, int stride, bool same) {
+  const Tensor& X = x->value;
+  const Tensor& Wt = w->value;
+  expect_rank("conv2d", "input", X, 4);
+  expect_rank("conv2d", "filter", Wt, 4);
+  MLCN_CHECK(Wt.dim(3) == X.dim(3), "conv2d: filter " << shape_str(Wt.shape()) << " vs input " << shape_str(X.shape()));
+  MLCN_CHECK(!b || b->value.numel() == Wt.dim(0), "conv2d: bias " << shape_str(b->value.shape()));
+  same_device("conv2d", x, w);
+  same_device("conv2d", x, b);
+  cpu::ConvShape s =
+      cpu::make_conv_shape(X.dim(0), X.dim(1), X.dim(2), X.dim(3), Wt.dim(0), Wt.dim(1), Wt.dim(2), stride, same);
+  bool rg = needs_grad(t, {&x, &w, &b});
+  Var y = new_output({s.B, s.OH, s.OW, s.K}, X, rg);
+  if (on_cuda(X)) {
+    cuda::conv2d_forward(y->value.data<float>(), X.data<float>(), Wt.data<float>(),
+                         b ? b->value.data<float>() : nullptr, s);
+  } else {
+    MLCN_DISPATCH_FLOAT(X.dtype(), T,
+                        cpu::conv2d_forward(y->value.data<T>(), X.data<T>(), Wt.data<T>(),
+                                            b ? b->value.data<T>() : nullptr, s));
+  }
+  if (rg)
+    t.record([x, w, b, y, s]() {
+      if (!y->grad.defined()) return;
+      if (on_cuda(y->value)) {
+        cuda::conv2d_backward(grad_ptr<float>(x), grad_ptr<float>(w), grad_ptr<float>(b), y->grad.data<float>(),
+                              x->value.data<float>(), w->value.data<float>(), s);
+      } else {
+        MLCN_DISPATCH_FLOAT(y->value.dtype(), T, {
+          MLCN_CHECK(w->requires_grad, "conv2d: frozen filters are not supported");
+          cpu::conv2d_backward(grad_ptr<T>(x), grad_ptr<T>(w), grad_ptr<T>(b), y->grad.data<T>(), x->value.data<T>(),
+                               w->value.data<T>(), s);
+        });
+      }
+    });
+  return y;
+}
+
+Var depthwise_conv2d(Tape& t, const Var& x, const Var& w, int stride, bool same) {
+  const Tensor& X = x->value;
+  const Tensor& Wt = w->value;
+  expect_rank("depthwise_conv2d", "input", X, 4);
+  expect_rank("depthwise_conv2d", "filter", Wt, 3);
+  MLCN_CHECK(Wt.dim(0) == X.dim(3), "depthwise_conv2d: filter " << shape_str(Wt.shape()) << " vs input "
+                                                                << shape_str(X.shape()));
+  same_device("depthwise_conv2d", x, w);
+  cpu::ConvShape s =
+      cpu::make_conv_shape(X.dim(0), X.dim(1), X.dim(2), X.dim(3), X.dim(3), Wt.dim(1), Wt.dim(2), stride, same);
+  bool rg = needs_grad(t, {&x, &w});
+  Var y = new_output({s.B, s.OH, s.OW, s.C}, X, rg);
+  if (on_cuda(X)) {
+    cuda::depthwise_forward(y->value.data<float>(), X.data<float>(), Wt.data<float>(), s);
+  } else {
+    MLCN_DISPATCH_FLOAT(X.dtype(), T, cpu::depthwise_forward(y->value.data<T>(), X.data<T>(), Wt.data<T>(), s));
+  }
+  if (rg)
+    t.record([x, w, y, s]() {
+      if (!y->grad.defined()) return;
+      MLCN_CHECK(w->requires_grad, "depthwise_conv2d: frozen filters are not supported");
+      if (on_cuda(y->value)) {
+        cuda::depthwise_backward(grad_ptr<float>(x), grad_ptr<float>(w), y->grad.data<float>(),
+                                 x->value.data<float>(), w->value.data<float>(), s);
+      } else {
+        MLCN_DISPATCH_FLOAT(y->value.dtype(), T,
+                            cpu::depthwise_backward(grad_ptr<T>(x), grad_ptr<T>(w), y->grad.data<T>(),
+                                                    x->value.data<T>(), w->value.data<T>(), s));
+      }
+    });
+  return y;
+}
+
+namespace {
+
+// y (N,out) = x (N,in) . op(w) [+ b]; w is (out,in) when w_out_major, else (in,out).
+Var linear(Tape& t, const char* op, const Var& x, const Var& w, const Var& b, bool w_out_major) {
+  const Tensor& X = x->value;
+  const Tensor& Wt = w->value;
+  expect_rank(op, "input", X, 2);
+  expect_rank(op, "weight", Wt, 2);
+  const int64_t N = X.dim(0), in = X.dim(1), out = w_out_major ? Wt.dim(0) : Wt.dim(1);
+  MLCN_CHECK((w_out_major ? Wt.dim(1) : Wt.dim(0)) == in,
+             op << ": weight " << shape_str(Wt.shape()) << " vs input " << shape_str(X.shape()));
+  MLCN_CHECK(!b || b->value.numel() == out, op << ": bias " << shape_str(b->value.shape()));
+  same_device(op, x, w);
+  same_device(op, x, b);
+  bool rg = needs_grad(t, {&x, &w, &b});
+  Var y = new_output({N, out}, X, rg);
+  if (on_cuda(X)) {
+    cuda::gemm(false, w_out_major, N, out, in, X.data<float>(), Wt.data<float>(), 0.f, y->value.data<float>());
+    if (b) cuda::bias_add(y->value.data<float>(), b->value.data<float>(), N, out);
+  } else {
+    MLCN_DISPATCH_FLOAT(X.dtype(), T, {
+      cpu::gemm<T>(false, w_out_major, N, out, in, X.data<T>(), Wt.data<T>(), T(0), y->value.data<T>());
+      if (b) {
+        T* Y = y->value.data<T>();
+        const T* B = b->value.data<T>();
+        for (int64_t r = 0; r < N; ++r)
+          for (int64_t c = 0; c < out; ++c) Y[r * out + c] += B[c];
+      }
+    });
+  }
+  if (rg)
+    t.record([x, w, b, y, N, in, out, w_out_major]() {
+      if (!y->grad.defined()) return;
+      if (on_cuda(y->value)) {
+        const float* dY = y->grad.data<float>();
+        if (w->requires_grad) {
+          if (w_out_major) cuda::gemm(true, false, out, in, N, dY, x->value.data<float>(), 1.f, grad_ptr<float>(w));
+          else cuda::gemm(true, false, in, out, N, x->value.data<float>(), dY, 1.f, grad_ptr<float>(w));
+        }
+        if (x->requires_grad)
+          cuda::gemm(false, !w_out_major, N, in, out, dY, w->value.data<float>(), 1.f, grad_ptr<float>(x));
+        if (b && b->requires_grad) cuda::bias_backward(grad_ptr<float>(b), dY, N, out);
+        return;
+      }
+      MLCN_DISPATCH_FLOAT(y->value.dtype(), T, {
+        const T* dY = y->grad.data<T>();
+        if (w->requires_grad) {
+          if (w_out_major) cpu::gemm<T>(true, false, out, in, N, dY, x->value.data<T>(), T(1), grad_ptr<T>(w));
+          else cpu::gemm<T>(true, false, in, out, N, x->value.data<T>(), dY, T(1), grad_ptr<T>(w));
+        }
+        if (x->requires_grad) cpu::gemm<T>(false, !w_out_major, N, in, out, dY, w->value.data<T>(), T(1), grad_ptr<T>(x));
+        if (b && b->requires_grad) {
+          T* dB = grad_ptr<T>(b);
+          for (int64_t r = 0; r < N; ++r)
+            for (int64_t c = 0; c < out; ++c) dB[c] += dY[r * out + c];
+        }
+      });
+    });
+  return y;
+}
+
+// y = f(x) elementwise, with backward in terms of the output.
+template <class Fwd, class Bwd, class CFwd, class CBwd>
+Var unary(Tape& t, const Var& x, Fwd fwd, Bwd bwd, CFwd cfwd, CBwd cbwd) {
+  bool rg = needs_grad(t, {&x});
+  Var y = new_output(x->value.shape(), x->value, rg);
+  const int64_t n = x->value.numel();
+  if (on_cuda(x->value)) cfwd(y->value.data<float>(), x->value.data<float>(), n);
+  else MLCN_DISPATCH_FLOAT(x->value.dtype(), T, fwd(y->value.data<T>(), x->value.data<T>(), n));
+  if (rg)
+    t.record([x, y, n, bwd, cbwd]() {
+      if (!y->grad.defined()) return;
+      if (on_cuda(y->value))
+        cbwd(x->grad_buffer().data<float>(), y->grad.data<float>(), y->value.data<float>(), n);
+      else
+        MLCN_DISPATCH_FLOAT(y->value.dtype(), T,
+                            bwd(x->grad_buffer().data<T>(), y->grad.data<T>(), y->value.data<T>(), n));
+    });
+  return y;
+}
+
+}  // namespace
+
+Var dense(Tape& t, const Var& x, const Var& w, const Var& b) { return linear(t, "dense", x, w, b, true); }
+Var matmul(Tape& t, const Var& x, const Var& w) { return linear(t, "matmul", x, w, nullptr, false); }
+
+Var relu(Tape& t, const Var& x) {
+  return unary(
+      t, x, [](auto* o, const auto* i, int64_t n) { cpu::relu_forward(o, i, n); },
+      [](auto* di, const auto* dout, const auto* o, int64_t n) { cpu::relu_backward(di, dout, o, n); },
+      cuda::relu_forward, cuda::relu_backward);
+}
+
+Var sigmoid(Tape& t, const Var& x) {
+  return unary(
+      t, x, [](auto* o, const auto* i, int64_t n) { cpu::sigmoid_forward(o, i, n); },
+      [](auto* di, const auto* dout, const auto* o, int64_t n) { cpu::sigmoid_backward(di, dout, o, n); },
+      cuda::sigmoid_forward, cuda::sigmoid_backward);
+}
+
+Var reshape(Tape& t, const Var& x, const Shape& shape) {
+  bool rg = needs_grad(t, {&x});
+  Var y = make_var(x->value.reshape(shape), rg);
+  if (rg) y->grad = x->grad_buffer().reshape(y->value.shape());
+  return y;
+}
+
+Var add_scaled(Tape& t, const Var& a, const Var& b, double k) {
+  MLCN_CHECK(a->value.numel() == 1 && b->value.numel() == 1 && a->value.device().is_cpu(),
+             "add_scaled takes two host scalars");
+  bool rg = needs_grad(t, {&a, &b});
+  Var y = make_var(Tensor::full({1}, a->value.item() + k * b->value.item(), a->value.dtype()), rg);
+  if (rg)
+    t.record([a, b, y, k]() {
+      if (!y->grad.defined()) return;
+      double g = y->grad.item();
+      if (a->requires_grad) a->grad_buffer().set(0, a->grad_buffer().item() + g);
+      if (b->requires_grad) b->grad_buffer().set(0, b->grad_buffer().item() + k * g);
+    });
+  return y;
+}
+
+}  // namespace mlcn

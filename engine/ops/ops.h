@@ -1,0 +1,50 @@
+// The differentiable ops of the engine (Var in, Var out), each recording its backward on the
+// tape it is given. Every op validates shapes and devices once, then dispatches to the CPU
+// twin (engine/cpu, float32 or float64) or the CUDA entry point (engine/ops/cuda_bridge.h).
+// Activations are NHWC; conv filters are OHWI (K, kh, kw, C); dense weights are (out, in).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "engine/core/autograd.h"
+
+namespace mlcn {
+
+// x (B,H,W,C), w (K,kh,kw,C), b (K) or null -> (B,OH,OW,K); `same` pads like Keras.
+Var conv2d(Tape& t, const Var& x, const Var& w, const Var& b, int stride, bool same);
+// x (B,H,W,C), w (C,kh,kw) -> (B,OH,OW,C); no bias.
+Var depthwise_conv2d(Tape& t, const Var& x, const Var& w, int stride, bool same);
+// x (N,in), w (out,in), b (out) or null -> (N,out)
+Var dense(Tape& t, const Var& x, const Var& w, const Var& b);
+// x (N,in), w (in,out) -> (N,out)
+Var matmul(Tape& t, const Var& x, const Var& w);
+Var relu(Tape& t, const Var& x);
+Var sigmoid(Tape& t, const Var& x);
+// A view with another shape; its gradient aliases x's gradient (no closure needed).
+Var reshape(Tape& t, const Var& x, const Shape& shape);
+
+// squash over the last axis; s (..., D)
+Var squash(Tape& t, const Var& s);
+// u (B,N,Din), W (N,J,Dout,Din) -> uhat (B,N,J,Dout)
+Var predict(Tape& t, const Var& u, const Var& W);
+// uhat (B,N,J,D) -> v (B,J,D); full gradient unless stop_grad; fast J == 1 path unless !fast
+Var routing(Tape& t, const Var& uhat, int iters, bool stop_grad = false, bool fast = true);
+// v (..., D) -> (...)
+Var length(Tape& t, const Var& v);
+// v (B,J,D), sel (B) class per sample -> (B, J*D) class-major, zero outside the selected class
+Var mask(Tape& t, const Var& v, const std::vector<int32_t>& sel);
+// parts: each (B,J,D_l) -> (B,J,sum D_l)
+Var concat_last(Tape& t, const std::vector<Var>& parts);
+// V (B,J,L) * scale (L) per lane (lane dropout); scale is a host vector of 0 or 1/(1-p)
+Var lane_scale(Tape& t, const Var& V, const std::vector<double>& scale);
+// y (B,J), labels (B) -> scalar
+Var margin_loss(Tape& t, const Var& y, const std::vector<int32_t>& labels);
+// a (n...), target same numel (no gradient) -> scalar
+Var mse_loss(Tape& t, const Var& a, const Tensor& target);
+// scalar a + k * scalar b
+Var add_scaled(Tape& t, const Var& a, const Var& b, double k);
+
+// argmax over the last axis of y (B,J) (host).
+std::vector<int32_t> argmax_rows(const Tensor& y);
+
+}  // namespace mlcn
