@@ -5,8 +5,13 @@ Batch 100 of random 28x28x1 images and labels (fixed seed), float32. Models:
   mlcn-2l-w4d1   MLCN, 2 lanes mlcn1 w4 d1
   mlcn-8l-w4d1   MLCN, 8 lanes mlcn1 w4 d1
   mlcn-4l-w2d4   MLCN, 4 lanes mlcn1 w2 d4 (the NAS "1x" reference model)
+and, only when named in --models, the mlcn2 lane type of the paper's Table 1:
+  mlcn2-2l-w4    MLCN, 2 lanes mlcn2 w4
+  mlcn2-8l-w4    MLCN, 8 lanes mlcn2 w4
 
-Reports the median, p10 and p90 of the timed steps, and images/s from the median.
+Reports the median, p10 and p90 of the timed steps, images/s from the median, and the
+1-minute load average after the timed steps (load1: on a shared machine a value well above
+the thread count means the timing was disturbed).
 
     /usr/bin/python3 bench/peer/step_bench.py --threads 2 --warmup 2 --iters 5 [--json]
         [--device cpu|cuda] [--compile] [--models capsnet,mlcn-8l-w4d1]
@@ -34,7 +39,10 @@ MODELS = {
     "mlcn-2l-w4d1": lambda: MLCN([("mlcn1", 4, 1)] * 2, IN_SHAPE),
     "mlcn-8l-w4d1": lambda: MLCN([("mlcn1", 4, 1)] * 8, IN_SHAPE),
     "mlcn-4l-w2d4": lambda: MLCN([("mlcn1", 2, 4)] * 4, IN_SHAPE),
+    "mlcn2-2l-w4": lambda: MLCN([("mlcn2", 4, 1)] * 2, IN_SHAPE),
+    "mlcn2-8l-w4": lambda: MLCN([("mlcn2", 4, 1)] * 8, IN_SHAPE),
 }
+DEFAULT_MODELS = ["capsnet", "mlcn-2l-w4d1", "mlcn-8l-w4d1", "mlcn-4l-w2d4"]
 
 
 def sync(device):
@@ -82,17 +90,18 @@ def time_model(name, device, args, compile_state):
         "images_per_s": round(BATCH * 1e3 / med, 2),
         "compile": compile_state,
         "torch": torch.__version__,
+        "load1": round(os.getloadavg()[0], 2),
     }
 
 
 def print_table(results, out):
     """Human-readable summary of the results."""
     print(f"{'model':<14} {'device':<6} {'thr':>3} {'params':>10} {'ms/step':>10} "
-          f"{'p10':>10} {'p90':>10} {'img/s':>9}", file=out)
+          f"{'p10':>10} {'p90':>10} {'img/s':>9} {'load1':>6}", file=out)
     for r in results:
         print(f"{r['model']:<14} {r['device']:<6} {r['threads']:>3} {r['params']:>10,} "
               f"{r['ms_per_step']:>10.1f} {r['p10_ms']:>10.1f} {r['p90_ms']:>10.1f} "
-              f"{r['images_per_s']:>9.1f}", file=out)
+              f"{r['images_per_s']:>9.1f} {r['load1']:>6.2f}", file=out)
 
 
 def main():
@@ -102,7 +111,8 @@ def main():
     ap.add_argument("--compile", action="store_true", help="torch.compile the model if available")
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--iters", type=int, default=5)
-    ap.add_argument("--models", default=",".join(MODELS), help="comma-separated subset of " + ",".join(MODELS))
+    ap.add_argument("--models", default=",".join(DEFAULT_MODELS),
+                    help="comma-separated subset of " + ",".join(MODELS))
     ap.add_argument("--json", action="store_true", help="one JSON object per model on stdout")
     args = ap.parse_args()
 
