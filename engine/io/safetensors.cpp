@@ -346,11 +346,13 @@ StFile parse_safetensors(const uint8_t* bytes, size_t size, const std::string& s
     return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
   });
   uint64_t prev_end = 0;
-  std::string prev = "the start of the data section";
+  std::string prev;
   for (const Entry& e : entries) {
     if (e.begin > prev_end) {
       MLCN_FAIL(src << ": gap in the data section: tensor \"" << e.name << "\" begins at "
-                    << e.begin << " but " << prev << " ends at " << prev_end);
+                    << e.begin << " but "
+                    << (prev.empty() ? "the data section starts at 0"
+                                     : prev + " ends at " + std::to_string(prev_end)));
     }
     if (e.begin < prev_end) {
       MLCN_FAIL(src << ": tensors overlap: \"" << e.name << "\" begins at " << e.begin << " before "
@@ -385,9 +387,14 @@ StFile read_safetensors(const std::string& path, const StReadOptions& opt) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) MLCN_FAIL(path << ": cannot open: " << std::strerror(errno));
   struct stat st;
-  if (::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
     ::close(fd);
-    MLCN_FAIL(path << ": is a directory or cannot be read, expected a safetensors file");
+    MLCN_FAIL(path << ": cannot stat: " << std::strerror(err));
+  }
+  if (S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    MLCN_FAIL(path << ": is a directory, expected a safetensors file");
   }
   std::vector<uint8_t> bytes(static_cast<size_t>(st.st_size));
   size_t have = 0;
