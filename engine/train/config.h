@@ -1,0 +1,51 @@
+// Training configuration: JSON with fixed keys and defaults (docs/config.md documents each).
+// Unknown keys and wrong types are errors naming the key; `--set a.b=c` overrides one key.
+#pragma once
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/models/model.h"
+
+namespace mlcn {
+
+struct Config {
+  nlohmann::json json;  // the resolved config (defaults + file + overrides), as written to runs
+
+  // model
+  std::string model_type;
+  std::vector<LaneSpec> lanes;
+  int routings = 3;
+  double lane_dropout = 0;
+  bool fast_caps = true;
+  bool routing_stop_grad = false;
+  // data
+  std::string dataset, data_path;
+  int64_t train_limit = 0, test_limit = 0;
+  // train
+  int epochs = 1, batch_size = 100;
+  double lr = 1e-3, lr_decay = 0.9, lam_recon = 0.392, shift_fraction = 0;
+  uint64_t seed = 0;
+  int log_every = 50;
+  bool prefetch = true;
+  // runtime
+  std::string device = "auto";
+  int threads = 0;      // 0: all cores
+  int cpu_devices = 1;  // CPU workers the threads are split over
+  nlohmann::json placement;  // "round-robin", an algorithm name, or a list of device indices
+  bool allow_tf32 = false;
+};
+
+// The built-in defaults (every valid key appears here).
+const nlohmann::json& config_defaults();
+// Parses `text` (from `source`, for errors), applies `overrides` ("a.b=value"), validates.
+Config parse_config(const std::string& text, const std::string& source, const std::vector<std::string>& overrides = {});
+Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});
+// Builds a config from an already-merged JSON object (validated the same way).
+Config config_from_json(const nlohmann::json& j, const std::string& source);
+// The model description of a config (input shape from the dataset).
+ModelSpec model_spec(const Config& c, DType dt = DType::F32);
+InputShape dataset_shape(const std::string& dataset);
+
+}  // namespace mlcn
