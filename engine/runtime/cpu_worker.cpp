@@ -1,0 +1,45 @@
+// CpuWorker: a task queue served by one thread that sets its own OpenMP width.
+#include "engine/runtime/cpu_worker.h"
+
+#include <omp.h>
+
+namespace mlcn {
+
+CpuWorker::CpuWorker(int threads) : threads_(threads < 1 ? 1 : threads), thread_([this] { loop(); }) {}
+
+CpuWorker::~CpuWorker() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+std::future<void> CpuWorker::submit(std::function<void()> fn) {
+  std::packaged_task<void()> task(std::move(fn));
+  auto fut = task.get_future();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    tasks_.push(std::move(task));
+  }
+  cv_.notify_one();
+  return fut;
+}
+
+void CpuWorker::loop() {
+  omp_set_num_threads(threads_);
+  for (;;) {
+    std::packaged_task<void()> task;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return stop_ || !tasks_.empty(); });
+      if (stop_ && tasks_.empty()) return;
+      task = std::move(tasks_.front());
+      tasks_.pop();
+    }
+    task();
+  }
+}
+
+}  // namespace mlcn

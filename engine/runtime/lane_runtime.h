@@ -1,0 +1,55 @@
+// The lane runtime: one training step of a model whose lanes are placed on devices.
+// Each lane has its own tape; the lanes of a device run on that device's worker while other
+// devices run theirs; the head gathers the lane outputs (B, classes, D_l), computes the losses,
+// back-propagates, and scatters dL/dv_l back; each device then finishes its lanes' backward
+// and applies Adam to their parameters (design.md, "Data flow of one training step").
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "engine/core/rng.h"
+#include "engine/models/model.h"
+#include "engine/optim/adam.h"
+#include "engine/runtime/cpu_worker.h"
+
+namespace mlcn {
+
+enum class StepMode {
+  Train,  // forward, backward, lane dropout, Adam update
+  Grad,   // forward and backward (mask by label, no dropout), gradients kept, no update
+  Eval    // forward only, mask by argmax
+};
+
+struct StepResult {
+  double loss = 0, margin = 0, recon = 0;
+  Tensor lengths;  // (B, classes), host
+  int64_t correct = 0;
+};
+
+struct RuntimeOptions {
+  int cpu_devices = 1;          // CPU workers
+  int threads_per_device = 1;   // OpenMP width of each worker
+  std::vector<int> placement;   // lane -> device index (empty: round-robin)
+  int head_device = 0;
+};
+
+class LaneRuntime {
+ public:
+  LaneRuntime(Model& model, const RuntimeOptions& opt);
+  // x: (B, H, W, C) host float32 in [0, 1]; labels (B).
+  StepResult step(const Tensor& x, const std::vector<int32_t>& labels, StepMode mode, double lr, Rng* dropout_rng);
+  const std::vector<int>& placement() const { return placement_; }
+  std::vector<Adam*> optimizers();  // lane optimizers in lane order, then the head's
+
+ private:
+  Model& model_;
+  std::vector<std::unique_ptr<CpuWorker>> workers_;
+  std::vector<int> placement_;
+  int head_device_ = 0;
+  std::vector<Tape> lane_tapes_;
+  Tape head_tape_;
+  std::vector<std::unique_ptr<Adam>> lane_opt_;
+  std::unique_ptr<Adam> head_opt_;
+};
+
+}  // namespace mlcn
