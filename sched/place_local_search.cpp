@@ -1,0 +1,178 @@
+// local-search: start from the best of greedy, greedy-ect and kk; repeatedly lower the most
+// loaded device (the critical one) by the best single move or swap with another device, or
+// by re-partitioning the lanes of the critical device and another one exactly (when they hold
+// at most kPairMax lanes together); then iterated local search: seeded random kicks of 1-3
+// lanes followed by the same descent, keeping the best. Every accepted step lowers the
+// larger of the two loads it touches, so descent terminates, and the answer is never worse
+// than its start (hence never worse than greedy).
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "engine/core/check.h"   // defines: Error
+#include "engine/core/rng.h"     // defines: Rng
+#include "sched/place_common.h"  // defines: fits, identical_devices, makespan_of
+#include "sched/placement.h"
+
+namespace mlcn {
+
+using place_detail::fits;
+
+namespace {
+
+constexpr int kPairMax = 16;  // 2^16 subsets per device pair at most
+
+struct LsState {
+  std::vector<int> dev;
+  std::vector<double> load, used;
+};
+
+LsState make_state(const PlacementProblem& p, const std::vector<int>& dev) {
+  LsState s{dev, std::vector<double>(p.devices(), 0.0), std::vector<double>(p.devices(), 0.0)};
+  for (int l = 0; l < p.lanes(); ++l) {
+    s.load[dev[l]] += p.time[l][dev[l]];
+    s.used[dev[l]] += p.mem[l];
+  }
+  return s;
+}
+
+double makespan(const LsState& s) { return *std::max_element(s.load.begin(), s.load.end()); }
+
+void move_lane(const PlacementProblem& p, LsState* s, int l, int to) {
+  int from = s->dev[l];
+  s->load[from] -= p.time[l][from];
+  s->used[from] -= p.mem[l];
+  s->load[to] += p.time[l][to];
+  s->used[to] += p.mem[l];
+  s->dev[l] = to;
+}
+
+// Best split of the lanes of devices c and h between them; returns the new max(load_c, load_h)
+// and fills *to_c (bit i set: lane S[i] goes to c). Memory-infeasible splits are skipped.
+double best_pair_split(const PlacementProblem& p, const std::vector<int>& S, int c, int h,
+                       uint32_t* to_c) {
+  const int n = int(S.size());
+  const uint32_t full = (1u << n) - 1;
+  std::vector<double> tc(1u << n), th(1u << n), mem(1u << n);
+  double total_h = 0, total_mem = 0;
+  for (int i = 0; i < n; ++i) {
+    total_h += p.time[S[i]][h];
+    total_mem += p.mem[S[i]];
+  }
+  double best = std::numeric_limits<double>::infinity();
+  tc[0] = th[0] = mem[0] = 0;
+  for (uint32_t m = 0; m <= full; ++m) {
+    if (m) {
+      int i = __builtin_ctz(m);
+      uint32_t prev = m & (m - 1);
+      tc[m] = tc[prev] + p.time[S[i]][c];
+      th[m] = th[prev] + p.time[S[i]][h];
+      mem[m] = mem[prev] + p.mem[S[i]];
+    }
+    double v = std::max(tc[m], total_h - th[m]);
+    if (v < best && fits(0, mem[m], p.capacity[c]) && fits(0, total_mem - mem[m], p.capacity[h])) {
+      best = v;
+      *to_c = m;
+    }
+  }
+  return best;
+}
+
+// One improving step on the critical device; false at a local optimum.
+bool improve_once(const PlacementProblem& p, LsState* s) {
+  const int G = p.devices();
+  int c = int(std::max_element(s->load.begin(), s->load.end()) - s->load.begin());
+  const double M = s->load[c], target = M - 1e-12 * M;
+  std::vector<int> on_c;
+  for (int l = 0; l < p.lanes(); ++l)
+    if (s->dev[l] == c) on_c.push_back(l);
+  double best = target;
+  int best_h = -1, best_a = -1, best_b = -1;
+  for (int h = 0; h < G; ++h) {
+    if (h == c) continue;
+    for (int a : on_c) {
+      if (fits(s->used[h], p.mem[a], p.capacity[h])) {
+        double v = std::max(s->load[c] - p.time[a][c], s->load[h] + p.time[a][h]);
+        if (v < best) best = v, best_h = h, best_a = a, best_b = -1;
+      }
+      for (int b = 0; b < p.lanes(); ++b) {
+        if (s->dev[b] != h) continue;
+        double nc = s->load[c] - p.time[a][c] + p.time[b][c];
+        double nh = s->load[h] - p.time[b][h] + p.time[a][h];
+        double v = std::max(nc, nh);
+        if (v < best && fits(s->used[c] - p.mem[a], p.mem[b], p.capacity[c]) &&
+            fits(s->used[h] - p.mem[b], p.mem[a], p.capacity[h]))
+          best = v, best_h = h, best_a = a, best_b = b;
+      }
+    }
+  }
+  if (best_h >= 0) {
+    move_lane(p, s, best_a, best_h);
+    if (best_b >= 0) move_lane(p, s, best_b, c);
+    return true;
+  }
+  for (int h = 0; h < G; ++h) {
+    if (h == c) continue;
+    std::vector<int> S = on_c;
+    for (int l = 0; l < p.lanes(); ++l)
+      if (s->dev[l] == h) S.push_back(l);
+    if (int(S.size()) > kPairMax) continue;
+    uint32_t to_c = 0;
+    if (best_pair_split(p, S, c, h, &to_c) < target) {
+      for (size_t i = 0; i < S.size(); ++i) move_lane(p, s, S[i], (to_c >> i) & 1u ? c : h);
+      return true;
+    }
+  }
+  return false;
+}
+
+void descend(const PlacementProblem& p, LsState* s) {
+  while (improve_once(p, s)) {
+  }
+}
+
+}  // namespace
+
+std::vector<int> place_local_search(const PlacementProblem& p, const PlaceOptions& opt) {
+  std::vector<std::vector<int>> starts;
+  std::string last_error;
+  auto try_start = [&](auto fn) {
+    try {
+      starts.push_back(fn());
+    } catch (const Error& e) {
+      last_error = e.what();
+    }
+  };
+  try_start([&] { return place_greedy(p); });
+  try_start([&] { return place_greedy_ect(p); });
+  if (place_detail::identical_devices(p)) try_start([&] { return place_kk(p); });
+  MLCN_CHECK(!starts.empty(), "local-search: no constructive placement fits memory ("
+                                  << last_error << ")");
+  LsState best;
+  double best_ms = std::numeric_limits<double>::infinity();
+  for (const auto& st : starts) {
+    LsState s = make_state(p, st);
+    descend(p, &s);
+    if (makespan(s) < best_ms) best_ms = makespan(s), best = s;
+  }
+  const double lb = lower_bound(p);
+  Rng rng(opt.seed);
+  LsState cur = best;
+  for (int k = 0; k < opt.kicks && best_ms > lb * (1 + 1e-9) && p.devices() > 1; ++k) {
+    LsState s = cur;
+    int moves = 1 + int(rng.below(3));
+    for (int i = 0; i < moves; ++i) {
+      int l = int(rng.below(p.lanes()));
+      int to = int(rng.below(p.devices() - 1));
+      if (to >= s.dev[l]) ++to;
+      if (fits(s.used[to], p.mem[l], p.capacity[to])) move_lane(p, &s, l, to);
+    }
+    descend(p, &s);
+    double ms = makespan(s);
+    if (ms <= makespan(cur) * (1 + 1e-12)) cur = s;
+    if (ms < best_ms) best_ms = ms, best = s;
+  }
+  return best.dev;
+}
+
+}  // namespace mlcn
