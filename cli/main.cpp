@@ -1,0 +1,160 @@
+// The `mlcn` executable: train | eval | step | info | place. Errors become one line on stderr
+// and exit status 1; usage errors exit 2. docs/cli.md is the contract.
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cli/cmd_place.h"
+#include "engine/io/safetensors.h"
+#include "engine/ops/ops.h"
+#include "engine/train/checkpoint.h"
+#include "data/batcher.h"
+#include "data/dataset.h"
+#include "engine/train/trainer.h"
+
+using namespace mlcn;
+
+namespace {
+
+struct Args {
+  std::string config, out, resume, checkpoint, dump;
+  std::vector<std::string> sets;
+};
+
+Args parse_args(const std::vector<std::string>& a) {
+  Args r;
+  for (size_t i = 0; i < a.size(); ++i) {
+    auto value = [&](const char* flag) {
+      MLCN_CHECK(i + 1 < a.size(), flag << " needs a value");
+      return a[++i];
+    };
+    if (a[i] == "--config") r.config = value("--config");
+    else if (a[i] == "--out") r.out = value("--out");
+    else if (a[i] == "--resume") r.resume = value("--resume");
+    else if (a[i] == "--checkpoint") r.checkpoint = value("--checkpoint");
+    else if (a[i] == "--dump") r.dump = value("--dump");
+    else if (a[i] == "--set") r.sets.push_back(value("--set"));
+    else MLCN_FAIL("unknown argument '" << a[i] << "' (see docs/cli.md)");
+  }
+  return r;
+}
+
+Config config_for(const Args& a) {
+  if (!a.config.empty()) return load_config(a.config, a.sets);
+  if (!a.checkpoint.empty()) return parse_config(checkpoint_config(a.checkpoint).dump(), a.checkpoint, a.sets);
+  return parse_config("{}", "defaults", a.sets);
+}
+
+int cmd_train(const Args& a) {
+  MLCN_CHECK(!a.config.empty() || !a.resume.empty(), "train needs --config FILE (or --resume DIR)");
+  Config cfg = !a.config.empty() ? load_config(a.config, a.sets)
+                                 : parse_config(checkpoint_config(a.resume + "/last.safetensors").dump(), a.resume, a.sets);
+  std::string out = a.out.empty() ? (a.resume.empty() ? "runs/latest" : a.resume) : a.out;
+  if (a.resume.empty() && std::filesystem::exists(out + "/last.safetensors") && a.out.empty())
+    MLCN_FAIL(out << " already holds a run; pass --out DIR or --resume " << out);
+  nlohmann::json s = train_run(cfg, out, a.resume);
+  std::printf("test accuracy %.4f after %d epoch(s) in %.1f s (run in %s)\n", s["test_accuracy"].get<double>(), cfg.epochs,
+              s["seconds"].get<double>(), out.c_str());
+  return 0;
+}
+
+int cmd_eval(const Args& a) {
+  MLCN_CHECK(!a.checkpoint.empty(), "eval needs --checkpoint FILE");
+  Config cfg = config_for(a);
+  Model model(model_spec(cfg));
+  load_checkpoint(a.checkpoint, model, {});
+  LaneRuntime rt(model, runtime_options(cfg, model.num_lanes()));
+  EvalResult r = evaluate(rt, cfg);
+  std::cout << nlohmann::json{{"accuracy", r.accuracy}, {"loss", r.loss}, {"images", r.images}}.dump() << "\n";
+  return 0;
+}
+
+int cmd_step(const Args& a) {
+  MLCN_CHECK(!a.dump.empty(), "step needs --dump FILE");
+  Config cfg = config_for(a);
+  Model model(model_spec(cfg));
+  model.init(cfg.seed);
+  if (!a.checkpoint.empty()) load_checkpoint(a.checkpoint, model, {});
+  Dataset test = load_dataset(cfg.dataset, cfg.data_path, "test", cfg.batch_size);
+  BatchOptions bo;
+  bo.batch_size = cfg.batch_size;
+  bo.shuffle = false;
+  Batcher batcher(test, bo);
+  Batch b = batcher.next();
+  Tensor x = Tensor::empty({b.size, test.H, test.W, test.C});
+  std::copy(b.images, b.images + x.numel(), x.data<float>());
+  LaneRuntime rt(model, runtime_options(cfg, model.num_lanes()));
+  StepResult r = rt.step(x, std::vector<int32_t>(b.labels, b.labels + b.size), StepMode::Grad, 0, nullptr);
+  StFile f;
+  auto scalar = [](double v) {
+    float fv = static_cast<float>(v);
+    return StTensor::from_f32({}, &fv);
+  };
+  f.tensors["loss"] = scalar(r.loss);
+  f.tensors["loss_margin"] = scalar(r.margin);
+  f.tensors["loss_recon"] = scalar(r.recon);
+  f.tensors["lengths"] = StTensor::from_f32(r.lengths.shape(), r.lengths.data<float>());
+  for (Param* p : model.all_params()) {
+    Tensor g = to_exchange(*p, p->var->grad);
+    f.tensors["grad." + p->name] = StTensor::from_f32(g.shape(), g.data<float>());
+  }
+  f.metadata["config"] = cfg.json.dump();
+  write_safetensors(a.dump, f);
+  std::printf("wrote %s (loss %.6f)\n", a.dump.c_str(), r.loss);
+  return 0;
+}
+
+int cmd_info(const Args& a) {
+  nlohmann::json j;
+  j["build"] = {{"cuda_compiled", cuda_memory_registered()}, {"version", "0.1"}};
+  j["devices"] = {{{"type", "cpu"}, {"threads", std::thread::hardware_concurrency()}}};
+  if (!a.config.empty()) {
+    Config cfg = load_config(a.config, a.sets);
+    Model model(model_spec(cfg));
+    nlohmann::json lanes = nlohmann::json::array();
+    for (size_t l = 0; l < model.num_lanes(); ++l) {
+      nlohmann::json e = {{"parameters", model.lane(l).num_params()}};
+      if (!cfg.lanes.empty())
+        e.update({{"type", cfg.lanes[l].type}, {"width", cfg.lanes[l].width}, {"depth", cfg.lanes[l].depth}});
+      lanes.push_back(e);
+    }
+    j["model"] = {{"type", cfg.model_type}, {"lanes", lanes}, {"parameters", model.num_params()}};
+  }
+  std::cout << j.dump(2) << "\n";
+  return 0;
+}
+
+void usage() {
+  std::fprintf(stderr,
+               "usage: mlcn train --config FILE [--set key=value ...] [--out DIR] [--resume DIR]\n"
+               "       mlcn eval --checkpoint FILE [--config FILE] [--set ...]\n"
+               "       mlcn step --config FILE [--checkpoint FILE] --dump FILE\n"
+               "       mlcn info [--config FILE]\n"
+               "       mlcn place --lanes FILE|--config FILE --devices FILE --algo NAME [--seed N] [--time-limit S]\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage();
+    return 2;
+  }
+  std::string cmd = argv[1];
+  std::vector<std::string> rest(argv + 2, argv + argc);
+  try {
+    if (cmd == "place") return cmd_place(rest);
+    if (cmd == "train") return cmd_train(parse_args(rest));
+    if (cmd == "eval") return cmd_eval(parse_args(rest));
+    if (cmd == "step") return cmd_step(parse_args(rest));
+    if (cmd == "info") return cmd_info(parse_args(rest));
+    usage();
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mlcn %s: error: %s\n", cmd.c_str(), e.what());
+    return 1;
+  }
+}

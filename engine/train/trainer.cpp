@@ -1,0 +1,170 @@
+// The training loop; see trainer.h.
+#include "engine/train/trainer.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "data/batcher.h"
+#include "data/dataset.h"
+#include "engine/train/checkpoint.h"
+
+namespace mlcn {
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+RuntimeOptions runtime_options(const Config& cfg, size_t lanes) {
+  MLCN_CHECK(cfg.device != "cuda", "runtime.device = cuda: the lane runtime drives CPU devices in this build; "
+                                   "use runtime.device = cpu or auto");
+  RuntimeOptions o;
+  int threads = cfg.threads > 0 ? cfg.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  o.cpu_devices = cfg.cpu_devices;
+  o.threads_per_device = std::max(1, threads / cfg.cpu_devices);
+  if (cfg.placement.is_array()) {
+    for (const auto& d : cfg.placement) {
+      MLCN_CHECK(d.is_number_integer(), "runtime.placement must list device indices, got " << d.dump());
+      o.placement.push_back(d.get<int>());
+    }
+  } else {
+    MLCN_CHECK(cfg.placement == "round-robin", "runtime.placement '" << cfg.placement.get<std::string>()
+                                                   << "': use round-robin or a list (mlcn place computes one)");
+    for (size_t l = 0; l < lanes; ++l) o.placement.push_back(static_cast<int>(l % cfg.cpu_devices));
+  }
+  return o;
+}
+
+EvalResult evaluate(LaneRuntime& rt, const Config& cfg) {
+  Dataset test = load_dataset(cfg.dataset, cfg.data_path, "test", cfg.test_limit);
+  BatchOptions bo;
+  bo.batch_size = cfg.batch_size;
+  bo.shuffle = false;
+  Batcher batcher(test, bo);
+  EvalResult r;
+  double loss_sum = 0;
+  for (int64_t s = 0; s < batcher.steps_per_epoch(); ++s) {
+    Batch b = batcher.next();
+    Tensor x = Tensor::empty({b.size, test.H, test.W, test.C});
+    std::copy(b.images, b.images + x.numel(), x.data<float>());
+    std::vector<int32_t> labels(b.labels, b.labels + b.size);
+    StepResult sr = rt.step(x, labels, StepMode::Eval, 0, nullptr);
+    r.images += b.size;
+    loss_sum += sr.loss * double(b.size);
+    r.accuracy += double(sr.correct);
+  }
+  r.accuracy /= double(std::max<int64_t>(r.images, 1));
+  r.loss = loss_sum / double(std::max<int64_t>(r.images, 1));
+  return r;
+}
+
+namespace {
+void append_line(const fs::path& p, const std::string& line) {
+  std::ofstream f(p, std::ios::app);
+  f << line << "\n";
+}
+std::string fmt(double v, int prec = 4) {
+  char b[64];
+  std::snprintf(b, sizeof b, "%.*f", prec, v);
+  return b;
+}
+}  // namespace
+
+nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const std::string& resume_dir) {
+  Config cfg = cfg_in;
+  fs::create_directories(out_dir);
+  const fs::path out(out_dir);
+  Model model(model_spec(cfg));
+  model.init(cfg.seed);
+  LaneRuntime rt(model, runtime_options(cfg, model.num_lanes()));
+  int64_t start_epoch = 0;
+  double best_acc = -1;
+  if (!resume_dir.empty()) {
+    CheckpointInfo info = load_checkpoint((fs::path(resume_dir) / "last.safetensors").string(), model, rt.optimizers());
+    start_epoch = info.epoch;
+    std::fprintf(stderr, "resumed from %s after epoch %lld\n", resume_dir.c_str(), (long long)start_epoch);
+  }
+  {
+    std::ofstream f(out / "config.json");
+    f << cfg.json.dump(2) << "\n";
+  }
+  if (start_epoch == 0 || !fs::exists(out / "metrics.csv"))
+    append_line(out / "metrics.csv",
+                "epoch,lr,margin_loss,recon_loss,train_acc,test_acc,test_loss,images_per_s,seconds,peak_mem_mb");
+  std::fprintf(stderr, "device: cpu (%d device(s) x %d thread(s)); model %s, %zu lane(s), %lld parameters\n",
+               cfg.cpu_devices, runtime_options(cfg, model.num_lanes()).threads_per_device, cfg.model_type.c_str(),
+               model.num_lanes(), (long long)model.num_params());
+
+  Dataset train = load_dataset(cfg.dataset, cfg.data_path, "train", cfg.train_limit);
+  BatchOptions bo;
+  bo.batch_size = cfg.batch_size;
+  bo.shift_fraction = cfg.shift_fraction;
+  bo.seed = cfg.seed;
+  bo.prefetch = cfg.prefetch;
+  Batcher batcher(train, bo);
+  batcher.seek(start_epoch, 0);
+  Rng dropout_rng = Rng(cfg.seed).fork(0xD509 + static_cast<uint64_t>(start_epoch));
+  const bool tty = isatty(fileno(stderr));
+  const auto t_run = Clock::now();
+  EvalResult last_eval;
+  double total_images_per_s = 0;
+  for (int64_t e = start_epoch; e < cfg.epochs; ++e) {
+    const double lr = cfg.lr * std::pow(cfg.lr_decay, double(e));
+    const auto t0 = Clock::now();
+    double margin = 0, recon = 0;
+    int64_t seen = 0, correct = 0;
+    const int64_t steps = batcher.steps_per_epoch();
+    cpu_reset_peak();
+    for (int64_t s = 0; s < steps; ++s) {
+      Batch b = batcher.next();
+      Tensor x = Tensor::empty({b.size, train.H, train.W, train.C});
+      std::copy(b.images, b.images + x.numel(), x.data<float>());
+      std::vector<int32_t> labels(b.labels, b.labels + b.size);
+      StepResult r = rt.step(x, labels, StepMode::Train, lr, &dropout_rng);
+      MLCN_CHECK(std::isfinite(r.loss), "training diverged: loss is " << r.loss << " at epoch " << e + 1 << " step " << s + 1);
+      margin += r.margin * double(b.size);
+      recon += r.recon * double(b.size);
+      seen += b.size;
+      correct += r.correct;
+      double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+      if (tty || (cfg.log_every > 0 && (s + 1) % cfg.log_every == 0) || s + 1 == steps) {
+        double ips = double(seen) / std::max(secs, 1e-9), eta = double(steps - s - 1) * secs / double(s + 1);
+        std::fprintf(stderr, "%sepoch %lld/%d step %lld/%lld loss %.4f acc %.3f %.0f img/s eta %.0fs%s",
+                     tty ? "\r" : "", (long long)e + 1, cfg.epochs, (long long)s + 1, (long long)steps,
+                     (margin + cfg.lam_recon * recon) / double(seen), double(correct) / double(seen), ips, eta,
+                     tty ? "   " : "\n");
+      }
+    }
+    if (tty) std::fprintf(stderr, "\n");
+    const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    last_eval = evaluate(rt, cfg);
+    const double ips = double(seen) / secs;
+    total_images_per_s = ips;
+    append_line(out / "metrics.csv", std::to_string(e + 1) + "," + fmt(lr, 6) + "," + fmt(margin / seen, 5) + "," +
+                                         fmt(recon / seen, 5) + "," + fmt(double(correct) / seen) + "," +
+                                         fmt(last_eval.accuracy) + "," + fmt(last_eval.loss, 5) + "," + fmt(ips, 1) +
+                                         "," + fmt(secs, 2) + "," + fmt(double(cpu_bytes_peak()) / 1048576.0, 1));
+    nlohmann::json ev = {{"event", "epoch"}, {"epoch", e + 1}, {"test_accuracy", last_eval.accuracy},
+                         {"train_accuracy", double(correct) / seen}, {"seconds", secs}, {"images_per_s", ips}};
+    append_line(out / "events.jsonl", ev.dump());
+    std::fprintf(stderr, "epoch %lld: test accuracy %.4f, %.1f s, %.0f img/s\n", (long long)e + 1, last_eval.accuracy,
+                 secs, ips);
+    save_checkpoint((out / "last.safetensors").string(), model, rt.optimizers(), cfg, e + 1);
+    if (last_eval.accuracy > best_acc) {
+      best_acc = last_eval.accuracy;
+      save_checkpoint((out / "best.safetensors").string(), model, rt.optimizers(), cfg, e + 1);
+    }
+  }
+  nlohmann::json summary = {{"test_accuracy", last_eval.accuracy}, {"best_test_accuracy", std::max(best_acc, last_eval.accuracy)},
+                            {"test_images", last_eval.images}, {"epochs", cfg.epochs},
+                            {"seconds", std::chrono::duration<double>(Clock::now() - t_run).count()},
+                            {"images_per_s_last_epoch", total_images_per_s}, {"parameters", model.num_params()},
+                            {"device", "cpu"}};
+  std::ofstream(out / "summary.json") << summary.dump(2) << "\n";
+  return summary;
+}
+
+}  // namespace mlcn

@@ -1,0 +1,26 @@
+// Training and evaluation driven by a Config: datasets, the lane runtime, per-epoch learning
+// rate, logging (progress bar on a terminal, plain lines otherwise), the run directory
+// (config.json, metrics.csv, events.jsonl, last/best.safetensors, summary.json) and resume.
+#pragma once
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/runtime/lane_runtime.h"
+#include "engine/train/config.h"
+
+namespace mlcn {
+
+struct EvalResult {
+  double accuracy = 0, loss = 0;
+  int64_t images = 0;
+};
+
+// Trains per the config; writes the run into out_dir (created). resume_dir: continue a run.
+nlohmann::json train_run(const Config& cfg, const std::string& out_dir, const std::string& resume_dir);
+// Evaluates a model on the config's test split.
+EvalResult evaluate(LaneRuntime& rt, const Config& cfg);
+// Runtime options from the config (threads split over cpu_devices, placement list).
+RuntimeOptions runtime_options(const Config& cfg, size_t lanes);
+
+}  // namespace mlcn
