@@ -1,25 +1,29 @@
-// exact: depth-first branch and bound over "lane i goes to device g", lanes in decreasing
-// order of work, devices tried in order of earliest finish. Pruning and symmetry (docs/sched.md):
-//  - a device load reaching the incumbent (minus a 1e-9 relative tolerance) is cut;
-//  - volume bound: the remaining lanes' normalised work must fit in the devices' slack below
-//    the incumbent, weighted by speed; slack a device cannot use (too small for the smallest
-//    remaining lane, or no memory for it) counts as zero;
-//  - identical consecutive lanes take non-decreasing device indices;
-//  - among devices of one class (same times and capacity) in the same state (load, memory),
-//    only the first allowed one is tried;
-//  - subtrees that failed to improve are remembered (128-bit hash of the lane index and the
-//    per-class sorted device states) at lanes that start a block of identical lanes.
-// At the time limit the incumbent is returned with the root lower bound and the proven gap.
+// exact: bin-oriented branch and bound (sequential number partitioning, Korf, Schreiber and
+// Moffitt 2013, extended to device speeds and memory). Devices are filled one at a time, the
+// slowest first; for device k every subset S of the remaining lanes is tried that
+//   - finishes before the incumbent T:      sum_{l in S} time[l][k] < T,
+//   - fits its memory:                      sum_{l in S} mem[l] <= cap_k,
+//   - leaves the later devices a chance:    sum_{l not in S} w_l <= T * sum_{h > k} speed_h
+//     (w_l = min_g time[l][g] * speed_g) and the rest of the memory fits their capacities,
+// and the last device takes what remains. Symmetries removed (docs/sched.md):
+//   - identical lanes (same times and memory) form blocks; a device takes a prefix of the
+//     block's remaining members, so only counts are enumerated;
+//   - consecutive devices of one class (same times for every lane, same capacity) hold
+//     subsets with increasing smallest lane index (empty ones last); hence a device of the
+//     last class must take the smallest remaining lane;
+//   - a state (device k, remaining lanes, symmetry constraint) whose subtree found nothing
+//     better than the incumbent is remembered exactly and never searched again.
+// Any completion is an improvement (every device finishes before T), so T drops as the
+// search goes. At the time limit the incumbent is returned with the root lower bound.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <limits>
 #include <numeric>
 #include <unordered_set>
 
 #include "engine/core/check.h"   // defines: MLCN_CHECK, MLCN_FAIL
-#include "sched/place_common.h"  // defines: fits
+#include "sched/place_common.h"  // defines: fits, makespan_of
 #include "sched/placement.h"
 
 namespace mlcn {
@@ -28,235 +32,267 @@ using place_detail::fits;
 
 namespace {
 
-constexpr size_t kMemoMax = 1u << 22;  // failed-state entries kept (about 64 MiB)
+constexpr size_t kMemoMax = size_t(1) << 20;  // remembered states (about 64 MiB at most)
+constexpr int kNoConstraint = -2;             // previous device is of another class
+constexpr int kPrevEmpty = -1;                // previous device of this class holds nothing
 
-struct Key {
-  uint64_t a, b;
-  bool operator==(const Key& o) const { return a == o.a && b == o.b; }
+struct StateKey {
+  uint64_t rem;
+  int32_t k, prev;
+  bool operator==(const StateKey& o) const { return rem == o.rem && k == o.k && prev == o.prev; }
 };
-struct KeyHash {
-  size_t operator()(const Key& k) const { return size_t(k.a ^ (k.b * 0x9E3779B97F4A7C15ULL)); }
+struct StateHash {
+  size_t operator()(const StateKey& s) const {
+    uint64_t h = s.rem * 0x9E3779B97F4A7C15ULL ^ (uint64_t(uint32_t(s.k)) << 32 | uint32_t(s.prev));
+    h ^= h >> 29;
+    return size_t(h * 0xBF58476D1CE4E5B9ULL);
+  }
 };
 
-inline uint64_t mix(uint64_t h, uint64_t x, uint64_t k) {
-  h ^= x + k + (h << 6) + (h >> 2);
-  h *= 0xBF58476D1CE4E5B9ULL;
-  return h ^ (h >> 31);
-}
-
-inline uint64_t bits(double x) {
-  uint64_t u;
-  std::memcpy(&u, &x, sizeof u);
-  return u;
-}
-
-class BranchAndBound {
+class BinSearch {
  public:
-  BranchAndBound(const PlacementProblem& p, double time_limit_s)
-      : p_(p), L_(p.lanes()), G_(p.devices()) {
+  BinSearch(const PlacementProblem& p, double time_limit_s) : p_(p), L_(p.lanes()), G_(p.devices()) {
     deadline_ = std::chrono::steady_clock::now() +
                 std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                     std::chrono::duration<double>(std::max(0.0, time_limit_s)));
-    order_ = lanes_by_decreasing_work(p);
-    // Keep identical lanes adjacent: stable re-sort of equal-work runs by (mem, row).
-    std::stable_sort(order_.begin(), order_.end(), [&](int a, int b) {
-      double wa = work(a), wb = work(b);
-      if (wa != wb) return wa > wb;
+    // Lanes: decreasing work, identical lanes adjacent.
+    std::vector<double> work(L_, 0.0);
+    for (int l = 0; l < L_; ++l) {
+      for (int g = 0; g < G_; ++g) work[l] += p.time[l][g] * p.speed[g];
+      work[l] /= G_;
+    }
+    lane_.resize(L_);
+    std::iota(lane_.begin(), lane_.end(), 0);
+    std::stable_sort(lane_.begin(), lane_.end(), [&](int a, int b) {
+      if (work[a] != work[b]) return work[a] > work[b];
       if (p.mem[a] != p.mem[b]) return p.mem[a] > p.mem[b];
       return p.time[a] < p.time[b];
     });
-    t_.resize(L_);
+    // Devices: slowest first, classes contiguous.
+    dev_.resize(G_);
+    std::iota(dev_.begin(), dev_.end(), 0);
+    std::stable_sort(dev_.begin(), dev_.end(), [&](int a, int b) {
+      if (p.speed[a] != p.speed[b]) return p.speed[a] < p.speed[b];
+      return p.capacity[a] < p.capacity[b];
+    });
+    cls_.assign(G_, 0);
+    for (int k = 1; k < G_; ++k) {
+      int a = dev_[k - 1], b = dev_[k];
+      bool same = p.capacity[a] == p.capacity[b];
+      for (int l = 0; same && l < L_; ++l) same = p.time[l][a] == p.time[l][b];
+      cls_[k] = same ? cls_[k - 1] : cls_[k - 1] + 1;
+    }
+    speed_after_.assign(G_ + 1, 0.0);
+    cap_after_.assign(G_ + 1, 0.0);
+    for (int k = G_ - 1; k >= 0; --k) {
+      speed_after_[k] = speed_after_[k + 1] + p.speed[dev_[k]];
+      double c = p.capacity[dev_[k]];
+      cap_after_[k] = (c <= 0 || std::isinf(cap_after_[k + 1])) ? INFINITY : cap_after_[k + 1] + c;
+    }
+    // Per sorted lane: time on each device (in device order), memory, normalised work.
+    t_.assign(L_, std::vector<double>(G_));
     m_.resize(L_);
     w_.resize(L_);
-    same_as_prev_.assign(L_, false);
     for (int i = 0; i < L_; ++i) {
-      int l = order_[i];
-      t_[i] = p.time[l];
+      int l = lane_[i];
+      for (int k = 0; k < G_; ++k) t_[i][k] = p.time[l][dev_[k]];
       m_[i] = p.mem[l];
-      w_[i] = std::numeric_limits<double>::infinity();
+      w_[i] = INFINITY;
       for (int g = 0; g < G_; ++g)
-        if (fits(0, m_[i], p.capacity[g])) w_[i] = std::min(w_[i], t_[i][g] * p.speed[g]);
-      if (i > 0 && t_[i] == t_[i - 1] && m_[i] == m_[i - 1]) same_as_prev_[i] = true;
+        if (fits(0, m_[i], p.capacity[g])) w_[i] = std::min(w_[i], p.time[l][g] * p.speed[g]);
     }
-    suffix_w_.assign(L_ + 1, 0.0);
-    suffix_minw_.assign(L_ + 1, std::numeric_limits<double>::infinity());
-    suffix_minm_.assign(L_ + 1, std::numeric_limits<double>::infinity());
-    for (int i = L_ - 1; i >= 0; --i) {
-      suffix_w_[i] = suffix_w_[i + 1] + w_[i];
-      suffix_minw_[i] = std::min(suffix_minw_[i + 1], w_[i]);
-      suffix_minm_[i] = std::min(suffix_minm_[i + 1], m_[i]);
-    }
-    // Device classes: same capacity and same time for every lane.
-    cls_.assign(G_, -1);
-    for (int g = 0; g < G_; ++g) {
-      if (cls_[g] >= 0) continue;
-      cls_[g] = g;
-      for (int h = g + 1; h < G_; ++h) {
-        bool same = cls_[h] < 0 && p.capacity[h] == p.capacity[g] && p.speed[h] == p.speed[g];
-        for (int l = 0; same && l < L_; ++l) same = p.time[l][h] == p.time[l][g];
-        if (same) cls_[h] = g;
-      }
+    for (int i = 0; i < L_;) {
+      int j = i + 1;
+      while (j < L_ && t_[j] == t_[i] && m_[j] == m_[i]) ++j;
+      blocks_.push_back({i, j});
+      i = j;
     }
     load_.assign(G_, 0.0);
-    used_.assign(G_, 0.0);
-    cur_.assign(L_, -1);
+    subset_.assign(G_, 0);
+    suffix_w_.assign(G_, std::vector<double>(blocks_.size() + 1));
+    suffix_m_.assign(G_, std::vector<double>(blocks_.size() + 1));
   }
 
-  // Runs the search from an incumbent (empty: none). Returns the best assignment found
-  // (in original lane indices, empty when none is feasible).
+  // Searches below the incumbent `start` (empty: none). Returns the best assignment in the
+  // problem's lane and device indices (empty when none fits).
   std::vector<int> run(const std::vector<int>& start) {
-    ub_ = std::numeric_limits<double>::infinity();
-    if (!start.empty()) {
-      best_ = start;
-      ub_ = place_detail::makespan_of(p_, start);
-    }
-    dfs(0);
+    best_ = start;
+    ub_ = start.empty() ? INFINITY : place_detail::makespan_of(p_, start);
+    uint64_t all = L_ == 64 ? ~uint64_t(0) : (uint64_t(1) << L_) - 1;
+    fill(0, all, kNoConstraint);
     return best_;
   }
   bool timed_out() const { return timed_out_; }
   int64_t nodes() const { return nodes_; }
 
  private:
-  double work(int l) const {
-    double s = 0;
-    for (int g = 0; g < G_; ++g) s += p_.time[l][g] * p_.speed[g];
-    return s / G_;
-  }
-
-  Key state_key(int i) const {
-    // Per class, the sorted (load, used) pairs: states equal up to a permutation of
-    // interchangeable devices share a key.
-    std::vector<std::pair<double, double>> st;
-    uint64_t a = 0x1234567ULL + uint64_t(i), b = 0x9876543ULL + uint64_t(i) * 31;
-    for (int c = 0; c < G_; ++c) {
-      if (cls_[c] != c) continue;
-      st.clear();
-      for (int g = c; g < G_; ++g)
-        if (cls_[g] == c) st.emplace_back(load_[g], used_[g]);
-      std::sort(st.begin(), st.end());
-      a = mix(a, uint64_t(c) + 0xABCDEFULL, 1);
-      b = mix(b, uint64_t(c) + 0x13579BULL, 2);
-      for (const auto& [l, u] : st) {
-        a = mix(mix(a, bits(l), 3), bits(u), 5);
-        b = mix(mix(b, bits(u), 7), bits(l), 11);
-      }
-    }
-    return {a, b};
-  }
+  double target() const { return std::isinf(ub_) ? ub_ : ub_ - 1e-9 * ub_; }
 
   bool out_of_time() {
-    if ((nodes_ & 1023) == 0 && std::chrono::steady_clock::now() > deadline_) timed_out_ = true;
+    if ((++nodes_ & 1023) == 0 && std::chrono::steady_clock::now() > deadline_) timed_out_ = true;
     return timed_out_;
   }
 
-  void dfs(int i) {
-    if (i == L_) {
-      double ms = *std::max_element(load_.begin(), load_.end());
-      if (ms < ub_ - 1e-9 * ub_ || best_.empty()) {
-        ub_ = ms;
-        best_.assign(L_, -1);
-        for (int k = 0; k < L_; ++k) best_[order_[k]] = cur_[k];
+  static int lowest(uint64_t x) { return x ? __builtin_ctzll(x) : -1; }
+
+  // The remaining members of a block are a suffix of it; returns their count and first index.
+  int block_avail(int b, uint64_t allowed, int* first) const {
+    int c = 0;
+    *first = -1;
+    for (int i = blocks_[b].first; i < blocks_[b].second; ++i)
+      if (allowed >> i & 1) {
+        if (*first < 0) *first = i;
+        ++c;
       }
-      return;
-    }
-    ++nodes_;
-    if (out_of_time()) return;
-    const bool memo_here = !same_as_prev_[i];
-    Key key{0, 0};
-    if (memo_here) {
-      key = state_key(i);
-      if (failed_.count(key)) return;
-    }
-    const double T = std::isinf(ub_) ? ub_ : ub_ - 1e-9 * ub_;
-    if (!std::isinf(T)) {
-      double room = 0;
-      for (int g = 0; g < G_; ++g) {
-        double slack = (T - load_[g]) * p_.speed[g];
-        if (slack >= suffix_minw_[i] * (1 - 1e-12) && fits(used_[g], suffix_minm_[i], p_.capacity[g]))
-          room += slack;
-      }
-      if (room < suffix_w_[i] * (1 - 1e-12)) {
-        remember(memo_here, key);
-        return;
-      }
-    }
-    int lo = same_as_prev_[i] ? cur_[i - 1] : 0;
-    int cand[64];
-    int n = 0;
-    for (int g = lo; g < G_; ++g) {
-      if (!fits(used_[g], m_[i], p_.capacity[g]) || !(load_[g] + t_[i][g] < T)) continue;
-      bool dup = false;
-      for (int h = lo; h < g && !dup; ++h)
-        dup = cls_[h] == cls_[g] && load_[h] == load_[g] && used_[h] == used_[g];
-      if (!dup) cand[n++] = g;
-    }
-    std::sort(cand, cand + n, [&](int a, int b) {
-      double fa = load_[a] + t_[i][a], fb = load_[b] + t_[i][b];
-      return fa != fb ? fa < fb : a < b;
-    });
-    for (int k = 0; k < n; ++k) {
-      int g = cand[k];
-      if (!(load_[g] + t_[i][g] < (std::isinf(ub_) ? ub_ : ub_ - 1e-9 * ub_))) continue;
-      double old_load = load_[g], old_used = used_[g];
-      load_[g] += t_[i][g];
-      used_[g] += m_[i];
-      cur_[i] = g;
-      dfs(i + 1);
-      load_[g] = old_load;
-      used_[g] = old_used;
-      if (timed_out_) return;
-    }
-    remember(memo_here, key);
+    return c;
   }
 
-  void remember(bool memo_here, const Key& key) {
-    if (memo_here && !timed_out_ && failed_.size() < kMemoMax) failed_.insert(key);
+  void fill(int k, uint64_t rem, int prev) {
+    if (out_of_time()) return;
+    if (k == G_ - 1) {
+      finish(rem, prev);
+      return;
+    }
+    StateKey key{rem, k, prev};
+    if (failed_.count(key)) return;
+    // Lanes device k may take under the class ordering.
+    uint64_t allowed = rem;
+    if (prev == kPrevEmpty) allowed = 0;
+    if (prev >= 0) allowed &= ~((uint64_t(2) << prev) - 1);
+    // A device of the last class must take the smallest remaining lane.
+    int must = (cls_[k] == cls_[G_ - 1] && rem) ? lowest(rem) : -1;
+    if (must >= 0 && !(allowed >> must & 1)) {
+      remember(key);
+      return;
+    }
+    double rem_w = 0, rem_m = 0;
+    for (int i = 0; i < L_; ++i)
+      if (rem >> i & 1) rem_w += w_[i], rem_m += m_[i];
+    const double T = target();
+    const double lo_w = std::isinf(T) ? -INFINITY : rem_w - T * speed_after_[k + 1];
+    const double lo_m = std::isinf(cap_after_[k + 1]) ? -INFINITY : rem_m - cap_after_[k + 1];
+    auto& sw = suffix_w_[k];
+    auto& sm = suffix_m_[k];
+    const int B = int(blocks_.size());
+    sw[B] = sm[B] = 0;
+    for (int b = B - 1; b >= 0; --b) {
+      int first;
+      int c = block_avail(b, allowed, &first);
+      sw[b] = sw[b + 1] + c * w_[blocks_[b].first];
+      sm[b] = sm[b + 1] + c * m_[blocks_[b].first];
+    }
+    if (sw[0] < lo_w * (1 - 1e-12) || sm[0] < lo_m * (1 - 1e-12)) {
+      remember(key);
+      return;
+    }
+    subset_[k] = 0;
+    load_[k] = 0;
+    enumerate(k, 0, rem, allowed, must, 0.0, 0.0, 0.0, lo_w, lo_m);
+    remember(key);
+  }
+
+  // Chooses how many of block b's allowed members device k takes (most first).
+  void enumerate(int k, int b, uint64_t rem, uint64_t allowed, int must, double tsum, double wsum,
+                 double msum, double lo_w, double lo_m) {
+    if (out_of_time()) return;
+    const int B = int(blocks_.size());
+    if (wsum + suffix_w_[k][b] < lo_w * (1 - 1e-12) || msum + suffix_m_[k][b] < lo_m * (1 - 1e-12))
+      return;
+    if (b == B) {
+      uint64_t S = subset_[k];
+      if (must >= 0 && !(S >> must & 1)) return;
+      load_[k] = tsum;
+      int next_prev = kNoConstraint;
+      if (cls_[k + 1] == cls_[k]) next_prev = S ? lowest(S) : kPrevEmpty;
+      fill(k + 1, rem & ~S, next_prev);
+      return;
+    }
+    int first;
+    int avail = block_avail(b, allowed, &first);
+    const int i0 = blocks_[b].first;
+    const double t = t_[i0][k], w = w_[i0], m = m_[i0];
+    const double cap = p_.capacity[dev_[k]];
+    int lo = (must >= blocks_[b].first && must < blocks_[b].second) ? 1 : 0;
+    for (int c = avail; c >= lo; --c) {
+      // Checked each time: a better incumbent found below may have lowered the target.
+      if (c > 0 && !(tsum + c * t < target() && fits(msum, c * m, cap))) continue;
+      uint64_t take = 0;
+      for (int i = first, n = 0; n < c; ++i)
+        if (allowed >> i & 1) take |= uint64_t(1) << i, ++n;
+      uint64_t saved = subset_[k];
+      subset_[k] |= take;
+      enumerate(k, b + 1, rem, allowed, must, tsum + c * t, wsum + c * w, msum + c * m, lo_w, lo_m);
+      subset_[k] = saved;
+      if (timed_out_) return;
+    }
+  }
+
+  // The last device takes every remaining lane.
+  void finish(uint64_t rem, int prev) {
+    const int k = G_ - 1;
+    if (prev == kPrevEmpty && rem) return;
+    if (prev >= 0 && rem && lowest(rem) <= prev) return;
+    double tsum = 0, msum = 0;
+    for (int i = 0; i < L_; ++i)
+      if (rem >> i & 1) tsum += t_[i][k], msum += m_[i];
+    if (!(tsum < target()) || !fits(0, msum, p_.capacity[dev_[k]])) return;
+    subset_[k] = rem;
+    load_[k] = tsum;
+    ub_ = *std::max_element(load_.begin(), load_.end());
+    best_.assign(L_, -1);
+    for (int kk = 0; kk < G_; ++kk)
+      for (int i = 0; i < L_; ++i)
+        if (subset_[kk] >> i & 1) best_[lane_[i]] = dev_[kk];
+  }
+
+  void remember(const StateKey& key) {
+    if (!timed_out_ && failed_.size() < kMemoMax) failed_.insert(key);
   }
 
   const PlacementProblem& p_;
   const int L_, G_;
   std::chrono::steady_clock::time_point deadline_;
-  std::vector<int> order_;
-  std::vector<std::vector<double>> t_;  // (L, G) in search order
-  std::vector<double> m_, w_;           // (L) memory, normalised work
-  std::vector<bool> same_as_prev_;      // (L) lane i identical to lane i-1
-  std::vector<double> suffix_w_, suffix_minw_, suffix_minm_;  // (L+1)
-  std::vector<int> cls_;                // (G) class representative
-  std::vector<double> load_, used_;     // (G)
-  std::vector<int> cur_, best_;         // (L) search order / original order
-  double ub_ = 0;
+  std::vector<int> lane_, dev_, cls_;   // sorted lane -> lane, sorted device -> device, class
+  std::vector<std::vector<double>> t_;  // (L, G) in sorted order
+  std::vector<double> m_, w_;           // (L) in sorted order
+  std::vector<std::pair<int, int>> blocks_;  // [begin, end) of identical sorted lanes
+  std::vector<double> speed_after_, cap_after_;  // (G+1) sums over devices k.. in sorted order
+  std::vector<std::vector<double>> suffix_w_, suffix_m_;  // per device: block suffix sums
+  std::vector<double> load_;            // (G) load of each filled device
+  std::vector<uint64_t> subset_;        // (G) lanes of each filled device
+  std::vector<int> best_;
+  double ub_ = INFINITY;
   int64_t nodes_ = 0;
   bool timed_out_ = false;
-  std::unordered_set<Key, KeyHash> failed_;
+  std::unordered_set<StateKey, StateHash> failed_;
 };
 
 }  // namespace
 
 Placement place_exact(const PlacementProblem& p, const std::vector<int>& start,
                       const PlaceOptions& opt) {
-  MLCN_CHECK(p.devices() <= 64, "exact: at most 64 devices, got " << p.devices());
+  MLCN_CHECK(p.lanes() <= 64, "exact: at most 64 lanes, got " << p.lanes());
   const double lb = lower_bound(p);
-  Placement r;
   std::vector<int> best = start;
   bool proven = false;
   int64_t nodes = 0;
   if (!start.empty() && place_detail::makespan_of(p, start) <= lb * (1 + 1e-9)) {
     proven = true;  // the start meets the lower bound
   } else {
-    BranchAndBound bb(p, opt.time_limit_s);
-    best = bb.run(start);
-    nodes = bb.nodes();
-    proven = !bb.timed_out();
+    BinSearch search(p, opt.time_limit_s);
+    best = search.run(start);
+    nodes = search.nodes();
+    proven = !search.timed_out();
     if (best.empty()) {
       MLCN_CHECK(proven, "exact: no time left to find any placement that fits memory "
-                          "(raise --time-limit)");
+                         "(raise --time-limit)");
       int big = int(std::max_element(p.mem.begin(), p.mem.end()) - p.mem.begin());
       MLCN_FAIL("exact: no placement fits all lanes in memory; "
                 << (big < int(p.lane_names.size()) ? p.lane_names[big] : "lane " + std::to_string(big))
                 << " (the largest) cannot fit together with the others");
     }
   }
-  r = evaluate(p, best);
+  Placement r = evaluate(p, best);
   r.nodes = nodes;
   r.optimal = proven;
   r.lower_bound = proven ? r.makespan : lb;
