@@ -1,0 +1,185 @@
+// Caching device allocator; see allocator.h for the policy.
+#include "kernels/allocator.h"
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/core/check.h"
+#include "kernels/cuda_context.h"
+
+namespace mlcn::cuda {
+namespace {
+
+struct Block {
+  size_t bytes = 0;  // the size class
+  int device = 0;
+  cudaStream_t stream = nullptr;
+};
+
+using FreeKey = std::tuple<int, cudaStream_t, size_t>;  // (device, stream, size class)
+
+struct DeviceCounters {
+  size_t in_use = 0, peak = 0, reserved = 0, mallocs = 0;
+};
+
+class Cache {
+ public:
+  void* allocate(size_t bytes, int device, cudaStream_t stream) {
+    const size_t cls = allocator_size_class(bytes);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = free_.find(FreeKey{device, stream, cls});
+      if (it != free_.end() && !it->second.empty()) {
+        void* p = it->second.back();
+        it->second.pop_back();
+        note_alloc(p, cls, device, stream);
+        return p;
+      }
+    }
+    DeviceGuard guard(device);
+    void* p = nullptr;
+    cudaError_t err = cudaMalloc(&p, cls);
+    if (err == cudaErrorMemoryAllocation) {
+      (void)cudaGetLastError();  // clear the (non-sticky) error of the failed call
+      empty_cache(device);
+      err = cudaMalloc(&p, cls);
+    }
+    if (err != cudaSuccess) {
+      (void)cudaGetLastError();
+      AllocatorStats s = stats(device);
+      MLCN_FAIL("cudaMalloc of " << cls << " bytes on cuda:" << device << " failed: " << cudaGetErrorString(err)
+                                 << " (allocator: " << s.in_use << " bytes in use, " << s.reserved << " reserved)");
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    DeviceCounters& c = counters(device);
+    c.reserved += cls;
+    c.mallocs += 1;
+    note_alloc(p, cls, device, stream);
+    return p;
+  }
+
+  void release(void* p) {
+    if (!p) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = live_.find(p);
+    MLCN_CHECK(it != live_.end(), "device_release of a pointer the allocator does not own");
+    const Block b = it->second;
+    live_.erase(it);
+    counters(b.device).in_use -= b.bytes;
+    free_[FreeKey{b.device, b.stream, b.bytes}].push_back(p);
+  }
+
+  AllocatorStats stats(int device) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const DeviceCounters& c = counters(device);
+    return {c.in_use, c.peak, c.reserved, c.mallocs};
+  }
+
+  void reset_peak(int device) {
+    std::lock_guard<std::mutex> lock(mu_);
+    DeviceCounters& c = counters(device);
+    c.peak = c.in_use;
+  }
+
+  // cudaFree waits for the device, so every queued use of a cached block has finished.
+  void empty_cache(int device) {
+    std::vector<std::pair<void*, size_t>> victims;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto it = free_.begin(); it != free_.end();) {
+        if (std::get<0>(it->first) == device) {
+          for (void* p : it->second) victims.push_back({p, std::get<2>(it->first)});
+          it = free_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    DeviceGuard guard(device);
+    size_t freed = 0;
+    for (auto& v : victims) {
+      MLCN_CUDA_CHECK(cudaFree(v.first));
+      freed += v.second;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    counters(device).reserved -= freed;
+  }
+
+ private:
+  void note_alloc(void* p, size_t cls, int device, cudaStream_t stream) {
+    live_[p] = Block{cls, device, stream};
+    DeviceCounters& c = counters(device);
+    c.in_use += cls;
+    if (c.in_use > c.peak) c.peak = c.in_use;
+  }
+  DeviceCounters& counters(int device) {
+    MLCN_CHECK(device >= 0, "bad CUDA device index " << device);
+    if (static_cast<size_t>(device) >= per_device_.size()) per_device_.resize(static_cast<size_t>(device) + 1);
+    return per_device_[static_cast<size_t>(device)];
+  }
+
+  std::mutex mu_;
+  std::map<FreeKey, std::vector<void*>> free_;
+  std::unordered_map<void*, Block> live_;
+  std::vector<DeviceCounters> per_device_;
+};
+
+Cache& cache() {
+  static Cache* c = new Cache();  // never destroyed: tensors may be released after main() returns
+  return *c;
+}
+
+}  // namespace
+
+size_t allocator_size_class(size_t bytes) {
+  constexpr size_t kMin = 512;
+  if (bytes <= kMin) return kMin;
+  // Largest power of two not above bytes-1, then steps of a quarter of it.
+  size_t top = size_t(1) << (63 - __builtin_clzll(static_cast<unsigned long long>(bytes - 1)));
+  size_t step = top / 4;
+  return (bytes + step - 1) / step * step;
+}
+
+void* device_allocate(size_t bytes, int device, cudaStream_t stream) {
+  return cache().allocate(bytes, device, stream);
+}
+void device_release(void* p) { cache().release(p); }
+AllocatorStats allocator_stats(int device) { return cache().stats(device); }
+void allocator_reset_peak(int device) { cache().reset_peak(device); }
+void allocator_empty_cache(int device) { cache().empty_cache(device); }
+
+DeviceBuffer::DeviceBuffer(size_t bytes, cudaStream_t stream) : bytes_(bytes) {
+  ptr_ = device_allocate(bytes, current_device(), stream);
+}
+
+DeviceBuffer::~DeviceBuffer() {
+  if (ptr_) device_release(ptr_);
+}
+
+DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& o) noexcept {
+  if (this != &o) {
+    if (ptr_) device_release(ptr_);
+    ptr_ = o.ptr_, bytes_ = o.bytes_;
+    o.ptr_ = nullptr, o.bytes_ = 0;
+  }
+  return *this;
+}
+
+DeviceBuffer upload(const void* host, size_t bytes, cudaStream_t s) {
+  DeviceBuffer buf(bytes, s);
+  if (bytes == 0) return buf;
+  MLCN_CUDA_CHECK(cudaMemcpyAsync(buf.get(), host, bytes, cudaMemcpyHostToDevice, s));
+  // A pinned source is read asynchronously; wait so the caller may reuse it at once.
+  cudaPointerAttributes attr{};
+  if (cudaPointerGetAttributes(&attr, host) == cudaSuccess && attr.type == cudaMemoryTypeHost)
+    MLCN_CUDA_CHECK(cudaStreamSynchronize(s));
+  else
+    (void)cudaGetLastError();
+  return buf;
+}
+
+}  // namespace mlcn::cuda

@@ -1,0 +1,54 @@
+// Caching device allocator. Blocks are rounded up to size classes (4 classes per power of two,
+// at least 512 bytes, so at most 25% is wasted) and, when freed, kept on a free list keyed by
+// (device, stream, size class) instead of going back to cudaFree. A training step allocates the
+// same sizes every step, so after the first step no cudaMalloc happens.
+// Stream safety: a freed block is reused only by allocations on the stream it was allocated
+// on, so work already queued on that stream finishes before the new owner's work starts.
+// A tensor used on a second stream must be ordered by the caller (an event), as in PyTorch.
+#pragma once
+#include <cuda_runtime.h>  // defines: cudaStream_t
+
+#include <cstddef>
+
+namespace mlcn::cuda {
+
+struct AllocatorStats {
+  size_t in_use = 0, peak = 0, reserved = 0, mallocs = 0;
+};
+
+// Both are thread-safe. allocate() runs cudaMalloc on `device` when the free list is empty;
+// on out-of-memory it frees that device's cached blocks once and retries, then throws.
+void* device_allocate(size_t bytes, int device, cudaStream_t stream);
+void device_release(void* p);
+AllocatorStats allocator_stats(int device);
+void allocator_reset_peak(int device);
+void allocator_empty_cache(int device);
+// The size class a request of `bytes` is served from.
+size_t allocator_size_class(size_t bytes);
+
+// A scratch device buffer on the current device for work on `stream`, returned to the cache
+// when it goes out of scope (the release is stream-ordered, see above).
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  DeviceBuffer(size_t bytes, cudaStream_t stream);
+  ~DeviceBuffer();
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  DeviceBuffer(DeviceBuffer&& o) noexcept : ptr_(o.ptr_), bytes_(o.bytes_) { o.ptr_ = nullptr, o.bytes_ = 0; }
+  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept;
+  void* get() const { return ptr_; }
+  template <class T> T* as() const { return static_cast<T*>(ptr_); }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  void* ptr_ = nullptr;
+  size_t bytes_ = 0;
+};
+
+// Copies a host array into a new DeviceBuffer, ordered on `stream`. The host array may be
+// reused as soon as this returns (pageable memory is staged before cudaMemcpyAsync returns;
+// a pinned source is waited for).
+DeviceBuffer upload(const void* host, size_t bytes, cudaStream_t stream);
+
+}  // namespace mlcn::cuda

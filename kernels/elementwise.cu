@@ -1,0 +1,145 @@
+// Elementwise kernels: accumulation, ReLU, sigmoid, scaling, bias add and its column-sum
+// backward. Grid-stride loops over int64 indices, so any n works with a bounded grid.
+// Arithmetic is written as in engine/cpu/elementwise.cpp (expf, IEEE division; no fast-math).
+#include "kernels/cuda_context.h"
+
+#include "engine/ops/cuda_bridge.h"
+#include "kernels/elementwise.cuh"
+
+namespace mlcn::cuda {
+namespace {
+
+#define MLCN_GRID_STRIDE(i, n) \
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < (n); i += int64_t(gridDim.x) * blockDim.x)
+
+__global__ void add_inplace_kernel(float* dst, const float* src, int64_t n) {
+  MLCN_GRID_STRIDE(i, n) dst[i] += src[i];
+}
+
+__global__ void relu_forward_kernel(float* out, const float* in, int64_t n) {
+  MLCN_GRID_STRIDE(i, n) out[i] = in[i] > 0.f ? in[i] : 0.f;
+}
+
+__global__ void relu_backward_kernel(float* din, const float* dout, const float* out, int64_t n) {
+  MLCN_GRID_STRIDE(i, n) din[i] += out[i] > 0.f ? dout[i] : 0.f;
+}
+
+__global__ void sigmoid_forward_kernel(float* out, const float* in, int64_t n) {
+  MLCN_GRID_STRIDE(i, n) out[i] = 1.f / (1.f + expf(-in[i]));
+}
+
+__global__ void sigmoid_backward_kernel(float* din, const float* dout, const float* out, int64_t n) {
+  MLCN_GRID_STRIDE(i, n) din[i] += dout[i] * out[i] * (1.f - out[i]);
+}
+
+__global__ void scale_inplace_kernel(float* x, float k, int64_t n) {
+  MLCN_GRID_STRIDE(i, n) x[i] *= k;
+}
+
+__global__ void bias_add_kernel(float* out, const float* b, int64_t rows, int64_t cols) {
+  MLCN_GRID_STRIDE(i, rows * cols) out[i] += b[i % cols];
+}
+
+// Block (32 columns x 8 row lanes) sums a chunk of rows for 32 columns. With one chunk per
+// column (gridDim.y == 1) the result is added directly and is deterministic; with several the
+// chunks meet through atomicAdd, so the last bits depend on their order.
+constexpr int kBiasRows = 8;
+__global__ void bias_backward_kernel(float* db, const float* dout, int64_t rows, int64_t cols) {
+  __shared__ float part[kBiasRows][33];
+  const int64_t c = blockIdx.x * int64_t(32) + threadIdx.x;
+  const int64_t chunk = (rows + gridDim.y - 1) / gridDim.y;
+  const int64_t r0 = blockIdx.y * chunk;
+  const int64_t r1 = r0 + chunk < rows ? r0 + chunk : rows;
+  float acc = 0.f;
+  if (c < cols)
+    for (int64_t r = r0 + threadIdx.y; r < r1; r += kBiasRows) acc += dout[r * cols + c];
+  part[threadIdx.y][threadIdx.x] = acc;
+  __syncthreads();
+  if (threadIdx.y == 0 && c < cols) {
+    float sum = 0.f;
+    for (int k = 0; k < kBiasRows; ++k) sum += part[k][threadIdx.x];
+    if (gridDim.y == 1) db[c] += sum;
+    else atomicAdd(db + c, sum);
+  }
+}
+
+}  // namespace
+
+void add_inplace_cuda(float* dst, const float* src, int64_t n, cudaStream_t s) {
+  if (n <= 0) return;
+  add_inplace_kernel<<<grid_for(n), kThreads, 0, s>>>(dst, src, n);
+  MLCN_CUDA_LAUNCH_CHECK();
+}
+
+void relu_forward_cuda(float* out, const float* in, int64_t n, cudaStream_t s) {
+  if (n <= 0) return;
+  relu_forward_kernel<<<grid_for(n), kThreads, 0, s>>>(out, in, n);
+  MLCN_CUDA_LAUNCH_CHECK();
+}
+
+void relu_backward_cuda(float* din, const float* dout, const float* out, int64_t n, cudaStream_t s) {
+  if (n <= 0) return;
+  relu_backward_kernel<<<grid_for(n), kThreads, 0, s>>>(din, dout, out, n);
+  MLCN_CUDA_LAUNCH_CHECK();
+}
+
+void sigmoid_forward_cuda(float* out, const float* in, int64_t n, cudaStream_t s) {
+  if (n <= 0) return;
+  sigmoid_forward_kernel<<<grid_for(n), kThreads, 0, s>>>(out, in, n);
+  MLCN_CUDA_LAUNCH_CHECK();
+}
+
+void sigmoid_backward_cuda(float* din, const float* dout, const float* out, int64_t n, cudaStream_t s) {
+  if (n <= 0) return;
+  sigmoid_backward_kernel<<<grid_for(n), kThreads, 0, s>>>(din, dout, out, n);
+  MLCN_CUDA_LAUNCH_CHECK();
+}
+
+void scale_inplace_cuda(float* x, float k, int64_t n, cudaStream_t s) {
+  if (n <= 0) return;
+  scale_inplace_kernel<<<grid_for(n), kThreads, 0, s>>>(x, k, n);
+  MLCN_CUDA_LAUNCH_CHECK();
+}
+
+void bias_add_cuda(float* out, const float* b, int64_t rows, int64_t cols, cudaStream_t s) {
+  if (rows <= 0 || cols <= 0) return;
+  bias_add_kernel<<<grid_for(rows * cols), kThreads, 0, s>>>(out, b, rows, cols);
+  MLCN_CUDA_LAUNCH_CHECK();
+}
+
+void bias_backward_cuda(float* db, const float* dout, int64_t rows, int64_t cols, cudaStream_t s) {
+  if (rows <= 0 || cols <= 0) return;
+  const int64_t gx = (cols + 31) / 32;
+  // At least 64 rows per chunk, and about 8 blocks per SM in all.
+  int64_t gy = (rows + 63) / 64;
+  const int64_t cap = (int64_t(sm_count(current_device())) * 8 + gx - 1) / gx;
+  if (gy > cap) gy = cap;
+  if (gy > 65535) gy = 65535;
+  if (gy < 1) gy = 1;
+  MLCN_CHECK(gx <= 0x7fffffff, "bias_backward: " << cols << " columns");
+  bias_backward_kernel<<<dim3(unsigned(gx), unsigned(gy)), dim3(32, kBiasRows), 0, s>>>(db, dout, rows, cols);
+  MLCN_CUDA_LAUNCH_CHECK();
+}
+
+// Bridge entry points (engine/ops/cuda_bridge.h): the current thread's stream.
+void add_inplace(float* dst, const float* src, int64_t n, int device) {
+  DeviceGuard g(device);
+  add_inplace_cuda(dst, src, n, stream_for(device));
+}
+void relu_forward(float* out, const float* in, int64_t n) { relu_forward_cuda(out, in, n, current_stream()); }
+void relu_backward(float* din, const float* dout, const float* out, int64_t n) {
+  relu_backward_cuda(din, dout, out, n, current_stream());
+}
+void sigmoid_forward(float* out, const float* in, int64_t n) { sigmoid_forward_cuda(out, in, n, current_stream()); }
+void sigmoid_backward(float* din, const float* dout, const float* out, int64_t n) {
+  sigmoid_backward_cuda(din, dout, out, n, current_stream());
+}
+void scale_inplace(float* x, float k, int64_t n) { scale_inplace_cuda(x, k, n, current_stream()); }
+void bias_add(float* out, const float* b, int64_t rows, int64_t cols) {
+  bias_add_cuda(out, b, rows, cols, current_stream());
+}
+void bias_backward(float* db, const float* dout, int64_t rows, int64_t cols) {
+  bias_backward_cuda(db, dout, rows, cols, current_stream());
+}
+
+}  // namespace mlcn::cuda

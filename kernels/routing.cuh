@@ -1,0 +1,47 @@
+// Launchers of dynamic routing (kernels/routing*.cu); math in engine/cpu/capsule.h:
+//   b = 0; r times: c = softmax_j(b); s_j = sum_i c_ij uhat_ij; v_j = squash(s_j);
+//   b_ij += uhat_ij . v_j (not after the last iteration).
+// uhat (B, N, J, D) -> v (B, J, D). The backward recomputes the forward (like the CPU twin) and
+// accumulates into duhat: the full gradient through every iteration, or with stop_grad only the
+// last iteration's sum with c held constant. With fast and J == 1, c == 1 exactly and the
+// routing is v = squash(sum_i uhat_i) (one kernel each way).
+// Variants for the general case: Fused (one kernel, one block per image, b and c in shared
+// memory) and Unfused (the reference: one kernel per stage, state in global memory). Both run
+// the same block-level stage functions (kernels/routing_blocks.cuh) with the same block size,
+// so they agree bit for bit.
+#pragma once
+#include <cuda_runtime.h>  // defines: cudaStream_t
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/cuda_backend.h"  // defines: RoutingVariant
+
+namespace mlcn::cuda {
+
+// v (B, J, D) from uhat (B, N, J, D); `variant` as in cuda_backend.h (Auto picks per shape).
+void routing_forward_cuda(float* v, const float* uhat, int64_t B, int64_t N, int64_t J, int64_t D, int iters,
+                          bool fast, RoutingVariant variant, cudaStream_t s);
+// duhat (B, N, J, D) += d v / d uhat applied to dv (B, J, D)
+void routing_backward_cuda(float* duhat, const float* dv, const float* uhat, int64_t B, int64_t N, int64_t J,
+                           int64_t D, int iters, bool stop_grad, bool fast, RoutingVariant variant, cudaStream_t s);
+
+// Dynamic shared memory one fused block needs, and whether it fits `device`.
+size_t routing_fused_smem(int64_t N, int64_t J, int64_t D, int iters, bool backward);
+bool routing_fused_fits(int64_t N, int64_t J, int64_t D, int iters, bool backward, int device);
+
+// The variants themselves (used by the dispatch above, the tests and the benchmark).
+void routing_fused_forward_cuda(float* v, const float* uhat, int64_t B, int64_t N, int64_t J, int64_t D, int iters,
+                                cudaStream_t s);
+void routing_fused_backward_cuda(float* duhat, const float* dv, const float* uhat, int64_t B, int64_t N, int64_t J,
+                                 int64_t D, int iters, bool stop_grad, cudaStream_t s);
+void routing_unfused_forward_cuda(float* v, const float* uhat, int64_t B, int64_t N, int64_t J, int64_t D, int iters,
+                                  cudaStream_t s);
+void routing_unfused_backward_cuda(float* duhat, const float* dv, const float* uhat, int64_t B, int64_t N, int64_t J,
+                                   int64_t D, int iters, bool stop_grad, cudaStream_t s);
+// J == 1 fast path: v (B, 1, D) = squash(sum_i uhat (B, N, 1, D)).
+void routing_j1_forward_cuda(float* v, const float* uhat, int64_t B, int64_t N, int64_t D, cudaStream_t s);
+void routing_j1_backward_cuda(float* duhat, const float* dv, const float* uhat, int64_t B, int64_t N, int64_t D,
+                              cudaStream_t s);
+
+}  // namespace mlcn::cuda
