@@ -413,8 +413,10 @@ StFile read_safetensors(const std::string& path, const StReadOptions& opt) {
   return parse_safetensors(bytes.data(), bytes.size(), path, opt);
 }
 
-std::vector<uint8_t> serialize_safetensors(const StFile& file) {
-  const std::string src = file.source.empty() ? "safetensors" : file.source;
+namespace {
+
+// `src` names the destination in errors.
+std::vector<uint8_t> serialize(const StFile& file, const std::string& src) {
   std::vector<const std::pair<const std::string, StTensor>*> order;
   for (const auto& kv : file.tensors) {
     const StTensor& t = kv.second;
@@ -460,10 +462,14 @@ std::vector<uint8_t> serialize_safetensors(const StFile& file) {
   return out;
 }
 
+}  // namespace
+
+std::vector<uint8_t> serialize_safetensors(const StFile& file) {
+  return serialize(file, file.source.empty() ? "safetensors" : file.source);
+}
+
 void write_safetensors(const std::string& path, const StFile& file) {
-  StFile named = file;
-  if (named.source.empty()) named.source = path;
-  std::vector<uint8_t> bytes = serialize_safetensors(named);
+  std::vector<uint8_t> bytes = serialize(file, path);
   write_file_atomic(path, bytes.data(), bytes.size());
 }
 
