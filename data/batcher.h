@@ -54,7 +54,7 @@ class Batcher {
   int64_t batch_size(int64_t step) const;  // images in batch `step` of an epoch
   const BatchOptions& options() const { return opt_; }
 
-  // The image indices of epoch `epoch` in the order they are served.  // (n)
+  // The image indices (n) of epoch `epoch` in the order they are served.
   std::vector<int64_t> epoch_order(int64_t epoch) const;
 
   // Writes batch (epoch, step) into caller buffers and returns its size b; only the first
