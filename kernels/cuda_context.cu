@@ -125,17 +125,16 @@ void set_current_stream(int device, cudaStream_t s) {
 }
 
 int current_device() {
-  if (t_device >= 0) return t_device;
   int d = 0;
   MLCN_CUDA_CHECK(cudaGetDevice(&d));
   return d;
 }
 
-cudaStream_t current_stream() { return t_stream; }
+cudaStream_t current_stream() { return stream_for(current_device()); }
 
 cudaStream_t stream_for(int device) { return device == t_device ? t_stream : nullptr; }
 
-cublasHandle_t cublas_handle() {
+cublasHandle_t cublas_handle(cudaStream_t s) {
   const int d = current_device();
   t_handles.grow(d);
   cublasHandle_t& h = t_handles.blas[static_cast<size_t>(d)];
@@ -145,7 +144,6 @@ cublasHandle_t cublas_handle() {
     t_handles.blas_stream[static_cast<size_t>(d)] = nullptr;
     MLCN_CUBLAS_CHECK(cublasSetStream(h, nullptr));
   }
-  cudaStream_t s = current_stream();
   if (t_handles.blas_stream[static_cast<size_t>(d)] != s) {
     MLCN_CUBLAS_CHECK(cublasSetStream(h, s));
     t_handles.blas_stream[static_cast<size_t>(d)] = s;
@@ -153,7 +151,7 @@ cublasHandle_t cublas_handle() {
   return h;
 }
 
-cudnnHandle_t cudnn_handle() {
+cudnnHandle_t cudnn_handle(cudaStream_t s) {
   const int d = current_device();
   t_handles.grow(d);
   cudnnHandle_t& h = t_handles.dnn[static_cast<size_t>(d)];
@@ -163,7 +161,6 @@ cudnnHandle_t cudnn_handle() {
     t_handles.dnn_stream[static_cast<size_t>(d)] = nullptr;
     MLCN_CUDNN_CHECK(cudnnSetStream(h, nullptr));
   }
-  cudaStream_t s = current_stream();
   if (t_handles.dnn_stream[static_cast<size_t>(d)] != s) {
     MLCN_CUDNN_CHECK(cudnnSetStream(h, s));
     t_handles.dnn_stream[static_cast<size_t>(d)] = s;

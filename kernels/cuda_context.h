@@ -19,15 +19,18 @@ namespace mlcn::cuda {
 
 // Makes `device` current for this thread and `s` its stream (s may be null: the legacy default).
 void set_current_stream(int device, cudaStream_t s);
-cudaStream_t current_stream();
+// The runtime's current device (cudaGetDevice), and the stream set for it by this thread
+// (the legacy default stream when none was set, or while a DeviceGuard selects another device).
 int current_device();
+cudaStream_t current_stream();
 // The stream work on `device` goes to: the current stream if `device` is the current one,
 // else that device's legacy default stream.
 cudaStream_t stream_for(int device);
 
-// Handles of the current device for this thread, already bound to current_stream().
-cublasHandle_t cublas_handle();
-cudnnHandle_t cudnn_handle();
+// Handles of the current device for this thread, bound to stream `s` (re-bound only when the
+// stream changes, since binding a cuBLAS handle resets its workspace).
+cublasHandle_t cublas_handle(cudaStream_t s);
+cudnnHandle_t cudnn_handle(cudaStream_t s);
 
 int sm_count(int device);
 // Largest dynamic shared memory one block may opt in to (cudaDevAttrMaxSharedMemoryPerBlockOptin).

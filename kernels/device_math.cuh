@@ -1,10 +1,14 @@
-// Device-side helpers shared by the capsule kernels (include from .cu files only): the squash
-// factor, written exactly as engine/cpu/capsule.cpp writes it, and shuffle reductions over
-// aligned groups of lanes inside a warp.
+// Device-side helpers shared by the kernel files (include from .cu files only): a grid-stride
+// loop, the squash factor written exactly as engine/cpu/capsule.cpp writes it, and shuffle
+// reductions over aligned groups of lanes inside a warp.
 #pragma once
 #include <cuda_runtime.h>
 
 #include "engine/cpu/capsule.h"  // defines: kSquashEps, kLengthEps
+
+// for (int64_t i = global thread index; i < n; i += total threads)
+#define MLCN_GRID_STRIDE(i, n) \
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < (n); i += int64_t(gridDim.x) * blockDim.x)
 
 namespace mlcn::cuda {
 

@@ -4,13 +4,11 @@
 #include "kernels/cuda_context.h"
 
 #include "engine/ops/cuda_bridge.h"
+#include "kernels/device_math.cuh"
 #include "kernels/elementwise.cuh"
 
 namespace mlcn::cuda {
 namespace {
-
-#define MLCN_GRID_STRIDE(i, n) \
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < (n); i += int64_t(gridDim.x) * blockDim.x)
 
 __global__ void add_inplace_kernel(float* dst, const float* src, int64_t n) {
   MLCN_GRID_STRIDE(i, n) dst[i] += src[i];

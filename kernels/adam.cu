@@ -1,0 +1,97 @@
+// Fused Adam update: m, v and p in one pass over each parameter, in float with the constants
+// rounded to float exactly as engine/cpu/adam.cpp does. adam_update_many_cuda updates up to
+// kMaxSlices tensors per launch: the slice table travels in the kernel parameters (no copy), and
+// each block finds its tensor from the table's running block counts.
+#include "kernels/cuda_context.h"
+
+#include <algorithm>
+
+#include "engine/ops/cuda_bridge.h"
+#include "kernels/adam.cuh"
+#include "kernels/device_math.cuh"
+
+namespace mlcn::cuda {
+namespace {
+
+struct AdamConsts {
+  float b1, b2, lr, eps;
+};
+
+__device__ __forceinline__ void adam_one(float* p, const float* g, float* m, float* v, int64_t i, AdamConsts k) {
+  const float gi = g[i];
+  const float mi = k.b1 * m[i] + (1.f - k.b1) * gi;
+  const float vi = k.b2 * v[i] + (1.f - k.b2) * gi * gi;
+  m[i] = mi;
+  v[i] = vi;
+  p[i] -= k.lr * mi / (sqrtf(vi) + k.eps);
+}
+
+__global__ void adam_update_kernel(float* p, const float* g, float* m, float* v, int64_t n, AdamConsts k) {
+  MLCN_GRID_STRIDE(i, n) adam_one(p, g, m, v, i, k);
+}
+
+constexpr int kMaxSlices = 64;
+constexpr int kAdamItems = 4 * kThreads;  // elements per block in the multi-tensor kernel
+
+struct SliceTable {
+  AdamSlice slice[kMaxSlices];
+  int first_block[kMaxSlices + 1];  // slice k owns blocks [first_block[k], first_block[k+1])
+  int count;
+};
+
+__global__ void adam_update_many_kernel(const __grid_constant__ SliceTable t, AdamConsts k) {
+  int lo = 0, hi = t.count - 1;  // the last slice whose first block is <= blockIdx.x
+  while (lo < hi) {
+    const int mid = (lo + hi + 1) / 2;
+    if (t.first_block[mid] <= int(blockIdx.x)) lo = mid;
+    else hi = mid - 1;
+  }
+  const AdamSlice& s = t.slice[lo];
+  const int64_t base = int64_t(int(blockIdx.x) - t.first_block[lo]) * kAdamItems;
+  for (int64_t i = base + threadIdx.x; i < s.n && i < base + kAdamItems; i += blockDim.x)
+    adam_one(s.p, s.g, s.m, s.v, i, k);
+}
+
+AdamConsts consts(double lr_t, double b1, double b2, double eps) {
+  return {float(b1), float(b2), float(lr_t), float(eps)};
+}
+
+}  // namespace
+
+void adam_update_cuda(float* p, const float* g, float* m, float* v, int64_t n, double lr_t, double b1, double b2,
+                      double eps, cudaStream_t s) {
+  if (n <= 0) return;
+  adam_update_kernel<<<grid_for(n), kThreads, 0, s>>>(p, g, m, v, n, consts(lr_t, b1, b2, eps));
+  MLCN_CUDA_LAUNCH_CHECK();
+}
+
+void adam_update_many_cuda(const AdamSlice* slices, int count, double lr_t, double b1, double b2, double eps,
+                           cudaStream_t s) {
+  for (int start = 0; start < count; start += kMaxSlices) {
+    SliceTable t{};
+    int64_t blocks = 0;
+    for (int k = start; k < std::min(count, start + kMaxSlices); ++k) {
+      if (slices[k].n <= 0) continue;
+      t.slice[t.count] = slices[k];
+      t.first_block[t.count] = int(blocks);
+      blocks += (slices[k].n + kAdamItems - 1) / kAdamItems;
+      MLCN_CHECK(blocks < (int64_t(1) << 31), "adam_update_many: too many elements in one launch");
+      ++t.count;
+    }
+    if (t.count == 0) continue;
+    t.first_block[t.count] = int(blocks);
+    adam_update_many_kernel<<<unsigned(blocks), kThreads, 0, s>>>(t, consts(lr_t, b1, b2, eps));
+    MLCN_CUDA_LAUNCH_CHECK();
+  }
+}
+
+void adam_update(float* p, const float* g, float* m, float* v, int64_t n, double lr_t, double b1, double b2,
+                 double eps) {
+  adam_update_cuda(p, g, m, v, n, lr_t, b1, b2, eps, current_stream());
+}
+
+void adam_update_many(const AdamSlice* slices, int count, double lr_t, double b1, double b2, double eps) {
+  adam_update_many_cuda(slices, count, lr_t, b1, b2, eps, current_stream());
+}
+
+}  // namespace mlcn::cuda

@@ -1,0 +1,136 @@
+// Margin and reconstruction (MSE) losses. A forward is a deterministic two-pass sum: each block
+// reduces its grid-stride share in shared memory, then one block adds the block sums in order and
+// divides. The CPU sums sequentially (margin) or in OpenMP chunks (MSE), so the values agree to
+// float rounding of an n-term sum.
+#include "kernels/cuda_context.h"
+
+#include <algorithm>
+
+#include "engine/cpu/loss.h"
+#include "engine/ops/cuda_bridge.h"
+#include "kernels/allocator.h"
+#include "kernels/device_math.cuh"
+#include "kernels/losses.cuh"
+
+namespace mlcn::cuda {
+namespace {
+
+constexpr int kSumThreads = 256;  // a power of two (tree reduction)
+constexpr int kMaxSumBlocks = 1024;
+
+__device__ __forceinline__ float block_sum(float x, float* part) {
+  part[threadIdx.x] = x;
+  __syncthreads();
+  for (int half = kSumThreads / 2; half > 0; half >>= 1) {
+    if (int(threadIdx.x) < half) part[threadIdx.x] += part[threadIdx.x + half];
+    __syncthreads();
+  }
+  return part[0];
+}
+
+struct MarginTerm {
+  const float* y;
+  const int32_t* labels;
+  int64_t J;
+  __device__ float operator()(int64_t e) const {
+    const float yj = y[e];
+    if (e % J == labels[e / J]) {
+      const float m = fmaxf(0.f, float(kMarginPlus) - yj);
+      return m * m;
+    }
+    const float m = fmaxf(0.f, yj - float(kMarginMinus));
+    return float(kMarginLambda) * m * m;
+  }
+};
+
+struct SquaredError {
+  const float* a;
+  const float* t;
+  __device__ float operator()(int64_t e) const { return (a[e] - t[e]) * (a[e] - t[e]); }
+};
+
+template <class Term> __global__ void partial_sum_kernel(float* partial, int64_t n, Term term) {
+  __shared__ float part[kSumThreads];
+  float acc = 0.f;
+  MLCN_GRID_STRIDE(e, n) acc += term(e);
+  const float sum = block_sum(acc, part);
+  if (threadIdx.x == 0) partial[blockIdx.x] = sum;
+}
+
+// out = (sum of partial[0..count)) / divisor, summed in a fixed order by one block.
+__global__ void finish_sum_kernel(float* out, const float* partial, int count, float divisor) {
+  __shared__ float part[kSumThreads];
+  float acc = 0.f;
+  for (int k = threadIdx.x; k < count; k += kSumThreads) acc += partial[k];
+  const float sum = block_sum(acc, part);
+  if (threadIdx.x == 0) *out = sum / divisor;
+}
+
+template <class Term> float mean_of(Term term, int64_t n, float divisor, cudaStream_t s) {
+  const int blocks = int(std::min<int64_t>(kMaxSumBlocks, (n + kSumThreads - 1) / kSumThreads));
+  DeviceBuffer buf(size_t(blocks + 1) * sizeof(float), s);
+  float* partial = buf.as<float>() + 1;
+  partial_sum_kernel<<<unsigned(blocks), kSumThreads, 0, s>>>(partial, n, term);
+  MLCN_CUDA_LAUNCH_CHECK();
+  finish_sum_kernel<<<1, kSumThreads, 0, s>>>(buf.as<float>(), partial, blocks, divisor);
+  MLCN_CUDA_LAUNCH_CHECK();
+  float value = 0.f;
+  MLCN_CUDA_CHECK(cudaMemcpyAsync(&value, buf.get(), sizeof(float), cudaMemcpyDeviceToHost, s));
+  MLCN_CUDA_CHECK(cudaStreamSynchronize(s));
+  return value;
+}
+
+__global__ void margin_backward_kernel(float* dy, float scale, const float* y, const int32_t* labels, int64_t n,
+                                       int64_t J) {
+  MLCN_GRID_STRIDE(e, n) {
+    const float yj = y[e];
+    if (e % J == labels[e / J]) dy[e] += scale * -2.f * fmaxf(0.f, float(kMarginPlus) - yj);
+    else dy[e] += scale * float(2 * kMarginLambda) * fmaxf(0.f, yj - float(kMarginMinus));
+  }
+}
+
+__global__ void mse_backward_kernel(float* da, float scale, const float* a, const float* t, int64_t n) {
+  MLCN_GRID_STRIDE(e, n) da[e] += scale * (a[e] - t[e]);
+}
+
+}  // namespace
+
+float margin_forward_cuda(const float* y, const int32_t* labels, int64_t B, int64_t J, cudaStream_t s) {
+  MLCN_CHECK(B > 0 && J > 0, "margin loss: empty batch (" << B << ", " << J << ")");
+  DeviceBuffer d_labels = upload(labels, size_t(B) * sizeof(int32_t), s);
+  return mean_of(MarginTerm{y, d_labels.as<int32_t>(), J}, B * J, float(B), s);
+}
+
+void margin_backward_cuda(float* dy, float g, const float* y, const int32_t* labels, int64_t B, int64_t J,
+                          cudaStream_t s) {
+  if (B <= 0 || J <= 0) return;
+  DeviceBuffer d_labels = upload(labels, size_t(B) * sizeof(int32_t), s);
+  const float scale = g / float(B);
+  margin_backward_kernel<<<grid_for(B * J), kThreads, 0, s>>>(dy, scale, y, d_labels.as<int32_t>(), B * J, J);
+  MLCN_CUDA_LAUNCH_CHECK();
+}
+
+float mse_forward_cuda(const float* a, const float* target, int64_t n, cudaStream_t s) {
+  MLCN_CHECK(n > 0, "mse loss: empty input");
+  return mean_of(SquaredError{a, target}, n, float(n), s);
+}
+
+void mse_backward_cuda(float* da, float g, const float* a, const float* target, int64_t n, cudaStream_t s) {
+  if (n <= 0) return;
+  const float scale = 2.f * g / float(n);
+  mse_backward_kernel<<<grid_for(n), kThreads, 0, s>>>(da, scale, a, target, n);
+  MLCN_CUDA_LAUNCH_CHECK();
+}
+
+float margin_forward(const float* y, const int32_t* labels, int64_t B, int64_t J) {
+  return margin_forward_cuda(y, labels, B, J, current_stream());
+}
+void margin_backward(float* dy, float g, const float* y, const int32_t* labels, int64_t B, int64_t J) {
+  margin_backward_cuda(dy, g, y, labels, B, J, current_stream());
+}
+float mse_forward(const float* a, const float* target, int64_t n) { return mse_forward_cuda(a, target, n, current_stream()); }
+void mse_backward(float* da, float g, const float* a, const float* target, int64_t n) {
+  mse_backward_cuda(da, g, a, target, n, current_stream());
+}
+
+}  // namespace mlcn::cuda
