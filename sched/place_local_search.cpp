@@ -123,6 +123,22 @@ bool improve_once(const PlacementProblem& p, LsState* s) {
       return true;
     }
   }
+  // Rebalance another pair (lowering the larger of its two loads): a sideways step for the
+  // makespan that can open room, in time or memory, for the critical device.
+  for (int a = 0; a < G; ++a)
+    for (int b = a + 1; b < G; ++b) {
+      if (a == c || b == c) continue;
+      std::vector<int> S;
+      for (int l = 0; l < p.lanes(); ++l)
+        if (s->dev[l] == a || s->dev[l] == b) S.push_back(l);
+      if (S.empty() || int(S.size()) > kPairMax) continue;
+      double cur = std::max(s->load[a], s->load[b]);
+      uint32_t to_a = 0;
+      if (best_pair_split(p, S, a, b, &to_a) < cur - 1e-12 * cur) {
+        for (size_t i = 0; i < S.size(); ++i) move_lane(p, s, S[i], (to_a >> i) & 1u ? a : b);
+        return true;
+      }
+    }
   return false;
 }
 
@@ -160,12 +176,23 @@ std::vector<int> place_local_search(const PlacementProblem& p, const PlaceOption
   LsState cur = best;
   for (int k = 0; k < opt.kicks && best_ms > lb * (1 + 1e-9) && p.devices() > 1; ++k) {
     LsState s = cur;
+    // A kick: 1-3 random moves or swaps (swaps still work when memory is tight).
     int moves = 1 + int(rng.below(3));
     for (int i = 0; i < moves; ++i) {
-      int l = int(rng.below(p.lanes()));
-      int to = int(rng.below(p.devices() - 1));
-      if (to >= s.dev[l]) ++to;
-      if (fits(s.used[to], p.mem[l], p.capacity[to])) move_lane(p, &s, l, to);
+      int a = int(rng.below(p.lanes()));
+      int b = int(rng.below(p.lanes()));
+      int ga = s.dev[a], gb = s.dev[b];
+      if (rng.below(2) && ga != gb) {
+        if (fits(s.used[gb] - p.mem[b], p.mem[a], p.capacity[gb]) &&
+            fits(s.used[ga] - p.mem[a], p.mem[b], p.capacity[ga])) {
+          move_lane(p, &s, a, gb);
+          move_lane(p, &s, b, ga);
+        }
+      } else {
+        int to = int(rng.below(p.devices() - 1));
+        if (to >= ga) ++to;
+        if (fits(s.used[to], p.mem[a], p.capacity[to])) move_lane(p, &s, a, to);
+      }
     }
     descend(p, &s);
     double ms = makespan(s);
