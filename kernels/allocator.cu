@@ -153,7 +153,7 @@ void allocator_reset_peak(int device) { cache().reset_peak(device); }
 void allocator_empty_cache(int device) { cache().empty_cache(device); }
 
 DeviceBuffer::DeviceBuffer(size_t bytes, cudaStream_t stream) : bytes_(bytes) {
-  ptr_ = device_allocate(bytes, current_device(), stream);
+  if (bytes > 0) ptr_ = device_allocate(bytes, current_device(), stream);
 }
 
 DeviceBuffer::~DeviceBuffer() {

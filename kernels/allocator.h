@@ -27,7 +27,7 @@ void allocator_empty_cache(int device);
 size_t allocator_size_class(size_t bytes);
 
 // A scratch device buffer on the current device for work on `stream`, returned to the cache
-// when it goes out of scope (the release is stream-ordered, see above).
+// when it goes out of scope (the release is stream-ordered, see above). Zero bytes: no memory.
 class DeviceBuffer {
  public:
   DeviceBuffer() = default;

@@ -1,13 +1,17 @@
 // Main of the CUDA test binary: exits 77 (ctest "skipped") when no GPU is usable, otherwise
-// initialises the backend (device memory hooks) and runs every Catch2 test case.
+// initialises the backend (device memory hooks) and runs every Catch2 test case. Listing the
+// tests (--list-*) works without a GPU.
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <cstring>
 
 #include "kernels/cuda_backend.h"
 
 int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    if (std::strncmp(argv[i], "--list", 6) == 0) return Catch::Session().run(argc, argv);
   if (!mlcn::cuda_available()) {
     std::printf("test_cuda: no usable CUDA device; skipping (exit 77)\n");
     return 77;

@@ -1,0 +1,152 @@
+// Helpers of the CUDA parity tests: seeded random inputs (never all zeros), device arrays with
+// guard regions, and the one comparison rule.
+//
+// Guard regions: every device array is allocated with kGuard extra floats before and after it,
+// filled with a NaN whose payload marks it (kSentinelBits); after the kernel ran, the guards must
+// be bit-for-bit unchanged. Output arrays a kernel must assign completely start as poison
+// (another NaN payload) so an element it forgot shows up as NaN in the comparison.
+//
+// Comparison (expect_close): |actual - expected| <= atol + rtol * |expected| for every element,
+// NaN/Inf checked first; a failure names the worst element, both values, and the max abs error.
+#pragma once
+#include <cuda_runtime.h>
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "engine/core/rng.h"
+
+namespace mlcn::test {
+
+inline constexpr size_t kGuard = 67;                 // floats on each side (odd on purpose)
+inline constexpr uint32_t kSentinelBits = 0x7fc0beefu;  // quiet NaN, guard marker
+inline constexpr uint32_t kPoisonBits = 0x7fc0dead;     // quiet NaN, "never written"
+
+inline float bits_to_float(uint32_t b) {
+  float f;
+  std::memcpy(&f, &b, 4);
+  return f;
+}
+inline uint32_t float_bits(float f) {
+  uint32_t b;
+  std::memcpy(&b, &f, 4);
+  return b;
+}
+
+// Uniform in [lo, hi); an all-zero draw is impossible for n >= 1 and lo < hi.
+inline std::vector<float> rand_vec(size_t n, uint64_t seed, double lo = -1.0, double hi = 1.0) {
+  Rng r(seed);
+  std::vector<float> v(n);
+  for (auto& x : v) x = static_cast<float>(r.uniform(lo, hi));
+  return v;
+}
+
+inline void cuda_ok(cudaError_t e, const char* what) {
+  INFO(what << ": " << cudaGetErrorString(e));
+  REQUIRE(e == cudaSuccess);
+}
+
+// A float array on the current device surrounded by guard regions.
+class Guarded {
+ public:
+  // Interior = init.
+  explicit Guarded(const std::vector<float>& init) : n_(init.size()) {
+    alloc();
+    cuda_ok(cudaMemcpy(get(), init.data(), n_ * 4, cudaMemcpyHostToDevice), "copy in");
+  }
+  // Interior = poison (for outputs that must be fully written).
+  explicit Guarded(size_t n) : n_(n) {
+    alloc();
+    std::vector<float> poison(n_, bits_to_float(kPoisonBits));
+    cuda_ok(cudaMemcpy(get(), poison.data(), n_ * 4, cudaMemcpyHostToDevice), "poison");
+  }
+  ~Guarded() { (void)cudaFree(base_); }
+  Guarded(const Guarded&) = delete;
+  Guarded& operator=(const Guarded&) = delete;
+
+  float* get() const { return base_ + kGuard; }
+  size_t size() const { return n_; }
+  // Waits for the device, then returns the interior.
+  std::vector<float> host() const {
+    cuda_ok(cudaDeviceSynchronize(), "kernel");
+    std::vector<float> h(n_);
+    cuda_ok(cudaMemcpy(h.data(), get(), n_ * 4, cudaMemcpyDeviceToHost), "copy out");
+    return h;
+  }
+  void expect_guards_intact(const std::string& what) const {
+    cuda_ok(cudaDeviceSynchronize(), "kernel");
+    std::vector<float> all(n_ + 2 * kGuard);
+    cuda_ok(cudaMemcpy(all.data(), base_, all.size() * 4, cudaMemcpyDeviceToHost), "copy guards");
+    size_t bad = 0, first = 0;
+    for (size_t k = 0; k < kGuard; ++k) {
+      if (float_bits(all[k]) != kSentinelBits && bad++ == 0) first = k;
+      if (float_bits(all[kGuard + n_ + k]) != kSentinelBits && bad++ == 0) first = kGuard + n_ + k;
+    }
+    INFO(what << ": " << bad << " guard floats overwritten, first at raw offset " << first << " (interior starts at "
+              << kGuard << ", length " << n_ << ")");
+    CHECK(bad == 0);
+  }
+
+ private:
+  void alloc() {
+    cuda_ok(cudaMalloc(&base_, (n_ + 2 * kGuard) * 4), "cudaMalloc");
+    std::vector<float> guard(kGuard, bits_to_float(kSentinelBits));
+    cuda_ok(cudaMemcpy(base_, guard.data(), kGuard * 4, cudaMemcpyHostToDevice), "guard");
+    cuda_ok(cudaMemcpy(base_ + kGuard + n_, guard.data(), kGuard * 4, cudaMemcpyHostToDevice), "guard");
+  }
+  float* base_ = nullptr;
+  size_t n_ = 0;
+};
+
+// The comparison rule of the file header. Returns true when every element passes.
+inline bool expect_close(const std::vector<float>& actual, const std::vector<float>& expected, double rtol,
+                         double atol, const std::string& what) {
+  REQUIRE(actual.size() == expected.size());
+  size_t worst = 0, nonfinite = 0, fails = 0;
+  double worst_excess = -1, max_abs = 0;
+  for (size_t i = 0; i < actual.size(); ++i) {
+    const double a = actual[i], e = expected[i];
+    if (!std::isfinite(a) || !std::isfinite(e)) {
+      if (nonfinite++ == 0) worst = i;
+      worst_excess = 1e300;
+      continue;
+    }
+    const double err = std::fabs(a - e), allowed = atol + rtol * std::fabs(e);
+    max_abs = std::max(max_abs, err);
+    if (err > allowed) ++fails;
+    if (err - allowed > worst_excess) worst_excess = err - allowed, worst = i;
+  }
+  const bool ok = fails == 0 && nonfinite == 0;
+  std::ostringstream os;
+  os << what << ": " << fails << " of " << actual.size() << " elements outside atol " << atol << " + rtol " << rtol
+     << ", " << nonfinite << " non-finite; max abs error " << max_abs;
+  if (!actual.empty())
+    os << "; worst at " << worst << ": got " << actual[worst] << ", expected " << expected[worst];
+  INFO(os.str());
+  CHECK(ok);
+  return ok;
+}
+
+// ||a - e||_2 / ||e||_2: the whole-tensor error used for the model-step gradients.
+inline double rel_l2(const std::vector<float>& a, const std::vector<float>& e) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    num += (double(a[i]) - e[i]) * (double(a[i]) - e[i]);
+    den += double(e[i]) * e[i];
+  }
+  return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+}
+
+inline float max_abs(const std::vector<float>& v) {
+  float m = 0;
+  for (float x : v) m = std::max(m, std::fabs(x));
+  return m;
+}
+
+}  // namespace mlcn::test

@@ -1,0 +1,113 @@
+// CUDA vs CPU: conv2d through cuDNN (valid and Keras-"same" padding, strides 1-3, symmetric
+// and asymmetric padding, pointwise, with/without bias and input gradient, CapsNet's real
+// conv1 and primary-capsule shapes) and the handwritten depthwise kernels.
+// Tolerances: cuDNN may pick any algorithm (implicit GEMM, FFT, Winograd) whose float32 error is
+// relative to the output's magnitude, so every comparison uses rtol 1e-4 and atol 1e-4 * max|ref|
+// (an indexing bug gives O(1) relative errors). TF32 is off throughout.
+#include <vector>
+
+#include "cuda_test_util.h"
+#include "engine/cpu/conv.h"
+#include "engine/ops/cuda_bridge.h"
+#include "kernels/conv.cuh"
+
+using namespace mlcn;
+using namespace mlcn::test;
+
+namespace {
+
+struct ConvCase {
+  const char* name;
+  int64_t B, H, W, C, K, kh, kw, stride;
+  bool same, bias, with_din;
+};
+
+void check_magnitude(const std::vector<float>& got, const std::vector<float>& ref, const std::string& what) {
+  expect_close(got, ref, 1e-4, 1e-4 * double(max_abs(ref)), what);
+}
+
+}  // namespace
+
+TEST_CASE("conv2d forward and backward match the CPU twin", "[cuda][conv]") {
+  const ConvCase cases[] = {
+      {"valid s1 + bias", 2, 7, 6, 3, 4, 3, 2, 1, false, true, true},
+      {"valid s2", 2, 9, 8, 2, 3, 3, 3, 2, false, true, true},
+      {"valid s3 (deep primary)", 2, 17, 8, 3, 5, 6, 6, 3, false, true, true},
+      {"same 3x3, symmetric padding", 1, 5, 4, 3, 2, 3, 3, 1, true, true, true},
+      {"same 2x2, asymmetric padding (explicit pad copy)", 2, 6, 5, 3, 4, 2, 2, 1, true, true, true},
+      {"same 4x4 s2, asymmetric padding", 2, 9, 7, 2, 3, 4, 4, 2, true, true, true},
+      {"same 1x1 (pointwise)", 2, 3, 4, 5, 3, 1, 1, 1, true, true, true},
+      {"no bias, no input gradient", 2, 6, 5, 2, 3, 2, 3, 1, false, false, false},
+      {"CapsNet conv1", 2, 28, 28, 1, 256, 9, 9, 1, false, true, false},
+      {"CapsNet primary capsules", 2, 20, 20, 256, 256, 9, 9, 2, false, true, true},
+  };
+  for (const ConvCase& c : cases) {
+    INFO(c.name);
+    const cpu::ConvShape s = cpu::make_conv_shape(c.B, c.H, c.W, c.C, c.K, c.kh, c.kw, c.stride, c.same);
+    const size_t nin = size_t(s.B * s.H * s.W * s.C), nw = size_t(s.K * s.kh * s.kw * s.C);
+    const size_t nout = size_t(s.B * s.OH * s.OW * s.K);
+    const auto in = rand_vec(nin, 201), w = rand_vec(nw, 202), b = rand_vec(size_t(s.K), 203);
+    const auto dout = rand_vec(nout, 204), din0 = rand_vec(nin, 205), dw0 = rand_vec(nw, 206);
+    const auto db0 = rand_vec(size_t(s.K), 207);
+    Guarded d_in(in), d_w(w), d_b(b), d_out(nout), d_dout(dout), d_din(din0), d_dw(dw0), d_db(db0);
+
+    cuda::conv2d_forward(d_out.get(), d_in.get(), d_w.get(), c.bias ? d_b.get() : nullptr, s);
+    std::vector<float> out(nout), din = din0, dw = dw0, db = db0;
+    cpu::conv2d_forward(out.data(), in.data(), w.data(), c.bias ? b.data() : nullptr, s);
+    check_magnitude(d_out.host(), out, "conv2d forward");
+    d_out.expect_guards_intact("conv2d forward");
+
+    cuda::conv2d_backward(c.with_din ? d_din.get() : nullptr, d_dw.get(), c.bias ? d_db.get() : nullptr,
+                          d_dout.get(), d_in.get(), d_w.get(), s);
+    cpu::conv2d_backward(c.with_din ? din.data() : nullptr, dw.data(), c.bias ? db.data() : nullptr, dout.data(),
+                         in.data(), w.data(), s);
+    check_magnitude(d_din.host(), din, "conv2d backward din");
+    check_magnitude(d_dw.host(), dw, "conv2d backward dw");
+    check_magnitude(d_db.host(), db, "conv2d backward db");
+    d_din.expect_guards_intact("conv2d backward din");
+    d_dw.expect_guards_intact("conv2d backward dw");
+    d_db.expect_guards_intact("conv2d backward db");
+  }
+}
+
+TEST_CASE("conv2d chooses its algorithms once per shape", "[cuda][conv]") {
+  const cpu::ConvShape s = cpu::make_conv_shape(3, 11, 10, 4, 6, 3, 3, 1, false);
+  const auto in = rand_vec(size_t(s.B * s.H * s.W * s.C), 211), w = rand_vec(size_t(s.K * 9 * s.C), 212);
+  Guarded d_in(in), d_w(w), d_out(size_t(s.B * s.OH * s.OW * s.K));
+  cuda::conv2d_forward(d_out.get(), d_in.get(), d_w.get(), nullptr, s);
+  const size_t plans = cuda::conv_plans_cached();
+  const auto first = d_out.host();
+  for (int k = 0; k < 3; ++k) cuda::conv2d_forward(d_out.get(), d_in.get(), d_w.get(), nullptr, s);
+  CHECK(cuda::conv_plans_cached() == plans);
+  expect_close(d_out.host(), first, 0, 0, "repeated forward with the cached algorithm");
+}
+
+TEST_CASE("depthwise conv forward and backward match the CPU twin", "[cuda][conv]") {
+  const ConvCase cases[] = {
+      {"3x3 valid", 2, 8, 7, 3, 3, 3, 3, 1, false, false, true},
+      {"2x2 same s2", 1, 5, 6, 4, 4, 2, 2, 2, true, false, true},
+      {"mlcn2 6x6 valid, 16 channels", 3, 23, 23, 16, 16, 6, 6, 1, false, false, true},
+      {"33 channels (not a multiple of 32), same 3x3", 2, 9, 9, 33, 33, 3, 3, 1, true, false, true},
+      {"no input gradient", 2, 7, 7, 5, 5, 3, 3, 1, false, false, false},
+  };
+  for (const ConvCase& c : cases) {
+    INFO(c.name);
+    const cpu::ConvShape s = cpu::make_conv_shape(c.B, c.H, c.W, c.C, c.C, c.kh, c.kw, c.stride, c.same);
+    const size_t nin = size_t(s.B * s.H * s.W * s.C), nw = size_t(s.C * s.kh * s.kw);
+    const size_t nout = size_t(s.B * s.OH * s.OW * s.C);
+    const auto in = rand_vec(nin, 221), w = rand_vec(nw, 222), dout = rand_vec(nout, 223);
+    const auto din0 = rand_vec(nin, 224), dw0 = rand_vec(nw, 225);
+    Guarded d_in(in), d_w(w), d_out(nout), d_dout(dout), d_din(din0), d_dw(dw0);
+    cuda::depthwise_forward(d_out.get(), d_in.get(), d_w.get(), s);
+    std::vector<float> out(nout), din = din0, dw = dw0;
+    cpu::depthwise_forward(out.data(), in.data(), w.data(), s);
+    check_magnitude(d_out.host(), out, "depthwise forward");
+    d_out.expect_guards_intact("depthwise forward");
+    cuda::depthwise_backward(c.with_din ? d_din.get() : nullptr, d_dw.get(), d_dout.get(), d_in.get(), d_w.get(), s);
+    cpu::depthwise_backward(c.with_din ? din.data() : nullptr, dw.data(), dout.data(), in.data(), w.data(), s);
+    check_magnitude(d_din.host(), din, "depthwise backward din");
+    check_magnitude(d_dw.host(), dw, "depthwise backward dw");
+    d_din.expect_guards_intact("depthwise backward din");
+    d_dw.expect_guards_intact("depthwise backward dw");
+  }
+}

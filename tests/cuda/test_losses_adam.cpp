@@ -1,0 +1,109 @@
+// CUDA vs CPU: margin and MSE losses (values returned to the host, labels from the host) and
+// the Adam update, single-tensor and multi-tensor.
+// Tolerances: loss values are n-term float sums in another order. Against a float64 sum the GPU
+// value must be within rtol 1e-5; against the CPU twin within 2e-4, because the CPU's running
+// float sum itself drifts by ~1e-5 relative at a million terms. The loss
+// backwards and Adam are elementwise with the same formulas: rtol 1e-6, atol 1e-7 (FMA
+// contraction and sqrtf/division are correctly rounded on both sides).
+#include <memory>
+#include <vector>
+
+#include "cuda_test_util.h"
+#include "engine/cpu/adam.h"
+#include "engine/cpu/loss.h"
+#include "engine/ops/cuda_bridge.h"
+#include "kernels/cuda_backend.h"
+
+using namespace mlcn;
+using namespace mlcn::test;
+
+TEST_CASE("margin loss forward and backward match the CPU twin", "[cuda][loss]") {
+  for (int64_t B : {1, 100, 1037}) {
+    const int64_t J = 10;
+    INFO("B = " << B);
+    std::vector<int32_t> labels(static_cast<size_t>(B));
+    for (int64_t b = 0; b < B; ++b) labels[size_t(b)] = int32_t((b * 3 + 1) % J);
+    const auto y = rand_vec(size_t(B * J), 141, 0.0, 1.0), dy0 = rand_vec(y.size(), 142);
+    Guarded d_y(y), d_dy(dy0);
+    const float gpu = cuda::margin_forward(d_y.get(), labels.data(), B, J);
+    const float cpu = cpu::margin_forward(y.data(), labels.data(), B, J);
+    CHECK(gpu == Approx(cpu).epsilon(1e-5));
+    cuda::margin_backward(d_dy.get(), 0.75f, d_y.get(), labels.data(), B, J);
+    std::vector<float> dy = dy0;
+    cpu::margin_backward(dy.data(), 0.75f, y.data(), labels.data(), B, J);
+    expect_close(d_dy.host(), dy, 1e-6, 1e-7, "margin backward");
+    d_dy.expect_guards_intact("margin backward");
+  }
+}
+
+TEST_CASE("MSE loss forward and backward match the CPU twin", "[cuda][loss]") {
+  for (int64_t n : {1, 784 * 3 + 5, 100 * 784, 1 << 20}) {
+    INFO("n = " << n);
+    const auto a = rand_vec(size_t(n), 151, 0.0, 1.0), t = rand_vec(size_t(n), 152, 0.0, 1.0);
+    const auto da0 = rand_vec(size_t(n), 153);
+    Guarded d_a(a), d_t(t), d_da(da0);
+    const float gpu = cuda::mse_forward(d_a.get(), d_t.get(), n);
+    const float cpu = cpu::mse_forward(a.data(), t.data(), n);
+    double exact = 0;
+    for (int64_t i = 0; i < n; ++i) exact += (double(a[size_t(i)]) - t[size_t(i)]) * (double(a[size_t(i)]) - t[size_t(i)]);
+    exact /= double(n);
+    CHECK(gpu == Approx(exact).epsilon(1e-5));
+    CHECK(gpu == Approx(cpu).epsilon(2e-4));
+    cuda::mse_backward(d_da.get(), 0.392f, d_a.get(), d_t.get(), n);
+    std::vector<float> da = da0;
+    cpu::mse_backward(da.data(), 0.392f, a.data(), t.data(), n);
+    expect_close(d_da.host(), da, 1e-6, 1e-7, "mse backward");
+    d_da.expect_guards_intact("mse backward");
+  }
+}
+
+TEST_CASE("Adam update matches the CPU twin, single and multi-tensor", "[cuda][adam]") {
+  const double lr_t = 1e-3 * 0.97, b1 = 0.9, b2 = 0.999, eps = 1e-7;
+  const std::vector<int64_t> sizes{1, 255, 257, 4096 + 3, 130001};
+  std::vector<std::vector<float>> p, g, m, v;
+  for (size_t k = 0; k < sizes.size(); ++k) {
+    const size_t n = size_t(sizes[k]);
+    p.push_back(rand_vec(n, 160 + k));
+    g.push_back(rand_vec(n, 170 + k));
+    m.push_back(rand_vec(n, 180 + k, -0.1, 0.1));
+    v.push_back(rand_vec(n, 190 + k, 0.0, 0.01));
+  }
+  auto cpu_step = [&](size_t k) {
+    std::vector<float> pp = p[k], mm = m[k], vv = v[k];
+    cpu::adam_update(pp.data(), g[k].data(), mm.data(), vv.data(), sizes[k], lr_t, b1, b2, eps);
+    return std::vector<std::vector<float>>{pp, mm, vv};
+  };
+  SECTION("one tensor at a time") {
+    for (size_t k = 0; k < sizes.size(); ++k) {
+      Guarded dp(p[k]), dg(g[k]), dm(m[k]), dv(v[k]);
+      cuda::adam_update(dp.get(), dg.get(), dm.get(), dv.get(), sizes[k], lr_t, b1, b2, eps);
+      const auto ref = cpu_step(k);
+      expect_close(dp.host(), ref[0], 1e-6, 1e-7, "adam p");
+      expect_close(dm.host(), ref[1], 1e-6, 1e-7, "adam m");
+      expect_close(dv.host(), ref[2], 1e-6, 1e-9, "adam v");
+      dp.expect_guards_intact("adam p");
+      dm.expect_guards_intact("adam m");
+      dv.expect_guards_intact("adam v");
+    }
+  }
+  SECTION("all tensors in one launch, more than one table of slices") {
+    std::vector<std::unique_ptr<Guarded>> dp, dg, dm, dv;
+    std::vector<cuda::AdamSlice> slices;
+    for (int rep = 0; rep < 15; ++rep)  // 75 slices: two launches of at most 64
+      for (size_t k = 0; k < sizes.size(); ++k) {
+        dp.push_back(std::make_unique<Guarded>(p[k]));
+        dg.push_back(std::make_unique<Guarded>(g[k]));
+        dm.push_back(std::make_unique<Guarded>(m[k]));
+        dv.push_back(std::make_unique<Guarded>(v[k]));
+        slices.push_back({dp.back()->get(), dg.back()->get(), dm.back()->get(), dv.back()->get(), sizes[k]});
+      }
+    cuda::adam_update_many(slices.data(), int(slices.size()), lr_t, b1, b2, eps);
+    for (size_t i = 0; i < slices.size(); ++i) {
+      const auto ref = cpu_step(i % sizes.size());
+      expect_close(dp[i]->host(), ref[0], 1e-6, 1e-7, "adam_many p");
+      expect_close(dm[i]->host(), ref[1], 1e-6, 1e-7, "adam_many m");
+      expect_close(dv[i]->host(), ref[2], 1e-6, 1e-9, "adam_many v");
+      dp[i]->expect_guards_intact("adam_many p");
+    }
+  }
+}

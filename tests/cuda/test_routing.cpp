@@ -1,0 +1,130 @@
+// Dynamic routing on the GPU: both variants (fused, unfused) and the Auto dispatch against the
+// CPU twin, forward and full/stop-gradient backward, the J = 1 fast path, and fused vs unfused
+// agreement. Shapes include CapsNet's full 1152 x 10 x 16 and ones that are not round numbers.
+// Tolerances: vs the CPU, rtol 1e-4 and atol 1e-5 (forward) or 1e-5 sqrt(N) (backward): the sums
+// over N capsules run in another order, and the iterations compound the rounding.
+// Fused vs unfused: the same stage functions with the same block size, so the results are
+// expected to be identical; the test allows 1e-6 relative in case the compiler contracts the
+// inlined stages differently.
+#include <cmath>
+#include <vector>
+
+#include "cuda_test_util.h"
+#include "engine/cpu/capsule.h"
+#include "engine/ops/cuda_bridge.h"
+#include "kernels/cuda_backend.h"
+#include "kernels/routing.cuh"
+
+using namespace mlcn;
+using namespace mlcn::test;
+
+namespace {
+
+struct Shape4 {
+  int64_t B, N, J, D;
+  int iters;
+};
+
+std::vector<float> gpu_forward(const Shape4& s, const std::vector<float>& uh, cuda::RoutingVariant variant,
+                               bool fast) {
+  Guarded d_uh(uh), d_v(size_t(s.B * s.J * s.D));
+  cuda::routing_forward_cuda(d_v.get(), d_uh.get(), s.B, s.N, s.J, s.D, s.iters, fast, variant, nullptr);
+  d_v.expect_guards_intact("routing forward");
+  return d_v.host();
+}
+
+std::vector<float> gpu_backward(const Shape4& s, const std::vector<float>& uh, const std::vector<float>& dv,
+                                const std::vector<float>& g0, cuda::RoutingVariant variant, bool stop_grad,
+                                bool fast) {
+  Guarded d_uh(uh), d_dv(dv), d_g(g0);
+  cuda::routing_backward_cuda(d_g.get(), d_dv.get(), d_uh.get(), s.B, s.N, s.J, s.D, s.iters, stop_grad, fast, variant,
+                              nullptr);
+  d_g.expect_guards_intact("routing backward");
+  return d_g.host();
+}
+
+const char* name(cuda::RoutingVariant v) {
+  return v == cuda::RoutingVariant::Fused ? "fused" : v == cuda::RoutingVariant::Unfused ? "unfused" : "auto";
+}
+
+}  // namespace
+
+TEST_CASE("routing forward and backward match the CPU twin in every variant", "[cuda][routing]") {
+  const Shape4 shapes[] = {
+      {3, 37, 10, 16, 3},    // CapsNet J, D; N not a round number
+      {2, 1152, 10, 16, 3},  // CapsNet's real sizes (the fused backward needs ~189 KB of shared memory)
+      {2, 7, 4, 3, 2},
+      {3, 6, 1, 5, 3},  // J = 1 through the general loop
+      {2, 5, 3, 40, 2},  // D > 32: more elements than lanes in the dot products
+      {1, 9, 70, 20, 2},  // J*D > the block: the sequential weighted-sum path
+  };
+  for (const Shape4& s : shapes) {
+    const auto uh = rand_vec(size_t(s.B * s.N * s.J * s.D), 101 + s.N, -0.6, 0.6);
+    const auto dv = rand_vec(size_t(s.B * s.J * s.D), 102), g0 = rand_vec(uh.size(), 103);
+    std::vector<float> v(dv.size());
+    cpu::routing_forward(v.data(), uh.data(), s.B, s.N, s.J, s.D, s.iters, false);
+    for (auto variant : {cuda::RoutingVariant::Fused, cuda::RoutingVariant::Unfused, cuda::RoutingVariant::Auto}) {
+      const bool fits = cuda::routing_fused_fits(s.N, s.J, s.D, s.iters, true, 0);
+      if (variant == cuda::RoutingVariant::Fused && !fits) {
+        WARN("fused backward does not fit this device for N=" << s.N << "; checking that it refuses");
+        REQUIRE_THROWS(gpu_backward(s, uh, dv, g0, variant, false, false));
+        continue;
+      }
+      INFO("B=" << s.B << " N=" << s.N << " J=" << s.J << " D=" << s.D << " iters=" << s.iters << " " << name(variant));
+      expect_close(gpu_forward(s, uh, variant, false), v, 1e-4, 1e-5, "routing forward");
+      for (bool stop : {false, true}) {
+        INFO("stop_grad " << stop);
+        std::vector<float> g = g0;
+        cpu::routing_backward(g.data(), dv.data(), uh.data(), s.B, s.N, s.J, s.D, s.iters, stop, false);
+        expect_close(gpu_backward(s, uh, dv, g0, variant, stop, false), g, 1e-4, 1e-5 * std::sqrt(double(s.N)),
+                     "routing backward");
+      }
+    }
+  }
+}
+
+TEST_CASE("fused and unfused routing agree", "[cuda][routing]") {
+  const Shape4 s{4, 1152, 10, 16, 3};
+  const auto uh = rand_vec(size_t(s.B * s.N * s.J * s.D), 111, -0.6, 0.6);
+  const auto dv = rand_vec(size_t(s.B * s.J * s.D), 112), g0 = rand_vec(uh.size(), 113);
+  REQUIRE(cuda::routing_fused_fits(s.N, s.J, s.D, s.iters, false, 0));
+  expect_close(gpu_forward(s, uh, cuda::RoutingVariant::Fused, false),
+               gpu_forward(s, uh, cuda::RoutingVariant::Unfused, false), 1e-6, 1e-7, "fused vs unfused forward");
+  if (!cuda::routing_fused_fits(s.N, s.J, s.D, s.iters, true, 0)) {
+    WARN("the fused backward does not fit this device's shared memory; only the forward was compared");
+    return;
+  }
+  for (bool stop : {false, true})
+    expect_close(gpu_backward(s, uh, dv, g0, cuda::RoutingVariant::Fused, stop, false),
+                 gpu_backward(s, uh, dv, g0, cuda::RoutingVariant::Unfused, stop, false), 1e-6, 1e-7,
+                 stop ? "fused vs unfused backward (stop_grad)" : "fused vs unfused backward");
+}
+
+TEST_CASE("routing J=1 fast path matches the CPU fast path and the general loop", "[cuda][routing]") {
+  const Shape4 s{5, 130, 1, 10, 3};  // an MLCN lane's capsule layer without fast_caps
+  const auto uh = rand_vec(size_t(s.B * s.N * s.D), 121, -0.3, 0.3);
+  const auto dv = rand_vec(size_t(s.B * s.D), 122), g0 = rand_vec(uh.size(), 123);
+  std::vector<float> v(dv.size()), g = g0;
+  cpu::routing_forward(v.data(), uh.data(), s.B, s.N, s.J, s.D, s.iters, true);
+  cpu::routing_backward(g.data(), dv.data(), uh.data(), s.B, s.N, s.J, s.D, s.iters, false, true);
+  const auto v_fast = gpu_forward(s, uh, cuda::RoutingVariant::Auto, true);
+  expect_close(v_fast, v, 1e-5, 1e-6, "J=1 fast forward");
+  expect_close(gpu_backward(s, uh, dv, g0, cuda::RoutingVariant::Auto, false, true), g, 1e-5, 1e-5,
+               "J=1 fast backward");
+  expect_close(gpu_forward(s, uh, cuda::RoutingVariant::Fused, false), v_fast, 1e-6, 1e-7,
+               "J=1 general loop vs fast path");
+}
+
+TEST_CASE("the bridge entry points route through the selected variant", "[cuda][routing]") {
+  const Shape4 s{2, 11, 3, 4, 3};
+  const auto uh = rand_vec(size_t(s.B * s.N * s.J * s.D), 131, -0.6, 0.6);
+  std::vector<float> v(size_t(s.B * s.J * s.D));
+  cpu::routing_forward(v.data(), uh.data(), s.B, s.N, s.J, s.D, s.iters, true);
+  for (auto variant : {cuda::RoutingVariant::Unfused, cuda::RoutingVariant::Fused, cuda::RoutingVariant::Auto}) {
+    cuda::set_routing_variant(variant);
+    Guarded d_uh(uh), d_v(v.size());
+    cuda::routing_forward(d_v.get(), d_uh.get(), s.B, s.N, s.J, s.D, s.iters, true);
+    expect_close(d_v.host(), v, 1e-4, 1e-5, name(variant));
+  }
+  cuda::set_routing_variant(cuda::RoutingVariant::Auto);
+}
