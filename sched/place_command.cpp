@@ -68,7 +68,7 @@ std::string place_usage() {
          "  algorithms: random, random-iid, greedy, greedy-ect, kk, local-search, exact";
 }
 
-nlohmann::json run_place_command(const std::vector<std::string>& args) {
+nlohmann::ordered_json run_place_command(const std::vector<std::string>& args) {
   PlaceArgs a = parse(args);
   std::vector<LaneDesc> lanes =
       a.lanes.empty() ? load_lanes_from_config(a.config) : load_lanes_file(a.lanes);
@@ -87,18 +87,18 @@ nlohmann::json run_place_command(const std::vector<std::string>& args) {
   StepTimeParams sp;
   sp.head_device = ds.head;
   sp.head_seconds = model.head_time(lanes[0], int(lanes.size()), ds.devices[ds.head]);
-  sp.link_bytes_per_s = ds.link_bytes_per_s;
+  sp.link_bytes_per_s = model.kind() == CostModelKind::paper ? 0 : ds.link_bytes_per_s;
   sp.batch = lanes[0].batch;
   sp.classes = lanes[0].classes;
   sp.input_floats_per_sample = double(lanes[0].H) * lanes[0].W * lanes[0].C;
   StepTime st = simulate_step(prob, r.device, sp);
 
-  nlohmann::json out;
+  nlohmann::ordered_json out;
+  out["placement"] = r.device;
   out["algo"] = r.algo;
   out["model"] = model.name();
   out["seed"] = a.seed;
   out["devices"] = prob.device_names;
-  out["placement"] = r.device;
   out["load"] = r.load;
   out["memory_bytes"] = r.mem_used;
   out["makespan"] = r.makespan;
@@ -109,6 +109,27 @@ nlohmann::json run_place_command(const std::vector<std::string>& args) {
   out["seconds"] = r.seconds;
   out["nodes"] = r.nodes;
   return out;
+}
+
+std::vector<int> resolve_placement(const nlohmann::json& value, const std::vector<LaneDesc>& lanes,
+                                   const DeviceSet& devices, const std::string& model, uint64_t seed) {
+  PlacementProblem prob = make_problem(lanes, devices, CostModel::by_name(model, devices));
+  if (value.is_string()) {
+    PlaceOptions opt;
+    opt.seed = seed;
+    return place(prob, value.get<std::string>(), opt).device;
+  }
+  MLCN_CHECK(value.is_array(), "runtime.placement must be an algorithm name or an array of device "
+                               "indices, got " << value.dump());
+  MLCN_CHECK(value.size() == lanes.size(), "runtime.placement has " << value.size() << " entries for "
+                                                                   << lanes.size() << " lanes");
+  std::vector<int> device;
+  for (const auto& v : value) {
+    MLCN_CHECK(v.is_number_integer(), "runtime.placement entries must be device indices, got " << v.dump());
+    device.push_back(v.get<int>());
+  }
+  evaluate(prob, device);
+  return device;
 }
 
 }  // namespace mlcn

@@ -19,7 +19,7 @@ namespace mlcn {
 struct StudyConfig {
   std::string title;
   std::vector<int> sizes = {6, 9, 12, 24};
-  int networks = 20;       // random networks per size
+  int networks = 50;       // random networks per size
   int random_seeds = 10;   // seeds per network for random / random-iid
   int max_width = 5, max_depth = 5;
   std::string dataset = "fashion-mnist";

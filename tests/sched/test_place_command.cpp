@@ -34,7 +34,7 @@ const char* kDevices = R"({"devices": [
 TEST_CASE("place prints placement, loads, makespan, bound and optimality", "[sched][cli]") {
   std::string lanes = write_file("lanes.json", kLanes), devs = write_file("devices.json", kDevices);
   for (std::string algo : {"greedy", "greedy-ect", "local-search", "exact", "random"}) {
-    nlohmann::json out =
+    auto out =
         run_place_command({"--lanes", lanes, "--devices", devs, "--algo", algo, "--seed", "3"});
     INFO(out.dump());
     CHECK(out["algo"] == algo);
@@ -47,11 +47,14 @@ TEST_CASE("place prints placement, loads, makespan, bound and optimality", "[sch
     CHECK(out["lower_bound"].get<double>() <= out["makespan"].get<double>() * (1 + 1e-12));
     CHECK(out["step_time"]["total"].get<double>() >= out["makespan"].get<double>());
     if (algo == "exact") CHECK(out["optimal"] == true);
+    // Paper costs have no time unit: no head or exchange term.
+    CHECK(out["step_time"]["comm"].get<double>() == 0);
+    CHECK(out.begin().key() == "placement");
   }
   // Paper costs d*w^2 = 12, 1, 18, 4, 5, 8 (sum 48) on speeds summing to 14.3.
-  nlohmann::json ex = run_place_command({"--lanes", lanes, "--devices", devs, "--algo", "exact"});
+  auto ex = run_place_command({"--lanes", lanes, "--devices", devs, "--algo", "exact"});
   CHECK(ex["lower_bound"].get<double>() >= 48 / 14.3);
-  nlohmann::json fl = run_place_command(
+  auto fl = run_place_command(
       {"--lanes", lanes, "--devices", devs, "--algo", "exact", "--model", "flops"});
   CHECK(fl["model"] == "flops");
   CHECK(fl["step_time"]["head"].get<double>() > 0);
@@ -70,7 +73,7 @@ TEST_CASE("place reads lanes from a training config", "[sched][cli]") {
   CHECK(lanes[0].batch == 50);
   std::string devs = write_file("devices2.json", R"({"devices": [{"name": "a", "speed": 1},
                                                                   {"name": "b", "speed": 1}]})");
-  nlohmann::json out = run_place_command({"--config", cfg, "--devices", devs, "--algo", "exact"});
+  auto out = run_place_command({"--config", cfg, "--devices", devs, "--algo", "exact"});
   CHECK(out["placement"].size() == 2);
   CHECK(out["optimal"] == true);
   CHECK(out["makespan"].get<double>() == 6);  // d*w^2: 4 and 6 on two devices
@@ -115,4 +118,18 @@ TEST_CASE("device sets round-trip and the paper's GPUs", "[sched][cli]") {
     CHECK(back.devices[i].speed == ds.devices[i].speed);
     CHECK(back.devices[i].memory_bytes == ds.devices[i].memory_bytes);
   }
+}
+
+TEST_CASE("runtime.placement: explicit indices or an algorithm name", "[sched][cli]") {
+  std::vector<LaneDesc> lanes = lanes_from_json(nlohmann::json::parse(kLanes), "lanes");
+  DeviceSet ds = paper_gpus(true);
+  auto ex = resolve_placement("exact", lanes, ds);
+  CHECK(ex.size() == 6);
+  CHECK(resolve_placement(nlohmann::json(ex), lanes, ds) == ex);
+  CHECK_THROWS_WITH(resolve_placement(nlohmann::json::array({0, 1}), lanes, ds),
+                    Catch::Contains("2 entries for 6 lanes"));
+  CHECK_THROWS_WITH(resolve_placement(nlohmann::json::array({0, 1, 2, 3, 4, 0}), lanes, ds),
+                    Catch::Contains("device index 4"));
+  CHECK_THROWS_WITH(resolve_placement(nlohmann::json(7), lanes, ds), Catch::Contains("runtime.placement"));
+  CHECK_THROWS_WITH(resolve_placement("fastest", lanes, ds), Catch::Contains("unknown placement algorithm"));
 }
