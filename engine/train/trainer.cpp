@@ -12,6 +12,7 @@
 
 #include "data/batcher.h"
 #include "data/dataset.h"
+#include "engine/io/safetensors.h"
 #include "engine/train/checkpoint.h"
 
 namespace mlcn {
@@ -85,13 +86,17 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
   if (!resume_dir.empty()) {
     CheckpointInfo info = load_checkpoint((fs::path(resume_dir) / "last.safetensors").string(), model, rt.optimizers());
     start_epoch = info.epoch;
+    std::ifstream ev((fs::path(resume_dir) / "events.jsonl").string());
+    for (std::string line; std::getline(ev, line);) {  // the best accuracy so far guards best.safetensors
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_object() && j.contains("test_accuracy") && j.value("epoch", 0) <= start_epoch)
+        best_acc = std::max(best_acc, j["test_accuracy"].get<double>());
+    }
     std::fprintf(stderr, "resumed from %s after epoch %lld\n", resume_dir.c_str(), (long long)start_epoch);
   }
-  {
-    std::ofstream f(out / "config.json");
-    f << cfg.json.dump(2) << "\n";
-  }
-  if (start_epoch == 0 || !fs::exists(out / "metrics.csv"))
+  const std::string cfg_text = cfg.json.dump(2) + "\n";
+  write_file_atomic((out / "config.json").string(), cfg_text.data(), cfg_text.size());
+  if (!fs::exists(out / "metrics.csv"))
     append_line(out / "metrics.csv",
                 "epoch,lr,margin_loss,recon_loss,train_acc,test_acc,test_loss,images_per_s,seconds,peak_mem_mb");
   std::fprintf(stderr, "device: cpu (%d device(s) x %d thread(s)); model %s, %zu lane(s), %lld parameters\n",
@@ -106,13 +111,15 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
   bo.prefetch = cfg.prefetch;
   Batcher batcher(train, bo);
   batcher.seek(start_epoch, 0);
-  Rng dropout_rng = Rng(cfg.seed).fork(0xD509 + static_cast<uint64_t>(start_epoch));
   const bool tty = isatty(fileno(stderr));
   const auto t_run = Clock::now();
   EvalResult last_eval;
   double total_images_per_s = 0;
   for (int64_t e = start_epoch; e < cfg.epochs; ++e) {
     const double lr = cfg.lr * std::pow(cfg.lr_decay, double(e));
+    // Everything random in an epoch derives from (seed, epoch), so a run resumed at an epoch
+    // boundary replays exactly what the uninterrupted run would have done.
+    Rng dropout_rng = Rng(cfg.seed).fork(0xD509 + static_cast<uint64_t>(e));
     const auto t0 = Clock::now();
     double margin = 0, recon = 0;
     int64_t seen = 0, correct = 0;
@@ -163,7 +170,8 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
                             {"seconds", std::chrono::duration<double>(Clock::now() - t_run).count()},
                             {"images_per_s_last_epoch", total_images_per_s}, {"parameters", model.num_params()},
                             {"device", "cpu"}};
-  std::ofstream(out / "summary.json") << summary.dump(2) << "\n";
+  const std::string summary_text = summary.dump(2) + "\n";
+  write_file_atomic((out / "summary.json").string(), summary_text.data(), summary_text.size());
   return summary;
 }
 
