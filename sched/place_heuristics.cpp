@@ -24,30 +24,52 @@ namespace {
 template <class Rank>
 class ListScheduler {
  public:
-  ListScheduler(const PlacementProblem& p, std::vector<int> order, Rank rank, const char* algo)
-      : p_(p), order_(std::move(order)), rank_(rank), algo_(algo), device_(p.lanes(), -1),
-        load_(p.devices(), 0.0), used_(p.devices(), 0.0), suffix_mem_(p.lanes() + 1, 0.0) {
+  // symmetric: rank treats interchangeable devices in the same state alike, so only the
+  // first of them is tried (not true of memory repair, which prefers a proposed device).
+  ListScheduler(const PlacementProblem& p, std::vector<int> order, Rank rank, const char* algo,
+                bool symmetric, long node_limit = 200000)
+      : p_(p), order_(std::move(order)), rank_(rank), algo_(algo), symmetric_(symmetric),
+        node_limit_(node_limit),
+        device_(p.lanes(), -1), load_(p.devices(), 0.0), used_(p.devices(), 0.0),
+        suffix_mem_(p.lanes() + 1, 0.0), cls_(p.devices()) {
     for (int i = p.lanes() - 1; i >= 0; --i) suffix_mem_[i] = suffix_mem_[i + 1] + p.mem[order_[i]];
     for (double c : p.capacity) limited_ = limited_ && c > 0;
+    // Interchangeable devices: same capacity and same time for every lane.
+    for (int g = 0; g < p.devices(); ++g) {
+      cls_[g] = g;
+      for (int h = 0; h < g && cls_[g] == g; ++h) {
+        bool same = p.capacity[h] == p.capacity[g];
+        for (int l = 0; same && l < p.lanes(); ++l) same = p.time[l][h] == p.time[l][g];
+        if (same) cls_[g] = cls_[h];
+      }
+    }
+  }
+  // 1: *out is a placement that fits; 0: none exists; -1: node limit reached first.
+  int search(std::vector<int>* out) {
+    if (dfs(0)) {
+      *out = device_;
+      return 1;
+    }
+    return nodes_ >= node_limit_ ? -1 : 0;
   }
   std::vector<int> run() {
-    if (!dfs(0)) {
-      MLCN_CHECK(nodes_ < kNodeLimit, algo_ << ": no placement fitting memory found within "
-                                            << kNodeLimit << " steps; try --algo exact");
+    std::vector<int> out;
+    int status = search(&out);
+    MLCN_CHECK(status != -1, algo_ << ": no placement fitting memory found within " << node_limit_
+                                   << " steps; try --algo exact");
+    if (status == 0) {
       int big = int(std::max_element(p_.mem.begin(), p_.mem.end()) - p_.mem.begin());
       MLCN_FAIL(algo_ << ": no placement fits all lanes in memory; "
                       << (big < int(p_.lane_names.size()) ? p_.lane_names[big] : "lane " + std::to_string(big))
                       << " (the largest) cannot fit together with the others");
     }
-    return device_;
+    return out;
   }
 
  private:
-  static constexpr long kNodeLimit = 200000;
-
   bool dfs(int i) {
     if (i == p_.lanes()) return true;
-    if (++nodes_ >= kNodeLimit) return false;
+    if (++nodes_ >= node_limit_) return false;
     if (limited_) {
       double free = 0;
       for (int g = 0; g < p_.devices(); ++g) free += p_.capacity[g] - used_[g];
@@ -55,8 +77,14 @@ class ListScheduler {
     }
     int l = order_[i];
     std::vector<std::pair<double, int>> cand;
-    for (int g = 0; g < p_.devices(); ++g)
-      if (fits(used_[g], p_.mem[l], p_.capacity[g])) cand.emplace_back(rank_(l, g, load_), g);
+    for (int g = 0; g < p_.devices(); ++g) {
+      if (!fits(used_[g], p_.mem[l], p_.capacity[g])) continue;
+      // An interchangeable device in the same state was already a candidate: same subtree.
+      bool dup = false;
+      for (int h = 0; symmetric_ && h < g && !dup; ++h)
+        dup = cls_[h] == cls_[g] && used_[h] == used_[g] && load_[h] == load_[g];
+      if (!dup) cand.emplace_back(rank_(l, g, load_), g);
+    }
     std::sort(cand.begin(), cand.end());
     for (const auto& [r, g] : cand) {
       device_[l] = g;
@@ -65,7 +93,7 @@ class ListScheduler {
       if (dfs(i + 1)) return true;
       load_[g] -= p_.time[l][g];
       used_[g] -= p_.mem[l];
-      if (nodes_ >= kNodeLimit) return false;
+      if (nodes_ >= node_limit_) return false;
     }
     device_[l] = -1;
     return false;
@@ -75,16 +103,19 @@ class ListScheduler {
   std::vector<int> order_;
   Rank rank_;
   const char* algo_;
+  bool symmetric_;
+  long node_limit_;
   std::vector<int> device_;
   std::vector<double> load_, used_, suffix_mem_;
+  std::vector<int> cls_;  // (G) lowest index of an interchangeable device
   bool limited_ = true;
   long nodes_ = 0;
 };
 
 template <class Rank>
 std::vector<int> list_schedule(const PlacementProblem& p, std::vector<int> order, Rank rank,
-                               const char* algo) {
-  return ListScheduler<Rank>(p, std::move(order), rank, algo).run();
+                               const char* algo, bool symmetric = true) {
+  return ListScheduler<Rank>(p, std::move(order), rank, algo, symmetric).run();
 }
 
 std::vector<int> by_decreasing_memory(const PlacementProblem& p) {
@@ -96,6 +127,13 @@ std::vector<int> by_decreasing_memory(const PlacementProblem& p) {
 
 }  // namespace
 
+int find_memory_feasible(const PlacementProblem& p, std::vector<int>* device, long node_limit) {
+  auto rank = [&](int l, int g, const std::vector<double>& load) { return load[g] + p.time[l][g]; };
+  return ListScheduler<decltype(rank)>(p, by_decreasing_memory(p), rank, "memory search", true,
+                                      node_limit)
+      .search(device);
+}
+
 void repair_memory(const PlacementProblem& p, std::vector<int>* device) {
   // Each lane prefers its proposed device, then the one where it finishes earliest; lanes go
   // in decreasing order of memory. A placement that fits is returned unchanged.
@@ -105,7 +143,7 @@ void repair_memory(const PlacementProblem& p, std::vector<int>* device) {
       [&](int l, int g, const std::vector<double>& load) {
         return g == proposed[l] ? -1.0 : load[g] + p.time[l][g];
       },
-      "memory repair");
+      "memory repair", false);
 }
 
 std::vector<int> place_random(const PlacementProblem& p, uint64_t seed) {

@@ -53,7 +53,14 @@ double best_pair_split(const PlacementProblem& p, const std::vector<int>& S, int
                        uint32_t* to_c) {
   const int n = int(S.size());
   const uint32_t full = (1u << n) - 1;
-  std::vector<double> tc(1u << n), th(1u << n), mem(1u << n);
+  // Reused between calls: fresh 2^16-entry vectors per call cost more in page faults than
+  // the enumeration itself.
+  static thread_local std::vector<double> tc, th, mem;
+  if (tc.size() < (size_t(1) << n)) {
+    tc.resize(size_t(1) << n);
+    th.resize(size_t(1) << n);
+    mem.resize(size_t(1) << n);
+  }
   double total_h = 0, total_mem = 0;
   for (int i = 0; i < n; ++i) {
     total_h += p.time[S[i]][h];

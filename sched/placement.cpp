@@ -208,7 +208,15 @@ Placement place(const PlacementProblem& p, const std::string& algo, const PlaceO
     try {
       start = place_local_search(p, opt);
     } catch (const Error&) {
-      // No heuristic found room for every lane; the search looks for a feasible one itself.
+      // No heuristic found room for every lane: settle feasibility by a memory-only search
+      // (largest memory first), which proves infeasibility far faster than the bin search.
+      int status = find_memory_feasible(p, &start);
+      if (status == 0) {
+        int big = int(std::max_element(p.mem.begin(), p.mem.end()) - p.mem.begin());
+        MLCN_FAIL("exact: no placement fits all lanes in memory; " << lane_name(p, big)
+                                                                    << " (the largest) cannot fit together with the others");
+      }
+      if (status < 0) start.clear();
     }
     r = place_exact(p, start, opt);
   } else {

@@ -88,6 +88,11 @@ Placement place_exact(const PlacementProblem& p, const std::vector<int>& start,
 
 // Lanes sorted by decreasing work (mean over devices of time * speed), ties by index.
 std::vector<int> lanes_by_decreasing_work(const PlacementProblem& p);
+// Depth-first search for any placement that fits memory (largest memory first, each lane onto
+// the device with room where it finishes earliest). Returns 1 and fills *device when found,
+// 0 when none exists (the search was complete), -1 when node_limit was reached first.
+int find_memory_feasible(const PlacementProblem& p, std::vector<int>* device,
+                         long node_limit = 2000000);
 // Makes an assignment respect memory: lanes (largest memory first) keep their device when it
 // has room, else take the device with room where they finish earliest, backtracking if
 // needed; an assignment that fits is unchanged. Throws when no placement fits.
