@@ -8,6 +8,7 @@
 
 #include "engine/core/check.h"  // defines: MLCN_CHECK, MLCN_FAIL
 #include "engine/core/rng.h"    // defines: Rng, splitmix64
+#include "sched/calibration.h"  // defines: pearson
 #include "sched/cost_model.h"   // defines: CostModel
 #include "sched/placement.h"    // defines: place, make_problem
 #include "sched/step_sim.h"     // defines: simulate_step
@@ -161,6 +162,18 @@ std::string format_study(const StudyConfig& cfg, const std::vector<SizeResult>& 
      << cfg.max_width << " x 1.." << cfg.max_depth << (cfg.memory ? ", memory respected" : ", memory ignored")
      << ", " << cfg.networks << " networks per size, random/random-iid: mean of " << cfg.random_seeds
      << " seeds, seed " << cfg.seed << "\n";
+  {
+    // How well the paper's Eq. (1) shape tracks the analytic training FLOPs over the lanes
+    // drawn from (spec 4.1: 0.81 over w, d in 1..5; the paper's fit to times: 0.901).
+    std::vector<double> cost, flops;
+    for (const auto& l : candidate_lanes(cfg)) {
+      cost.push_back(paper_cost(l));
+      flops.push_back(lane_stats(l).train_flops);
+    }
+    std::snprintf(buf, sizeof buf, "lane pool: %zu (w, d) pairs; Pearson(d*w^2, training FLOPs) = %.3f\n",
+                  cost.size(), pearson(cost, flops));
+    os << buf;
+  }
   bool measured = false;
   for (const auto& sr : results)
     for (const auto& st : sr.algos) measured |= st.measured >= 0;
