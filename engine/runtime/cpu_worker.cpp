@@ -2,8 +2,25 @@
 #include "engine/runtime/cpu_worker.h"
 
 #include <omp.h>
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
 
 namespace mlcn {
+
+void set_flush_denormals() {
+#if defined(__SSE__)
+  // Flush-to-zero and denormals-are-zero: tiny gradients and Adam moments otherwise turn into
+  // subnormals, which the FPU handles ~100x slower (measured: epoch 2 ran 5x slower than epoch 1).
+  _mm_setcsr(_mm_getcsr() | 0x8040);
+#endif
+#pragma omp parallel
+  {
+#if defined(__SSE__)
+    _mm_setcsr(_mm_getcsr() | 0x8040);
+#endif
+  }
+}
 
 CpuWorker::CpuWorker(int threads) : threads_(threads < 1 ? 1 : threads), thread_([this] { loop(); }) {}
 
@@ -29,6 +46,7 @@ std::future<void> CpuWorker::submit(std::function<void()> fn) {
 
 void CpuWorker::loop() {
   omp_set_num_threads(threads_);
+  set_flush_denormals();
   for (;;) {
     std::packaged_task<void()> task;
     {

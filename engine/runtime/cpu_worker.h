@@ -11,6 +11,9 @@
 
 namespace mlcn {
 
+// Sets flush-to-zero / denormals-are-zero on the calling thread and its OpenMP team.
+void set_flush_denormals();
+
 class CpuWorker {
  public:
   explicit CpuWorker(int threads);
