@@ -19,17 +19,19 @@ using MapC = Eigen::Map<const RowMat<T>, 0, Eigen::OuterStride<>>;
 template <class T>
 using Map = Eigen::Map<RowMat<T>, 0, Eigen::OuterStride<>>;
 
-// One thread's product; same arguments as gemm().
+// One thread's product on strided operands: C (m, n; row stride ldc) = op(A) op(B) [+ C],
+// with A stored (m, k) or (k, m) when ta, row stride lda; B (k, n) or (n, k) when tb, stride ldb.
 template <class T>
-void gemm_serial(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, const T* B, T beta, T* C, int64_t ldc) {
-  if (M == 0 || N == 0) return;
-  Map<T> c(C, M, N, Eigen::OuterStride<>(ldc));
-  if (K == 0) {
+void gemm_block(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* A, int64_t lda, const T* B,
+                int64_t ldb, T beta, T* C, int64_t ldc) {
+  if (m == 0 || n == 0) return;
+  Map<T> c(C, m, n, Eigen::OuterStride<>(ldc));
+  if (k == 0) {
     if (beta == T(0)) c.setZero();
     return;
   }
-  MapC<T> a(A, ta ? K : M, ta ? M : K, Eigen::OuterStride<>(ta ? M : K));
-  MapC<T> b(B, tb ? N : K, tb ? K : N, Eigen::OuterStride<>(tb ? K : N));
+  MapC<T> a(A, ta ? k : m, ta ? m : k, Eigen::OuterStride<>(lda));
+  MapC<T> b(B, tb ? n : k, tb ? k : n, Eigen::OuterStride<>(ldb));
   auto run = [&](const auto& lhs, const auto& rhs) {
     if (beta == T(0)) c.noalias() = lhs * rhs;
     else c.noalias() += lhs * rhs;
@@ -40,39 +42,27 @@ void gemm_serial(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, 
   else run(a.transpose(), b.transpose());
 }
 
-
 // A: (M,K) or (K,M) when ta; B: (K,N) or (N,K) when tb; C: (M,N). beta is 0 or 1.
-// Rows of C need rows of op(A) (A + r*K, or column r of A^T = A + r); columns likewise for B.
+// The larger output dimension is cut into one block per thread (rows of op(A) or columns of op(B)).
 template <class T>
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, const T* B, T beta, T* C) {
+  const int64_t lda = ta ? M : K, ldb = tb ? K : N;
   const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
   if (threads <= 1 || M * N * K < (int64_t(1) << 18)) {
-    gemm_serial(ta, tb, M, N, K, A, B, beta, C, N);
+    gemm_block(ta, tb, M, N, K, A, lda, B, ldb, beta, C, N);
     return;
   }
   const bool split_rows = M >= N;
   const int64_t extent = split_rows ? M : N;
-  const int64_t align = 16;
-  const int64_t block = ((extent + threads - 1) / threads + align - 1) / align * align;
+  const int64_t block = ((extent + threads - 1) / threads + 15) / 16 * 16;
 #pragma omp parallel for num_threads(threads) schedule(static, 1)
   for (int t = 0; t < threads; ++t) {
     const int64_t lo = std::min<int64_t>(extent, t * block), hi = std::min<int64_t>(extent, lo + block);
     if (lo >= hi) continue;
-    // Sub-blocks: rows [lo, hi) of op(A) with all of op(B), or all of op(A) with columns [lo, hi) of op(B).
-    const int64_t m = split_rows ? hi - lo : M, n = split_rows ? N : hi - lo;
-    const T* a = !split_rows ? A : (ta ? A + lo : A + lo * K);
-    const T* b = split_rows ? B : (tb ? B + lo * K : B + lo);
-    Map<T> c(split_rows ? C + lo * N : C + lo, m, n, Eigen::OuterStride<>(N));
-    MapC<T> am(a, ta ? K : m, ta ? m : K, Eigen::OuterStride<>(ta ? M : K));
-    MapC<T> bm(b, tb ? n : K, tb ? K : n, Eigen::OuterStride<>(tb ? K : N));
-    auto run = [&](const auto& lhs, const auto& rhs) {
-      if (beta == T(0)) c.noalias() = lhs * rhs;
-      else c.noalias() += lhs * rhs;
-    };
-    if (!ta && !tb) run(am, bm);
-    else if (ta && !tb) run(am.transpose(), bm);
-    else if (!ta && tb) run(am, bm.transpose());
-    else run(am.transpose(), bm.transpose());
+    if (split_rows)
+      gemm_block(ta, tb, hi - lo, N, K, ta ? A + lo : A + lo * K, lda, B, ldb, beta, C + lo * N, N);
+    else
+      gemm_block(ta, tb, M, hi - lo, K, A, lda, tb ? B + lo * K : B + lo, ldb, beta, C + lo, N);
   }
 }
 
