@@ -41,7 +41,8 @@ struct ConvPlan {
 struct Choice {
   int algo = -1;
   size_t ws = 0;
-  cudnnConvolutionDescriptor_t conv = nullptr;
+  cudnnConvolutionDescriptor_t conv = nullptr;  // set by ensure()
+  cudnnMathType_t math = CUDNN_FMA_MATH;        // set by pick(): the math type it was measured with
 };
 
 using PlanKey = std::array<int64_t, 14>;
@@ -122,16 +123,18 @@ template <class Perf, class Find, class Get> Choice pick(Find find, Get get, siz
   std::vector<Perf> perf(kMaxAlgos);
   int got = 0;
   auto usable = [&](const Perf& p) {
-    return p.status == CUDNN_STATUS_SUCCESS && (tf32 || p.mathType != CUDNN_TENSOR_OP_MATH);
+    return p.status == CUDNN_STATUS_SUCCESS &&
+           (tf32 || (p.mathType != CUDNN_TENSOR_OP_MATH && p.mathType != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION));
   };
   if (find(kMaxAlgos, &got, perf.data()) == CUDNN_STATUS_SUCCESS)
     for (int i = 0; i < got; ++i)
-      if (usable(perf[i]) && perf[i].memory <= budget) return {int(perf[i].algo), perf[i].memory, nullptr};
+      if (usable(perf[i]) && perf[i].memory <= budget)
+        return {int(perf[i].algo), perf[i].memory, nullptr, perf[i].mathType};
   (void)cudaGetLastError();
   got = 0;
   if (get(kMaxAlgos, &got, perf.data()) == CUDNN_STATUS_SUCCESS)
     for (int i = 0; i < got; ++i)
-      if (usable(perf[i])) return {int(perf[i].algo), perf[i].memory, nullptr};
+      if (usable(perf[i])) return {int(perf[i].algo), perf[i].memory, nullptr, perf[i].mathType};
   return {};
 }
 
@@ -180,10 +183,15 @@ Choice ensure(ConvPlan* p, Dir dir, bool tf32, cudnnHandle_t h, const void* x, c
     }
     MLCN_CHECK(c.algo >= 0, "conv2d: cuDNN has no float32 NHWC algorithm for direction " << int(dir)
                                                                                           << (tf32 ? "" : " without TF32"));
+    // cuDNN runs an algorithm with the math type it was measured with; without TF32 the
+    // descriptor keeps CUDNN_FMA_MATH.
+    if (tf32) MLCN_CUDNN_CHECK(cudnnSetConvolutionMathType(cd, c.math));
     p->algo[dir] = c.algo;
     p->ws[dir] = c.ws;
   }
-  return {p->algo[dir], p->ws[dir], p->conv[dir]};
+  Choice chosen;
+  chosen.algo = p->algo[dir], chosen.ws = p->ws[dir], chosen.conv = p->conv[dir];
+  return chosen;
 }
 
 // xp (B, Hin, Win, C) = x (B, H, W, C) shifted by the top/left pads, zero elsewhere.

@@ -2,20 +2,21 @@
 # The GPU machine check: one command that reports the machine, builds the engine with the CUDA
 # backend (ninja, all cores, sm_90), then, in order of importance and each only while enough of
 # the 8 minutes is left: the CUDA parity tests, compute-sanitizer memcheck over the handwritten
-# kernels' tests, the kernel microbenchmark, the PyTorch peer's training step (eager) on the same
-# GPU, ctest's CPU tests, racecheck on the routing kernels, the peer with torch.compile, and
-# memcheck over the cuDNN convolution tests. It writes a summary table to $OUT/summary.md
-# (printed last). Every step has a time limit; a failing step is recorded and the next still runs.
+# kernels' tests, the kernel microbenchmark, the PyTorch peer's training step (eager) on the
+# same GPU, ctest's CPU tests (less the long CPU training "integration" tests), racecheck on the
+# routing kernels, the peer with torch.compile, and memcheck over the cuDNN convolution tests.
+# It writes a summary table to $OUT/summary.md (printed last). Every step has a time limit; a
+# failing step is recorded and the next one still runs.
 #
 #   bash bench/device/check.sh               # on the GPU machine, from anywhere in the repo
 #   bash bench/device/check.sh --pack-deps   # here (Debian): copy the header-only build
 #                                            # dependencies into .deps/ for a machine without them
 #
 # Environment: OUT (default ./device-out), BUILD (default build-device), JOBS (default nproc).
-# The device image has nvcc, cmake, ninja and PyTorch but not Debian's Eigen, nlohmann-json,
-# Catch2 or zlib headers: with --pack-deps they travel in .deps/ (git-ignored through
-# .git/info/exclude; name it in the device call's carry list), and this script adds .deps to
-# CMAKE_PREFIX_PATH when it exists.
+# The device image has nvcc, cmake, ninja and PyTorch, and may lack Debian's Eigen,
+# nlohmann-json, Catch2 or zlib headers (nothing can be installed there): with --pack-deps they
+# travel in .deps/ (git-ignored through .git/info/exclude; name it in the device call's carry
+# list), and this script adds .deps to CMAKE_PREFIX_PATH when it exists.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
@@ -125,7 +126,7 @@ else
 fi
 if [ "$(left)" -gt 90 ]; then
   step "ctest (CPU tests)" "$(min $(( $(left) - 60 )) 120)" ctest.log \
-    ctest --test-dir "$BUILD" -E '^cuda$' -j "$JOBS" --timeout 100 --output-on-failure
+    ctest --test-dir "$BUILD" -E '^cuda$|integration' -j "$JOBS" --timeout 100 --output-on-failure
 else
   skip "ctest (CPU tests)" "no time left"
 fi
