@@ -15,7 +15,7 @@ namespace mlcn {
 
 namespace {
 
-const Device& find_device(const Calibration& cal, const std::string& name) {
+const DeviceSpec& find_device(const Calibration& cal, const std::string& name) {
   for (const auto& d : cal.devices)
     if (d.name == name) return d;
   MLCN_FAIL("calibration has no device named '" << name << "'");
@@ -108,7 +108,7 @@ void fit_time_model(Calibration* cal, int min_per_device) {
   std::vector<double> x, y;
   std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> by_dev;
   for (const auto& s : cal->samples) {
-    const Device& d = find_device(*cal, s.device);
+    const DeviceSpec& d = find_device(*cal, s.device);
     MLCN_CHECK(s.seconds > 0, "fit_time_model: sample on '" << s.device << "' ("
                                                             << lane_label(s.lane)
                                                             << ") has non-positive seconds");
@@ -133,7 +133,7 @@ void fit_memory_overhead(Calibration* cal) {
   cal->memory.overhead_bytes = need;
 }
 
-double calibrated_time(const Calibration& cal, const LaneDesc& lane, const Device& device) {
+double calibrated_time(const Calibration& cal, const LaneDesc& lane, const DeviceSpec& device) {
   double x = calibration_feature(cal.feature, lane);
   auto it = cal.per_device.find(device.name);
   if (it != cal.per_device.end()) return it->second.alpha * x + it->second.beta;

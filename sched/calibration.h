@@ -15,7 +15,7 @@
 
 #include <nlohmann/json.hpp>  // defines: nlohmann::json
 
-#include "sched/devices.h"     // defines: Device
+#include "sched/devices.h"     // defines: DeviceSpec
 #include "sched/lane_model.h"  // defines: LaneDesc, MemoryModelParams
 
 namespace mlcn {
@@ -37,7 +37,7 @@ struct LinearFit {
 
 struct Calibration {
   std::string feature = "flops";              // "flops" (train FLOPs) or "paper" (d*w^2)
-  std::vector<Device> devices;                // calibrated devices (speed from the probe)
+  std::vector<DeviceSpec> devices;                // calibrated devices (speed from the probe)
   std::map<std::string, double> probe_seconds;  // probe time per device name
   std::vector<CalibrationSample> samples;
   LinearFit global;                           // on speed-normalised times
@@ -65,7 +65,7 @@ void fit_memory_overhead(Calibration* cal);
 
 // Predicted time of a lane on a named device: the device's own fit if any, else the
 // global fit divided by the device's speed. Throws naming the device when unknown.
-double calibrated_time(const Calibration& cal, const LaneDesc& lane, const Device& device);
+double calibrated_time(const Calibration& cal, const LaneDesc& lane, const DeviceSpec& device);
 
 struct TimeReport {
   int n = 0;

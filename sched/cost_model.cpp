@@ -53,7 +53,7 @@ std::string CostModel::name() const {
   return "";
 }
 
-double CostModel::lane_time(const LaneDesc& lane, const Device& device) const {
+double CostModel::lane_time(const LaneDesc& lane, const DeviceSpec& device) const {
   MLCN_CHECK(device.speed > 0, "device '" << device.name << "' has speed " << device.speed);
   switch (kind_) {
     case CostModelKind::paper: return unit_seconds_ * paper_cost(lane) / device.speed;
@@ -65,7 +65,7 @@ double CostModel::lane_time(const LaneDesc& lane, const Device& device) const {
   return 0;
 }
 
-double CostModel::head_time(const LaneDesc& shape, int lanes, const Device& device) const {
+double CostModel::head_time(const LaneDesc& shape, int lanes, const DeviceSpec& device) const {
   if (kind_ == CostModelKind::paper) return 0;
   return head_stats(shape, lanes).train_flops / (device.speed * flops_per_speed_);
 }

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "sched/calibration.h"  // defines: Calibration
-#include "sched/devices.h"      // defines: Device, DeviceSet
+#include "sched/devices.h"      // defines: DeviceSpec, DeviceSet
 #include "sched/lane_model.h"   // defines: LaneDesc
 
 namespace mlcn {
@@ -28,9 +28,9 @@ class CostModel {
   CostModelKind kind() const { return kind_; }
   std::string name() const;
   // Time of one training step of the lane on the device.
-  double lane_time(const LaneDesc& lane, const Device& device) const;
+  double lane_time(const LaneDesc& lane, const DeviceSpec& device) const;
   // Time of the head's step for `lanes` lanes of input shape `shape`, on `device`.
-  double head_time(const LaneDesc& shape, int lanes, const Device& device) const;
+  double head_time(const LaneDesc& shape, int lanes, const DeviceSpec& device) const;
 
  private:
   CostModelKind kind_ = CostModelKind::paper;

@@ -22,13 +22,13 @@ double positive_number(const nlohmann::json& j, const std::string& key, const st
   return x;
 }
 
-Device device_from_json(const nlohmann::json& j, const std::string& where) {
+DeviceSpec device_from_json(const nlohmann::json& j, const std::string& where) {
   MLCN_CHECK(j.is_object(), where << ": a device must be an object, got " << j.dump());
   static const std::set<std::string> known = {"name", "speed", "memory_bytes", "memory_gib"};
   for (auto it = j.begin(); it != j.end(); ++it)
     MLCN_CHECK(known.count(it.key()), where << ": unknown key '" << it.key()
                                             << "' (expected name, speed, memory_bytes or memory_gib)");
-  Device d;
+  DeviceSpec d;
   MLCN_CHECK(j.contains("name") && j["name"].is_string(), where << ": key 'name' (string) is required");
   d.name = j["name"].get<std::string>();
   MLCN_CHECK(j.contains("speed"), where << ": key 'speed' is required");

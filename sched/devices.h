@@ -11,14 +11,16 @@
 
 namespace mlcn {
 
-struct Device {
+// One device of a placement problem (sched's view: a name, a speed and a capacity); not the
+// engine's tensor device tag mlcn::Device.
+struct DeviceSpec {
   std::string name;
   double speed = 1.0;         // relative speed: time on this device = speed-1 time / speed
   double memory_bytes = 0;    // capacity; 0 means unlimited
 };
 
 struct DeviceSet {
-  std::vector<Device> devices;
+  std::vector<DeviceSpec> devices;
   int head = 0;                  // index of the device that runs the head (decoder, losses)
   double link_bytes_per_s = 0;   // bandwidth of the lane <-> head exchange; 0 means free
   double flops_per_speed = 1e12; // FLOP/s reached by a speed-1 device (flops cost model)

@@ -75,7 +75,7 @@ TEST_CASE("time model fit recovers alpha, beta and speeds", "[sched][calibration
   CHECK(nr.pearson > 0.9);
   CHECK(nr.pearson < 1.0);
   CostModel cm = CostModel::calibrated(noisy);
-  Device other{"unseen", 2.0, 0};
+  DeviceSpec other{"unseen", 2.0, 0};
   LaneDesc l;
   CHECK(cm.lane_time(l, other) ==
         Approx((noisy.global.alpha * lane_stats(l).train_flops + noisy.global.beta) / 2.0));
