@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "cli/cmd_nas.h"
 #include "cli/cmd_place.h"
 #include "engine/io/safetensors.h"
 #include "engine/ops/ops.h"
@@ -133,7 +134,8 @@ void usage() {
                "       mlcn eval --checkpoint FILE [--config FILE] [--set ...]\n"
                "       mlcn step --config FILE [--checkpoint FILE] --dump FILE\n"
                "       mlcn info [--config FILE]\n"
-               "       mlcn place --lanes FILE|--config FILE --devices FILE --algo NAME [--seed N] [--time-limit S]\n");
+               "       mlcn place --lanes FILE|--config FILE --devices FILE --algo NAME [--seed N] [--time-limit S]\n"
+               "       mlcn nas --config FILE [--set ...] [--out DIR] | --resume DIR | --generate-only [--count N]\n");
 }
 
 }  // namespace
@@ -147,6 +149,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> rest(argv + 2, argv + argc);
   try {
     if (cmd == "place") return cmd_place(rest);
+    if (cmd == "nas") return cmd_nas(rest);
     if (cmd == "train") return cmd_train(parse_args(rest));
     if (cmd == "eval") return cmd_eval(parse_args(rest));
     if (cmd == "step") return cmd_step(parse_args(rest));

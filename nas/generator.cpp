@@ -1,0 +1,139 @@
+// Lane generator and bucket filling (see generator.h), priced by sched's cost and memory
+// models; the predicted step time comes from sched's step-time simulator.
+#include "nas/generator.h"
+
+#include <utility>
+
+#include "engine/core/check.h"  // defines: MLCN_CHECK
+#include "sched/placement.h"    // defines: make_problem
+#include "sched/step_sim.h"     // defines: simulate_step
+
+namespace mlcn {
+
+ModelGenerator::ModelGenerator(SearchSpace space) : space_(std::move(space)) {
+  check_space(space_);
+  for (int w = space_.width_min; w <= space_.width_max; ++w)
+    for (int d = space_.depth_min; d <= space_.depth_max; ++d) {
+      LaneDesc l = space_lane(space_, w, d);
+      if (!lane_is_valid(l)) continue;
+      lanes_.push_back(l);
+      mem_.push_back(lane_memory_bytes(l, space_.memory));
+      std::vector<double> per_bucket;
+      for (const Bucket& b : space_.buckets)
+        per_bucket.push_back(space_.cost.lane_time(l, DeviceSpec{b.name, b.speed, b.memory_bytes}));
+      load_.push_back(per_bucket);
+    }
+  MLCN_CHECK(!lanes_.empty(), "nas: no valid " << space_.lane_type << " lane with width in [" << space_.width_min
+                                               << ", " << space_.width_max << "] and depth in [" << space_.depth_min
+                                               << ", " << space_.depth_max << "]");
+}
+
+bool ModelGenerator::fits(int c, int b, const BucketUse& use) const {
+  const Bucket& bk = space_.buckets[b];
+  return use.memory_bytes + mem_[c] <= bk.memory_bytes && use.load + load_[c][b] <= bk.load_limit;
+}
+
+std::vector<int> ModelGenerator::fitting(int b, const BucketUse& use) const {
+  std::vector<int> out;
+  for (int c = 0; c < int(lanes_.size()); ++c)
+    if (fits(c, b, use)) out.push_back(c);
+  return out;
+}
+
+int ModelGenerator::random_lane(int b, const BucketUse& use, Rng& rng) const {
+  std::vector<int> cand = fitting(b, use);
+  if (cand.empty()) return -1;
+  return cand[rng.below(cand.size())];
+}
+
+GeneratedModel ModelGenerator::fill(Rng& rng) const {
+  const int B = int(space_.buckets.size());
+  GeneratedModel m;
+  m.use.assign(B, BucketUse{});
+  std::vector<bool> full(B, false);
+  for (;;) {
+    // The least-filled open bucket by load fraction; ties drawn uniformly.
+    std::vector<int> least;
+    double best = 0;
+    for (int b = 0; b < B; ++b) {
+      if (full[b]) continue;
+      double frac = m.use[b].load / space_.buckets[b].load_limit;
+      if (least.empty() || frac < best) {
+        least.assign(1, b);
+        best = frac;
+      } else if (frac == best) {
+        least.push_back(b);
+      }
+    }
+    if (least.empty()) break;
+    const int b = least[rng.below(least.size())];
+    const int c = random_lane(b, m.use[b], rng);
+    if (c < 0) {
+      full[b] = true;
+      continue;
+    }
+    m.lanes.push_back(lanes_[c]);
+    m.bucket.push_back(b);
+    m.use[b].memory_bytes += mem_[c];
+    m.use[b].load += load_[c][b];
+    m.use[b].lanes += 1;
+  }
+  if (!m.lanes.empty()) {
+    DeviceSet ds = bucket_devices(space_);
+    PlacementProblem p = make_problem(m.lanes, ds, space_.cost, space_.memory);
+    StepTimeParams sp;
+    sp.head_device = ds.head;
+    sp.head_seconds = space_.cost.head_time(space_.shape, int(m.lanes.size()), ds.devices[ds.head]);
+    sp.batch = space_.shape.batch;
+    sp.classes = space_.shape.classes;
+    m.predicted_step_time = simulate_step(p, m.bucket, sp).total;
+  }
+  return m;
+}
+
+GeneratedModel ModelGenerator::generate(uint64_t seed, int64_t id) const {
+  Rng rng = Rng(seed).fork(static_cast<uint64_t>(id));
+  GeneratedModel m = fill(rng);
+  m.id = id;
+  return m;
+}
+
+nlohmann::json lanes_config_json(const std::vector<LaneDesc>& lanes) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const LaneDesc& l : lanes) out.push_back({{"type", l.type}, {"width", l.width}, {"depth", l.depth}});
+  return out;
+}
+
+nlohmann::ordered_json model_to_json(const GeneratedModel& m, const SearchSpace& s) {
+  nlohmann::ordered_json j;
+  j["id"] = m.id;
+  nlohmann::ordered_json lanes = nlohmann::ordered_json::array();
+  for (const LaneDesc& l : m.lanes) lanes.push_back({{"type", l.type}, {"width", l.width}, {"depth", l.depth}});
+  j["lanes"] = lanes;
+  j["placement"] = m.bucket;
+  nlohmann::ordered_json buckets = nlohmann::ordered_json::array();
+  for (size_t b = 0; b < m.use.size(); ++b) {
+    const Bucket& bk = s.buckets[b];
+    nlohmann::ordered_json e;
+    e["name"] = bk.name;
+    e["lanes"] = m.use[b].lanes;
+    e["memory_gib"] = m.use[b].memory_bytes / double(1ull << 30);
+    e["memory_fraction"] = m.use[b].memory_bytes / bk.memory_bytes;
+    e["load"] = m.use[b].load;
+    e["load_fraction"] = m.use[b].load / bk.load_limit;
+    buckets.push_back(e);
+  }
+  j["buckets"] = buckets;
+  double load = 0;
+  int64_t params = 0;
+  for (const LaneDesc& l : m.lanes) params += lane_params(l);
+  for (const BucketUse& u : m.use) load += u.load;
+  if (!m.lanes.empty()) params += head_params(s.shape, int(m.lanes.size()));
+  j["load"] = load;
+  j["parameters"] = params;
+  j["predicted_step_time"] = m.predicted_step_time;
+  j["step_time_unit"] = s.cost.kind() == CostModelKind::paper ? "paper cost units (d*w^2 / speed)" : "seconds";
+  return j;
+}
+
+}  // namespace mlcn

@@ -1,0 +1,169 @@
+// The NAS driver with a stand-in trainer: the search directory's files, an interrupted search
+// resumed to the same result without redoing trainings, refusal to overwrite or to resume with
+// another config, and `--generate-only`.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "engine/core/check.h"
+#include "nas/nas_command.h"
+#include "nas/nas_run.h"
+#include "nas/train_bridge.h"
+#include "sched/devices.h"
+
+using namespace mlcn;
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+const char* kConfig = R"({"nas": {"iterations": 5, "epochs": 2, "repeats": 2, "seed": 3, "width": [1, 3], "depth": [1, 3],
+  "buckets": {"count": 2, "memory_gib": 1, "load": 0.5}}, "train": {"batch_size": 50}})";
+
+// Accuracy from the lanes, epochs and seed of the training config: deterministic, in (0, 1).
+json fake_train(const json& cfg, const std::string&, const std::string& out, const std::string&) {
+  fs::create_directories(out);
+  double q = 0.2;
+  for (const auto& l : cfg["model"]["lanes"]) q += 0.013 * l["width"].get<int>() + 0.007 * l["depth"].get<int>();
+  q = std::min(q, 0.8) + 0.01 * cfg["train"]["epochs"].get<int>() + 0.001 * cfg["train"]["seed"].get<int>();
+  return {{"test_accuracy", std::min(q, 0.99)}, {"seconds", 0.0}};
+}
+
+fs::path fresh_dir(const std::string& name) {
+  fs::path d = fs::path(MLCN_BINARY_DIR) / ("test_nas_" + name);
+  fs::remove_all(d);
+  return d;
+}
+
+std::string read(const fs::path& p) {
+  std::ifstream f(p);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+TEST_CASE("a search writes its config, log, summary and a best config the engine accepts", "[nas][run]") {
+  for (std::string strategy : {"random", "halving"}) {
+    NasConfig cfg = parse_nas_config(kConfig, "test", {"nas.strategy=" + strategy});
+    fs::path dir = fresh_dir("files_" + strategy);
+    NasRunOptions opt;
+    opt.out_dir = dir.string();
+    opt.trainer = fake_train;
+    opt.progress = false;
+    auto s = run_nas(cfg, opt);
+    CHECK(s["complete"] == true);
+    CHECK(s["model_epochs"].get<int64_t>() <= 5 * 2 * 2);
+    for (const char* f : {"nas_config.json", "nas.jsonl", "summary.json", "best_config.json"}) CHECK(fs::exists(dir / f));
+    std::map<std::string, int> events;
+    std::ifstream log(dir / "nas.jsonl");
+    for (std::string line; std::getline(log, line);) {
+      json e = json::parse(line);
+      ++events[e["event"]];
+      if (e["event"] == "model") {
+        CHECK(e["lanes"].size() == e["placement"].size());
+        CHECK(e.contains("buckets"));
+        CHECK(e.contains("predicted_step_time"));
+      }
+    }
+    CHECK(events["model"] == s["models_generated"].get<int>());
+    CHECK(events["score"] == s["evaluations"].get<int>());
+    CHECK(events["best"] == s["evaluations"].get<int>());
+    CHECK(events["train"] == 2 * s["evaluations"].get<int>());
+    CHECK(s["best_so_far"].size() == s["evaluations"].get<size_t>());
+    TrainingFacts best = training_facts(read_json_file((dir / "best_config.json").string()), "best_config.json");
+    CHECK(best.resolved["model"]["lanes"] == json::parse(s["best"]["lanes"].dump()));
+    CHECK(best.resolved["train"]["epochs"] == 2);
+    CHECK(best.resolved["runtime"]["placement"].size() == s["best"]["lanes"].size());
+    CHECK(json::parse(read(dir / "summary.json")) == json::parse(s.dump()));
+  }
+}
+
+TEST_CASE("an interrupted search resumes where it stopped and ends as if never stopped", "[nas][run]") {
+  for (std::string strategy : {"random", "halving"}) {
+    NasConfig cfg = parse_nas_config(kConfig, "test", {"nas.strategy=" + strategy});
+    fs::path whole = fresh_dir("whole_" + strategy), cut = fresh_dir("cut_" + strategy);
+    int whole_calls = 0, cut_calls = 0;
+    NasRunOptions opt;
+    opt.progress = false;
+    opt.out_dir = whole.string();
+    opt.trainer = [&](const json& c, const std::string& s, const std::string& o, const std::string& r) {
+      ++whole_calls;
+      return fake_train(c, s, o, r);
+    };
+    run_nas(cfg, opt);
+
+    opt.out_dir = cut.string();
+    opt.trainer = [&](const json& c, const std::string& s, const std::string& o, const std::string& r) {
+      if (cut_calls == 7) throw Error("interrupted");
+      ++cut_calls;
+      return fake_train(c, s, o, r);
+    };
+    CHECK_THROWS_WITH(run_nas(cfg, opt), "interrupted");
+    CHECK(json::parse(read(cut / "summary.json"))["complete"] == false);
+    std::ofstream(cut / "nas.jsonl", std::ios::app) << "{\"event\": \"tra";  // a line cut short
+    opt.resume = true;
+    opt.trainer = [&](const json& c, const std::string& s, const std::string& o, const std::string& r) {
+      ++cut_calls;
+      return fake_train(c, s, o, r);
+    };
+    NasConfig stored = load_search_config(cut.string());
+    auto s = run_nas(stored, opt);
+    CHECK(s["complete"] == true);
+    CHECK(cut_calls == whole_calls);
+    CHECK(read(cut / "nas.jsonl") == read(whole / "nas.jsonl"));
+    CHECK(read(cut / "summary.json") == read(whole / "summary.json"));
+    CHECK(read(cut / "best_config.json") == read(whole / "best_config.json"));
+  }
+}
+
+TEST_CASE("a search refuses to overwrite a search or to resume with another config", "[nas][run]") {
+  NasConfig cfg = parse_nas_config(kConfig, "test");
+  fs::path dir = fresh_dir("refuse");
+  NasRunOptions opt;
+  opt.out_dir = dir.string();
+  opt.trainer = fake_train;
+  opt.progress = false;
+  run_nas(cfg, opt);
+  CHECK_THROWS_WITH(run_nas(cfg, opt), Catch::Matchers::Contains("already holds a search"));
+  opt.resume = true;
+  NasConfig other = parse_nas_config(kConfig, "test", {"nas.seed=4"});
+  CHECK_THROWS_WITH(run_nas(other, opt), Catch::Matchers::Contains("another config"));
+  CHECK_NOTHROW(run_nas(cfg, opt));  // resuming a finished search only rewrites its summary
+  CHECK_THROWS_WITH(load_search_config((dir / "none").string()), Catch::Matchers::Contains("no search to resume"));
+}
+
+TEST_CASE("nas --generate-only prints the search's models, the same for the same seed", "[nas][cli]") {
+  fs::path dir = fresh_dir("generate");
+  fs::create_directories(dir);
+  const std::string path = (dir / "nas.json").string();
+  std::ofstream(path) << kConfig;
+  std::ostringstream a, b, c;
+  REQUIRE(run_nas_command({"--config", path, "--generate-only", "--count", "20"}, a) == 0);
+  REQUIRE(run_nas_command({"--generate-only", "--config", path, "--count", "20"}, b) == 0);
+  REQUIRE(run_nas_command({"--config", path, "--generate-only", "--set", "nas.seed=9"}, c) == 0);
+  CHECK(a.str() == b.str());
+  std::istringstream la(a.str()), lc(c.str());
+  std::vector<std::string> lines, other;
+  for (std::string l; std::getline(la, l);) lines.push_back(l);
+  for (std::string l; std::getline(lc, l);) other.push_back(l);
+  REQUIRE(lines.size() == 20);
+  CHECK(other.size() == 5);  // nas.iterations
+  NasConfig cfg = load_nas_config(path);
+  ModelGenerator gen(cfg.space);
+  for (int id = 0; id < 20; ++id) {
+    json m = json::parse(lines[size_t(id)]);
+    CHECK(m["id"] == id);
+    CHECK(m.dump() == json::parse(model_to_json(gen.generate(3, id), cfg.space).dump()).dump());
+  }
+  CHECK(json::parse(other[0])["lanes"] != json::parse(lines[0])["lanes"]);
+  using Catch::Matchers::Contains;
+  CHECK_THROWS_WITH(run_nas_command({"--generate-only"}, a), Contains("--config FILE is required"));
+  CHECK_THROWS_WITH(run_nas_command({"--config", path, "--count", "3"}, a), Contains("--generate-only"));
+  CHECK_THROWS_WITH(run_nas_command({"--config", path, "--count", "x", "--generate-only"}, a), Contains("--count"));
+  CHECK_THROWS_WITH(run_nas_command({"--resume", dir.string(), "--config", path}, a), Contains("--resume DIR takes no"));
+  CHECK_THROWS_WITH(run_nas_command({"--config", path, "--bogus", "1"}, a), Contains("unknown option"));
+}
