@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
     if (!only.empty() && ("," + only + ",").find("," + bm.name + ",") == std::string::npos) continue;
     Model m(bm.spec);
     m.init(0);
-    LaneRuntime rt(m, {1, threads, {}, 0});
+    LaneRuntime rt(m, {1, threads, {}, 0, {}});
     std::vector<double> ms;
     for (int it = 0; it < warmup + iters; ++it) {
       auto t0 = std::chrono::steady_clock::now();

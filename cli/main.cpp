@@ -10,11 +10,13 @@
 #include "cli/cmd_nas.h"
 #include "cli/cmd_place.h"
 #include "engine/io/safetensors.h"
+#include "engine/ops/cuda_bridge.h"
 #include "engine/ops/ops.h"
 #include "engine/train/checkpoint.h"
 #include "data/batcher.h"
 #include "data/dataset.h"
 #include "engine/train/trainer.h"
+#include "sched/lane_model.h"
 
 using namespace mlcn;
 
@@ -110,16 +112,27 @@ int cmd_step(const Args& a) {
 
 int cmd_info(const Args& a) {
   nlohmann::json j;
-  j["build"] = {{"cuda_compiled", cuda_memory_registered()}, {"version", "0.1"}};
+  j["build"] = {{"cuda_compiled", cuda::compiled()}, {"versions", cuda::versions()}, {"version", "0.1"}};
   j["devices"] = {{{"type", "cpu"}, {"threads", std::thread::hardware_concurrency()}}};
+  const int gpus = cuda::available() ? cuda::device_count() : 0;
+  for (int d = 0; d < gpus; ++d) {
+    cuda::MemoryStats m = cuda::memory_stats(d);
+    j["devices"].push_back({{"type", "cuda"}, {"index", d}, {"name", cuda::device_name(d)}, {"memory_bytes", m.total}});
+  }
   if (!a.config.empty()) {
     Config cfg = load_config(a.config, a.sets);
     Model model(model_spec(cfg));
     nlohmann::json lanes = nlohmann::json::array();
     for (size_t l = 0; l < model.num_lanes(); ++l) {
       nlohmann::json e = {{"parameters", model.lane(l).num_params()}};
-      if (!cfg.lanes.empty())
+      if (!cfg.lanes.empty()) {
         e.update({{"type", cfg.lanes[l].type}, {"width", cfg.lanes[l].width}, {"depth", cfg.lanes[l].depth}});
+        LaneDesc d;  // the analytic model of sched/ (its parameter count equals the engine's)
+        d.type = cfg.lanes[l].type, d.width = cfg.lanes[l].width, d.depth = cfg.lanes[l].depth;
+        dataset_shape(cfg.dataset, &d.H, &d.W, &d.C);
+        d.batch = 1, d.routings = cfg.routings;
+        e["forward_flops_per_image"] = lane_stats(d).fwd_flops;
+      }
       lanes.push_back(e);
     }
     j["model"] = {{"type", cfg.model_type}, {"lanes", lanes}, {"parameters", model.num_params()}};

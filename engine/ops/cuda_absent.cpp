@@ -5,6 +5,18 @@
 
 namespace mlcn::cuda {
 
+bool compiled() { return false; }
+bool available() { return false; }
+int device_count() { return 0; }
+std::string device_name(int) { MLCN_FAIL("device_name: not on this backend (built without CUDA)"); }
+std::string versions() { return "built without CUDA"; }
+void* create_stream(int) { MLCN_FAIL("create_stream: not on this backend (built without CUDA)"); }
+void set_stream(int, void*) { MLCN_FAIL("set_stream: not on this backend (built without CUDA)"); }
+void stream_synchronize(void*) { MLCN_FAIL("stream_synchronize: not on this backend (built without CUDA)"); }
+void set_allow_tf32(bool) {}
+MemoryStats memory_stats(int) { MLCN_FAIL("memory_stats: not on this backend (built without CUDA)"); }
+void reset_peak(int) { MLCN_FAIL("reset_peak: not on this backend (built without CUDA)"); }
+
 void add_inplace(float*, const float*, int64_t, int) { MLCN_FAIL("add_inplace: not on this backend (built without CUDA)"); }
 void relu_forward(float*, const float*, int64_t) { MLCN_FAIL("relu_forward: not on this backend (built without CUDA)"); }
 void relu_backward(float*, const float*, const float*, int64_t) { MLCN_FAIL("relu_backward: not on this backend (built without CUDA)"); }

@@ -4,11 +4,31 @@
 // Implemented in kernels/ when the CUDA backend is built, otherwise by ops/cuda_absent.cpp,
 // where each one throws "not on this backend". No CUDA header is needed to include this file.
 #pragma once
+#include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "engine/cpu/conv.h"
 
 namespace mlcn::cuda {
+
+// Backend control. In builds without CUDA: compiled() and available() are false and
+// device_count() is 0; the others throw.
+bool compiled();
+bool available();  // a usable GPU; the first call registers the device memory hooks
+int device_count();
+std::string device_name(int device);
+std::string versions();  // "CUDA runtime x, cuDNN y, NCCL z"
+void* create_stream(int device);
+// The calling thread's current device and stream (every entry point below launches there).
+void set_stream(int device, void* stream);
+void stream_synchronize(void* stream);
+void set_allow_tf32(bool allow);
+struct MemoryStats {
+  size_t in_use = 0, peak = 0, free = 0, total = 0;
+};
+MemoryStats memory_stats(int device);
+void reset_peak(int device);
 
 void add_inplace(float* dst, const float* src, int64_t n, int device);
 void relu_forward(float* out, const float* in, int64_t n);

@@ -3,6 +3,9 @@
 // devices run theirs; the head gathers the lane outputs (B, classes, D_l), computes the losses,
 // back-propagates, and scatters dL/dv_l back; each device then finishes its lanes' backward
 // and applies Adam to their parameters (design.md, "Data flow of one training step").
+// A CUDA device is driven by its own host worker; each lane on it has its own CUDA stream, so
+// lanes of one GPU overlap; a device task ends by waiting for its lanes' streams (never for the
+// whole device), which orders the head's gather and the gradient scatter.
 #pragma once
 #include <memory>
 #include <vector>
@@ -27,10 +30,11 @@ struct StepResult {
 };
 
 struct RuntimeOptions {
-  int cpu_devices = 1;          // CPU workers
+  int cpu_devices = 1;          // CPU workers (when `devices` is empty)
   int threads_per_device = 1;   // OpenMP width of each worker
   std::vector<int> placement;   // lane -> device index (empty: round-robin)
-  int head_device = 0;
+  int head_device = 0;          // index into the devices
+  std::vector<Device> devices;  // explicit devices (cpu:k or cuda:k); empty: cpu_devices CPU workers
 };
 
 class LaneRuntime {
@@ -40,10 +44,17 @@ class LaneRuntime {
   StepResult step(const Tensor& x, const std::vector<int32_t>& labels, StepMode mode, double lr, Rng* dropout_rng);
   const std::vector<int>& placement() const { return placement_; }
   std::vector<Adam*> optimizers();  // lane optimizers in lane order, then the head's
+  const std::vector<Device>& devices() const { return devices_; }
+  Device head_device() const { return devices_[head_device_]; }
 
  private:
+  // Makes lane l's stream current on the calling worker (CUDA lanes only).
+  void use_lane_stream(size_t l);
   Model& model_;
+  std::vector<Device> devices_;
   std::vector<std::unique_ptr<CpuWorker>> workers_;
+  std::vector<void*> lane_streams_;  // (L) CUDA stream per lane, null on CPU
+  void* head_stream_ = nullptr;
   std::vector<int> placement_;
   int head_device_ = 0;
   std::vector<Tape> lane_tapes_;

@@ -13,6 +13,7 @@
 #include "data/batcher.h"
 #include "data/dataset.h"
 #include "engine/io/safetensors.h"
+#include "engine/ops/cuda_bridge.h"
 #include "engine/train/checkpoint.h"
 
 namespace mlcn {
@@ -20,23 +21,42 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 RuntimeOptions runtime_options(const Config& cfg, size_t lanes) {
-  MLCN_CHECK(cfg.device != "cuda", "runtime.device = cuda: the lane runtime drives CPU devices in this build; "
-                                   "use runtime.device = cpu or auto");
+  const bool gpu = cfg.device == "cuda" || (cfg.device == "auto" && cuda::available());
+  MLCN_CHECK(!gpu || cuda::available(), "runtime.device = cuda, but "
+                                            << (cuda::compiled() ? "no usable GPU was found" : "this build has no CUDA backend"));
   RuntimeOptions o;
   int threads = cfg.threads > 0 ? cfg.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  o.cpu_devices = cfg.cpu_devices;
-  o.threads_per_device = std::max(1, threads / cfg.cpu_devices);
+  if (gpu) {
+    cuda::set_allow_tf32(cfg.allow_tf32);
+    for (int d = 0; d < cuda::device_count(); ++d) o.devices.push_back(Device::cuda(d));
+    o.threads_per_device = 1;  // host threads only launch work
+  } else {
+    o.cpu_devices = cfg.cpu_devices;
+    o.threads_per_device = std::max(1, threads / cfg.cpu_devices);
+    for (int d = 0; d < cfg.cpu_devices; ++d) o.devices.push_back(Device::cpu(d));
+  }
+  const int n = static_cast<int>(o.devices.size());
   if (cfg.placement.is_array()) {
     for (const auto& d : cfg.placement) {
-      MLCN_CHECK(d.is_number_integer(), "runtime.placement must list device indices, got " << d.dump());
+      MLCN_CHECK(d.is_number_integer() && d.get<int>() >= 0 && d.get<int>() < n,
+                 "runtime.placement: " << d.dump() << " is not a device index in [0, " << n << ")");
       o.placement.push_back(d.get<int>());
     }
   } else {
     MLCN_CHECK(cfg.placement == "round-robin", "runtime.placement '" << cfg.placement.get<std::string>()
                                                    << "': use round-robin or a list (mlcn place computes one)");
-    for (size_t l = 0; l < lanes; ++l) o.placement.push_back(static_cast<int>(l % cfg.cpu_devices));
+    for (size_t l = 0; l < lanes; ++l) o.placement.push_back(static_cast<int>(l % n));
   }
   return o;
+}
+
+std::string describe_devices(const RuntimeOptions& o) {
+  std::string s;
+  for (const Device& d : o.devices) {
+    if (!s.empty()) s += ", ";
+    s += d.str() + (d.is_cuda() ? " (" + cuda::device_name(d.index) + ")" : " (" + std::to_string(o.threads_per_device) + " threads)");
+  }
+  return s;
 }
 
 EvalResult evaluate(LaneRuntime& rt, const Config& cfg) {
@@ -80,7 +100,9 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
   const fs::path out(out_dir);
   Model model(model_spec(cfg));
   model.init(cfg.seed);
-  LaneRuntime rt(model, runtime_options(cfg, model.num_lanes()));
+  const RuntimeOptions ro = runtime_options(cfg, model.num_lanes());
+  LaneRuntime rt(model, ro);
+  const bool gpu = ro.devices[0].is_cuda();
   int64_t start_epoch = 0;
   double best_acc = -1;
   if (!resume_dir.empty()) {
@@ -98,10 +120,9 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
   write_file_atomic((out / "config.json").string(), cfg_text.data(), cfg_text.size());
   if (!fs::exists(out / "metrics.csv"))
     append_line(out / "metrics.csv",
-                "epoch,lr,margin_loss,recon_loss,train_acc,test_acc,test_loss,images_per_s,seconds,peak_mem_mb");
-  std::fprintf(stderr, "device: cpu (%d device(s) x %d thread(s)); model %s, %zu lane(s), %lld parameters\n",
-               cfg.cpu_devices, runtime_options(cfg, model.num_lanes()).threads_per_device, cfg.model_type.c_str(),
-               model.num_lanes(), (long long)model.num_params());
+                "epoch,lr,margin_loss,recon_loss,train_acc,test_acc,test_loss,images_per_s,seconds,peak_host_mb,peak_gpu_mb,gpu_free_mb");
+  std::fprintf(stderr, "devices: %s; model %s, %zu lane(s), %lld parameters\n", describe_devices(ro).c_str(),
+               cfg.model_type.c_str(), model.num_lanes(), (long long)model.num_params());
 
   Dataset train = load_dataset(cfg.dataset, cfg.data_path, "train", cfg.train_limit);
   BatchOptions bo;
@@ -125,6 +146,8 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
     int64_t seen = 0, correct = 0;
     const int64_t steps = batcher.steps_per_epoch();
     cpu_reset_peak();
+    if (gpu)
+      for (const Device& d : ro.devices) cuda::reset_peak(d.index);
     for (int64_t s = 0; s < steps; ++s) {
       Batch b = batcher.next();
       Tensor x = Tensor::empty({b.size, train.H, train.W, train.C});
@@ -147,13 +170,23 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
     }
     if (tty) std::fprintf(stderr, "\n");
     const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    // Peak allocator bytes over all GPUs during training, and the free memory cudaMemGetInfo reports.
+    auto gpu_memory = [&]() -> std::string {
+      if (!gpu) return ",";
+      double peak = 0, free = 0;
+      for (const Device& d : ro.devices) {
+        cuda::MemoryStats m = cuda::memory_stats(d.index);
+        peak += double(m.peak), free += double(m.free);
+      }
+      return fmt(peak / 1048576.0, 1) + "," + fmt(free / 1048576.0, 1);
+    };
     last_eval = evaluate(rt, cfg);
     const double ips = double(seen) / secs;
     total_images_per_s = ips;
     append_line(out / "metrics.csv", std::to_string(e + 1) + "," + fmt(lr, 6) + "," + fmt(margin / seen, 5) + "," +
                                          fmt(recon / seen, 5) + "," + fmt(double(correct) / seen) + "," +
                                          fmt(last_eval.accuracy) + "," + fmt(last_eval.loss, 5) + "," + fmt(ips, 1) +
-                                         "," + fmt(secs, 2) + "," + fmt(double(cpu_bytes_peak()) / 1048576.0, 1));
+                                         "," + fmt(secs, 2) + "," + fmt(double(cpu_bytes_peak()) / 1048576.0, 1) + "," + gpu_memory());
     nlohmann::json ev = {{"event", "epoch"}, {"epoch", e + 1}, {"test_accuracy", last_eval.accuracy},
                          {"train_accuracy", double(correct) / seen}, {"seconds", secs}, {"images_per_s", ips}};
     append_line(out / "events.jsonl", ev.dump());
@@ -169,7 +202,7 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
                             {"test_images", last_eval.images}, {"epochs", cfg.epochs},
                             {"seconds", std::chrono::duration<double>(Clock::now() - t_run).count()},
                             {"images_per_s_last_epoch", total_images_per_s}, {"parameters", model.num_params()},
-                            {"device", "cpu"}};
+                            {"devices", describe_devices(ro)}};
   const std::string summary_text = summary.dump(2) + "\n";
   write_file_atomic((out / "summary.json").string(), summary_text.data(), summary_text.size());
   return summary;

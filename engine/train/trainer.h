@@ -21,6 +21,9 @@ nlohmann::json train_run(const Config& cfg, const std::string& out_dir, const st
 // Evaluates a model on the config's test split.
 EvalResult evaluate(LaneRuntime& rt, const Config& cfg);
 // Runtime options from the config (threads split over cpu_devices, placement list).
+// runtime.device auto picks every visible GPU when the CUDA backend finds one, else the CPU.
 RuntimeOptions runtime_options(const Config& cfg, size_t lanes);
+// "cuda:0 (NVIDIA H100 ...)" / "cpu:0 (2 threads)", for logs and summaries.
+std::string describe_devices(const RuntimeOptions& o);
 
 }  // namespace mlcn

@@ -30,8 +30,8 @@ TEST_CASE("3 lanes on 2 CPU devices equal 1 device: loss and every gradient", "[
   Model a(three_lanes()), b(three_lanes());
   a.init(4);
   b.init(4);
-  LaneRuntime one(a, {1, 1, {}, 0});
-  LaneRuntime two(b, {2, 1, {0, 1, 1}, 1});
+  LaneRuntime one(a, {1, 1, {}, 0, {}});
+  LaneRuntime two(b, {2, 1, {0, 1, 1}, 1, {}});
   StepResult ra = one.step(x, labels, StepMode::Grad, 0, nullptr);
   StepResult rb = two.step(x, labels, StepMode::Grad, 0, nullptr);
   CHECK(ra.loss == rb.loss);
@@ -50,7 +50,7 @@ TEST_CASE("training steps on 2 devices reduce the loss", "[runtime]") {
   Tensor x = batch(8, labels);
   Model m(three_lanes());
   m.init(1);
-  LaneRuntime rt(m, {2, 1, {}, 0});
+  LaneRuntime rt(m, {2, 1, {}, 0, {}});
   double first = rt.step(x, labels, StepMode::Train, 1e-3, nullptr).loss, last = first;
   for (int i = 0; i < 15; ++i) last = rt.step(x, labels, StepMode::Train, 1e-3, nullptr).loss;
   CHECK(last < first);
@@ -58,5 +58,5 @@ TEST_CASE("training steps on 2 devices reduce the loss", "[runtime]") {
 
 TEST_CASE("a placement naming a missing device is an error", "[runtime]") {
   Model m(three_lanes());
-  CHECK_THROWS_WITH(LaneRuntime(m, {2, 1, {0, 1, 2}, 0}), Catch::Contains("lane 2 on device 2"));
+  CHECK_THROWS_WITH(LaneRuntime(m, {2, 1, {0, 1, 2}, 0, {}}), Catch::Contains("lane 2 on device 2"));
 }
