@@ -2,8 +2,9 @@
 # The GPU machine check: one command that reports the machine, builds the engine with the CUDA
 # backend (ninja, all cores, sm_90), then, in order of importance and each only while enough of
 # the 8 minutes is left: the CUDA parity tests, compute-sanitizer memcheck over the handwritten
-# kernels' tests, the kernel microbenchmark, the PyTorch peer's training step (eager) on the
-# same GPU, ctest's CPU tests (less the long CPU training "integration" tests), racecheck on the
+# kernels' tests, the kernel microbenchmark, the engine's training step against the PyTorch
+# peer on the same GPU (bench/peer/compare.py), one Fashion-MNIST epoch of the default config
+# (datasets/fashion-mnist carried, or the Debian path), ctest's CPU tests (less the long CPU training "integration" tests), racecheck on the
 # routing kernels, the peer with torch.compile, and memcheck over the cuDNN convolution tests.
 # It writes a summary table to $OUT/summary.md (printed last). Every step has a time limit; a
 # failing step is recorded and the next one still runs.
@@ -119,10 +120,23 @@ if [ -x "$BENCH" ] && [ "$(left)" -gt 120 ]; then
 else
   skip "bench_kernels" "not built (bench/CMakeLists.txt needs add_subdirectory(kernels)) or no time left"
 fi
-if [ $HAVE_PEER -eq 1 ] && [ "$(left)" -gt 100 ]; then
-  step "pytorch peer (eager)" 90 peer.log "$PY" bench/peer/step_bench.py --device cuda --json
+STEP="$BUILD/bench/step"
+if [ -x "$STEP" ] && [ $HAVE_PEER -eq 1 ] && [ "$(left)" -gt 120 ]; then
+  step "engine vs pytorch step" 150 compare.log "$PY" bench/peer/compare.py --device cuda --iters 20 --warmup 5 \
+    --engine "$STEP"
+elif [ -x "$STEP" ] && [ "$(left)" -gt 60 ]; then
+  step "engine step" 60 compare.log "$STEP" --device cuda --iters 20 --warmup 5
 else
-  skip "pytorch peer (eager)" "no python3 with CUDA torch, no bench/peer/step_bench.py, or no time left"
+  skip "engine vs pytorch step" "bench/step not built or no time left"
+fi
+# One Fashion-MNIST epoch of the default config on the GPU (carry datasets/fashion-mnist).
+FM=${FMNIST_DIR:-$ROOT/datasets/fashion-mnist}
+[ -d "$FM" ] || FM=/usr/share/datasets/fashion-mnist
+if [ -d "$FM" ] && [ "$(left)" -gt 90 ]; then
+  step "default config, 1 epoch" "$(min $(( $(left) - 40 )) 120)" epoch.log "$BUILD/cli/mlcn" train \
+    --config configs/default.json --set train.epochs=1 --set data.path="$FM" --out "$OUT/epoch"
+else
+  skip "default config, 1 epoch" "no Fashion-MNIST files (carry datasets/fashion-mnist) or no time left"
 fi
 if [ "$(left)" -gt 90 ]; then
   step "ctest (CPU tests)" "$(min $(( $(left) - 60 )) 120)" ctest.log \
@@ -173,7 +187,7 @@ fi
     echo
     grep -E '^\|' "$OUT/kernels.txt"
   fi
-  for f in peer peer_compile; do
+  for f in compare epoch peer_compile; do
     if [ -f "$OUT/$f.log" ]; then
       echo
       echo "### PyTorch peer ($f)"

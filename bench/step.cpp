@@ -1,7 +1,8 @@
-// CPU training-step benchmark (issue 2): forward + backward + Adam at batch 100 on 28x28x1
-// random inputs for CapsNet, MLCN 2 lanes (w4,d1), MLCN 8 lanes (w4,d1), MLCN 4 lanes (w2,d4).
+// Training-step benchmark (issues 2 and 4): forward + backward + Adam at batch 100 on 28x28x1
+// random inputs for CapsNet, MLCN 2 lanes (w4,d1), MLCN 8 lanes (w4,d1), MLCN 4 lanes (w2,d4),
+// on the CPU (one device of --threads threads) or on GPU 0 (every lane its own stream).
 // Prints a table of the median ms/step and images/s; --json prints one object per model.
-// Usage: step_cpu [--threads N] [--warmup W] [--iters I] [--models a,b] [--json]
+// Usage: step [--device cpu|cuda] [--threads N] [--warmup W] [--iters I] [--models a,b] [--json]
 #include <omp.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/ops/cuda_bridge.h"
 #include "engine/runtime/lane_runtime.h"
 
 using namespace mlcn;
@@ -40,7 +42,7 @@ std::vector<BenchModel> bench_models() {
 int main(int argc, char** argv) {
   int threads = 2, warmup = 2, iters = 5;
   bool json = false;
-  std::string only;
+  std::string only, device = "cpu";
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
@@ -49,10 +51,19 @@ int main(int argc, char** argv) {
     else if (a == "--iters") iters = std::atoi(next().c_str());
     else if (a == "--models") only = next();
     else if (a == "--json") json = true;
+    else if (a == "--device") device = next();
     else {
-      std::fprintf(stderr, "usage: step_cpu [--threads N] [--warmup W] [--iters I] [--models a,b] [--json]\n");
+      std::fprintf(stderr, "usage: step [--device cpu|cuda] [--threads N] [--warmup W] [--iters I] [--models a,b] [--json]\n");
       return 2;
     }
+  }
+  if (device != "cpu" && device != "cuda") {
+    std::fprintf(stderr, "step: --device must be cpu or cuda\n");
+    return 2;
+  }
+  if (device == "cuda" && !cuda::available()) {
+    std::fprintf(stderr, "step: --device cuda, but no usable GPU (CUDA compiled: %s)\n", cuda::compiled() ? "yes" : "no");
+    return 1;
   }
   const int64_t B = 100;
   Rng rng(1);
@@ -65,7 +76,9 @@ int main(int argc, char** argv) {
     if (!only.empty() && ("," + only + ",").find("," + bm.name + ",") == std::string::npos) continue;
     Model m(bm.spec);
     m.init(0);
-    LaneRuntime rt(m, {1, threads, {}, 0, {}});
+    RuntimeOptions ro{1, threads, {}, 0, {}};
+    if (device == "cuda") ro.devices = {Device::cuda(0)};
+    LaneRuntime rt(m, ro);
     std::vector<double> ms;
     for (int it = 0; it < warmup + iters; ++it) {
       auto t0 = std::chrono::steady_clock::now();
@@ -76,8 +89,9 @@ int main(int argc, char** argv) {
     std::sort(ms.begin(), ms.end());
     double med = ms[ms.size() / 2], p10 = ms[ms.size() / 10], p90 = ms[(ms.size() * 9) / 10];
     if (json)
-      std::printf("{\"model\": \"%s\", \"threads\": %d, \"ms_per_step\": %.2f, \"p10\": %.2f, \"p90\": %.2f, "
-                  "\"images_per_s\": %.1f}\n", bm.name.c_str(), threads, med, p10, p90, 1000.0 * B / med);
+      std::printf("{\"model\": \"%s\", \"device\": \"%s\", \"threads\": %d, \"ms_per_step\": %.2f, \"p10\": %.2f, "
+                  "\"p90\": %.2f, \"images_per_s\": %.1f}\n", bm.name.c_str(), device.c_str(), threads, med, p10, p90,
+                  1000.0 * B / med);
     else
       std::printf("%-14s %10.1f %10.1f %10.1f %10.1f\n", bm.name.c_str(), med, p10, p90, 1000.0 * B / med);
     std::fflush(stdout);
