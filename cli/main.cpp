@@ -1,6 +1,7 @@
 // The `mlcn` executable: train | eval | step | info | place. Errors become one line on stderr
 // and exit status 1; usage errors exit 2. docs/cli.md is the contract.
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -169,6 +170,10 @@ int main(int argc, char** argv) {
     if (cmd == "info") return cmd_info(parse_args(rest));
     usage();
     return 2;
+  } catch (const Error& e) {
+    const bool debug = std::getenv("MLCN_DEBUG") != nullptr;
+    std::fprintf(stderr, "mlcn %s: error: %s\n", cmd.c_str(), debug ? e.what() : e.message().c_str());
+    return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "mlcn %s: error: %s\n", cmd.c_str(), e.what());
     return 1;

@@ -245,7 +245,7 @@ Calibration calibration_from_json(const nlohmann::json& j, const std::string& wh
   } catch (const nlohmann::json::exception& e) {
     MLCN_FAIL(where << ": malformed calibration: " << e.what());
   } catch (const Error& e) {
-    MLCN_FAIL(where << ": " << e.what());
+    MLCN_FAIL(where << ": " << e.message());
   }
   return cal;
 }

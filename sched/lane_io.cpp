@@ -109,7 +109,7 @@ std::vector<LaneDesc> lanes_from_config(const nlohmann::json& cfg, const std::st
   try {
     defaults = lane_defaults(dataset, batch, routings, 10);
   } catch (const Error& e) {
-    MLCN_FAIL(where << ": data.dataset: " << e.what());
+    MLCN_FAIL(where << ": data.dataset: " << e.message());
   }
   return parse_lane_list(model["lanes"], defaults, where + ": model.lanes");
 }

@@ -163,7 +163,7 @@ std::vector<int> place_local_search(const PlacementProblem& p, const PlaceOption
     try {
       starts.push_back(fn());
     } catch (const Error& e) {
-      last_error = e.what();
+      last_error = e.message();
     }
   };
   try_start([&] { return place_greedy(p); });

@@ -45,25 +45,31 @@ bool same_kind(const json& def, const json& v) {
   return false;
 }
 
-// Merges `user` onto `base` (both objects), checking every key and type against `def`.
-void merge(json& base, const json& user, const json& def, const std::string& path, const std::string& src) {
+}  // namespace
+
+void merge_strict(json& base, const json& user, const json& defaults, const std::string& path, const std::string& src,
+                  const std::set<std::string>& any_type) {
   MLCN_CHECK(user.is_object(), src << ": " << (path.empty() ? "the config" : path) << " must be an object");
   for (auto it = user.begin(); it != user.end(); ++it) {
     std::string key = path.empty() ? it.key() : path + "." + it.key();
-    if (!def.contains(it.key())) MLCN_FAIL(src << ": unknown config key '" << key << "'");
-    const json& d = def.at(it.key());
-    if (key == "runtime.placement") {
-      MLCN_CHECK(it->is_string() || it->is_array(),
-                 src << ": config key '" << key << "' must be a string or a list of device indices, got " << type_name(*it));
+    if (!defaults.contains(it.key())) MLCN_FAIL(src << ": unknown config key '" << key << "'");
+    const json& d = defaults.at(it.key());
+    if (any_type.count(key)) {
       base[it.key()] = *it;
       continue;
     }
     MLCN_CHECK(same_kind(d, *it), src << ": config key '" << key << "' must be " << type_name(d) << ", got "
                                       << type_name(*it) << " (" << it->dump() << ")");
-    if (d.is_object()) merge(base[it.key()], *it, d, key, src);
-    else base[it.key()] = *it;
+    if (d.is_object()) {
+      if (!base[it.key()].is_object()) base[it.key()] = d;
+      merge_strict(base[it.key()], *it, d, key, src, any_type);
+    } else {
+      base[it.key()] = *it;
+    }
   }
 }
+
+namespace {
 
 json parse_value(const std::string& text) {
   try {
@@ -104,7 +110,9 @@ InputShape dataset_shape(const std::string& dataset) {
 
 Config config_from_json(const json& user, const std::string& src) {
   json merged = config_defaults();
-  merge(merged, user, config_defaults(), "", src);
+  merge_strict(merged, user, config_defaults(), "", src, {"runtime.placement"});
+  MLCN_CHECK(merged["runtime"]["placement"].is_string() || merged["runtime"]["placement"].is_array(),
+             src << ": config key 'runtime.placement' must be a string or a list of device indices");
   if (user.contains("model") && user["model"].contains("lanes")) merged["model"]["lanes"] = user["model"]["lanes"];
   Config c;
   c.json = merged;
@@ -159,7 +167,7 @@ Config config_from_json(const json& user, const std::string& src) {
       else MLCN_CHECK(c.lanes[i].depth == 1, "mlcn2 lanes have depth 1 only");
     } catch (const Error& e) {
       MLCN_FAIL(src << ": model.lanes[" << i << "] (" << c.lanes[i].type << " w" << c.lanes[i].width << " d"
-                    << c.lanes[i].depth << ") is invalid for " << c.dataset << ": " << e.what());
+                    << c.lanes[i].depth << ") is invalid for " << c.dataset << ": " << e.message());
     }
   }
   return c;

@@ -1,6 +1,7 @@
 // Training configuration: JSON with fixed keys and defaults (docs/config.md documents each).
 // Unknown keys and wrong types are errors naming the key; `--set a.b=c` overrides one key.
 #pragma once
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,11 @@ struct Config {
   bool allow_tf32 = false;
 };
 
+// Merges `user` onto `base` (objects), checking every key and value type against `defaults`
+// (which has every valid key); errors name `source` and the dotted key (prefix `path`). Keys
+// in `any_type` (dotted) are copied as they are, for the caller to check.
+void merge_strict(nlohmann::json& base, const nlohmann::json& user, const nlohmann::json& defaults,
+                  const std::string& path, const std::string& source, const std::set<std::string>& any_type = {});
 // The built-in defaults (every valid key appears here).
 const nlohmann::json& config_defaults();
 // Parses `text` (from `source`, for errors), applies `overrides` ("a.b=value"), validates.
