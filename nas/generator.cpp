@@ -26,6 +26,12 @@ ModelGenerator::ModelGenerator(SearchSpace space) : space_(std::move(space)) {
   MLCN_CHECK(!lanes_.empty(), "nas: no valid " << space_.lane_type << " lane with width in [" << space_.width_min
                                                << ", " << space_.width_max << "] and depth in [" << space_.depth_min
                                                << ", " << space_.depth_max << "]");
+  bool any = false;
+  for (int b = 0; b < int(space_.buckets.size()) && !any; ++b) any = !fitting(b, BucketUse{}).empty();
+  MLCN_CHECK(any, "nas.buckets: no lane fits any empty bucket (the smallest lane, " << lane_label(lanes_[0]) << ", needs "
+                                                                                  << mem_[0] / 1073741824.0
+                                                                                  << " GiB and load " << load_[0][0]
+                                                                                  << ")");
 }
 
 bool ModelGenerator::fits(int c, int b, const BucketUse& use) const {

@@ -33,7 +33,7 @@ struct GeneratedModel {
 class ModelGenerator {
  public:
   // Checks the space; precomputes every valid lane of the family with its memory bound and
-  // its load on each bucket. Throws when the family has no valid lane.
+  // its load on each bucket. Throws when the family has no valid lane or none fits any bucket.
   explicit ModelGenerator(SearchSpace space);
 
   const SearchSpace& space() const { return space_; }

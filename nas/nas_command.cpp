@@ -45,8 +45,8 @@ NasArgs parse(const std::vector<std::string>& args) {
     else MLCN_FAIL("nas: unknown option '" << k << "'\n" << nas_usage());
   }
   if (!a.resume.empty()) {
-    MLCN_CHECK(a.config.empty() && a.sets.empty() && !a.generate_only,
-               "nas: --resume DIR takes no --config, --set or --generate-only (the search's config is DIR/nas_config.json)");
+    MLCN_CHECK(!a.generate_only, "nas: --generate-only does not take --resume DIR");
+    MLCN_CHECK(!a.config.empty() || a.sets.empty(), "nas: --set needs --config FILE (the search's config is DIR/nas_config.json)");
     MLCN_CHECK(a.out.empty() || a.out == a.resume, "nas: --resume DIR writes into DIR; drop --out");
   } else {
     MLCN_CHECK(!a.config.empty(), "nas: --config FILE is required\n" << nas_usage());
@@ -59,7 +59,7 @@ NasArgs parse(const std::vector<std::string>& args) {
 
 std::string nas_usage() {
   return "usage: mlcn nas --config FILE [--set key=value ...] [--out DIR]\n"
-         "       mlcn nas --resume DIR\n"
+         "       mlcn nas [--config FILE [--set ...]] --resume DIR\n"
          "       mlcn nas --config FILE [--set ...] --generate-only [--count N]";
 }
 
@@ -75,7 +75,7 @@ int run_nas_command(const std::vector<std::string>& args, std::ostream& out) {
   NasRunOptions opt;
   NasConfig cfg;
   if (!a.resume.empty()) {
-    cfg = load_search_config(a.resume);
+    cfg = a.config.empty() ? load_search_config(a.resume) : load_nas_config(a.config, a.sets);
     opt.out_dir = a.resume;
     opt.resume = true;
   } else {

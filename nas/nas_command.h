@@ -1,7 +1,9 @@
 // `mlcn nas`: argument parsing and running (the CLI's cmd_nas is a thin wrapper). Arguments
 // (those after `nas`):
 //   --config FILE [--set key=value ...] [--out DIR]   run a search into DIR (default runs/nas)
-//   --resume DIR                                      continue the search in DIR (its config)
+//   [--config FILE [--set ...]] --resume DIR          continue the search in DIR; its config is
+//                                                    DIR/nas_config.json, and a --config that
+//                                                    resolves to another config is refused
 //   --config FILE [--set ...] --generate-only [--count N]
 //                                                    print N generated models (default
 //                                                    nas.iterations), one JSON object a line

@@ -46,6 +46,19 @@ ordered_json search_summary(const NasConfig& cfg, const SearchResult& r,
     j["gain_over_mean"] = nullptr;
   }
 
+  double lanes = 0, params = 0, step = 0, fill = 0;
+  for (const auto& kv : models) {
+    const GeneratedModel& m = kv.second;
+    lanes += double(m.lanes.size());
+    for (const LaneDesc& l : m.lanes) params += double(lane_params(l));
+    if (!m.lanes.empty()) params += double(head_params(cfg.space.shape, int(m.lanes.size())));
+    step += m.predicted_step_time;
+    for (size_t b = 0; b < m.use.size(); ++b) fill += m.use[b].load / cfg.space.buckets[b].load_limit / double(m.use.size());
+  }
+  const double n_models = std::max<double>(1, double(models.size()));
+  j["generated"] = {{"mean_lanes", lanes / n_models}, {"mean_parameters", params / n_models},
+                    {"mean_predicted_step_time", step / n_models}, {"mean_load_fraction", fill / n_models}};
+
   ordered_json rungs = ordered_json::array();
   int top_rung = 0;
   for (const Evaluation& e : r.evaluations) top_rung = std::max(top_rung, e.rung);
@@ -78,8 +91,12 @@ ordered_json search_summary(const NasConfig& cfg, const SearchResult& r,
   j["train_seconds"] = train_seconds;
   ordered_json curve = ordered_json::array();
   for (const CurvePoint& c : r.curve) {
+    const Evaluation& e = r.evaluations.at(size_t(c.evaluation));
     ordered_json p;
     p["evaluation"] = c.evaluation;
+    p["model"] = e.model;
+    p["epochs"] = e.epochs;
+    p["score"] = e.score;
     p["model_epochs"] = c.model_epochs;
     p["best_model"] = c.best_model >= 0 ? ordered_json(c.best_model) : ordered_json(nullptr);
     p["best_score"] = c.best_model >= 0 ? ordered_json(c.best_score) : ordered_json(nullptr);

@@ -70,7 +70,9 @@ TEST_CASE("bad NAS configs name the key", "[nas][config]") {
   CHECK_THAT(err(R"({"train": {"bogus": 1}})"), Contains("train.bogus"));
   CHECK_THAT(err(R"({"data": {"dataset": "mnist"}})"), Contains("data.dataset"));
   CHECK_THAT(err(R"({"extra": {}})"), Contains("'extra'"));
-  CHECK_THAT(err(R"({"nas": {"buckets": {"count": 1, "memory_gib": 0.001, "load": 1}}})"), Contains("no error"));
+  CHECK_THAT(err(R"({"nas": {"buckets": {"count": 1, "memory_gib": 0.5, "load": 1}}})"), Contains("no error"));
+  CHECK_THROWS_WITH(ModelGenerator(parse_nas_config(R"({"nas": {"buckets": {"count": 2, "memory_gib": 0.001}}})", "t").space),
+                    Contains("no lane fits any empty bucket"));
 }
 
 TEST_CASE("a generated model's training config is accepted by the engine", "[nas][config]") {

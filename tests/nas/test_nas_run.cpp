@@ -164,6 +164,7 @@ TEST_CASE("nas --generate-only prints the search's models, the same for the same
   CHECK_THROWS_WITH(run_nas_command({"--generate-only"}, a), Contains("--config FILE is required"));
   CHECK_THROWS_WITH(run_nas_command({"--config", path, "--count", "3"}, a), Contains("--generate-only"));
   CHECK_THROWS_WITH(run_nas_command({"--config", path, "--count", "x", "--generate-only"}, a), Contains("--count"));
-  CHECK_THROWS_WITH(run_nas_command({"--resume", dir.string(), "--config", path}, a), Contains("--resume DIR takes no"));
+  CHECK_THROWS_WITH(run_nas_command({"--resume", dir.string(), "--set", "nas.seed=1"}, a), Contains("--set needs --config"));
+  CHECK_THROWS_WITH(run_nas_command({"--resume", dir.string(), "--generate-only"}, a), Contains("--resume"));
   CHECK_THROWS_WITH(run_nas_command({"--config", path, "--bogus", "1"}, a), Contains("unknown option"));
 }
