@@ -30,8 +30,14 @@ void im2col(T* cols, const T* in, const ConvShape& s, int64_t b0, int64_t nb) {
           for (int64_t j = 0; j < s.kw; ++j) {
             int64_t x = ox * s.stride + j - s.pad_w;
             T* dst = row + (i * s.kw + j) * s.C;
-            if (y < 0 || y >= s.H || x < 0 || x >= s.W) std::fill(dst, dst + s.C, T(0));
-            else std::memcpy(dst, img + (y * s.W + x) * s.C, sizeof(T) * s.C);
+            if (y < 0 || y >= s.H || x < 0 || x >= s.W) {
+              std::fill(dst, dst + s.C, T(0));
+            } else if (s.C < 16) {  // deep levels see 1-channel "images": no memcpy call per pixel
+              const T* src = img + (y * s.W + x) * s.C;
+              for (int64_t c = 0; c < s.C; ++c) dst[c] = src[c];
+            } else {
+              std::memcpy(dst, img + (y * s.W + x) * s.C, sizeof(T) * s.C);
+            }
           }
         }
       }
