@@ -28,10 +28,9 @@ ModelGenerator::ModelGenerator(SearchSpace space) : space_(std::move(space)) {
                                                << ", " << space_.depth_max << "]");
   bool any = false;
   for (int b = 0; b < int(space_.buckets.size()) && !any; ++b) any = !fitting(b, BucketUse{}).empty();
-  MLCN_CHECK(any, "nas.buckets: no lane fits any empty bucket (the smallest lane, " << lane_label(lanes_[0]) << ", needs "
-                                                                                  << mem_[0] / 1073741824.0
-                                                                                  << " GiB and load " << load_[0][0]
-                                                                                  << ")");
+  MLCN_CHECK(any, "nas.buckets: no lane fits any empty bucket (the smallest lane, "
+                      << lane_label(lanes_[0]) << ", needs " << mem_[0] / 1073741824.0 << " GiB and load "
+                      << load_[0][0] << ")");
 }
 
 bool ModelGenerator::fits(int c, int b, const BucketUse& use) const {

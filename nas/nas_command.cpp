@@ -46,7 +46,8 @@ NasArgs parse(const std::vector<std::string>& args) {
   }
   if (!a.resume.empty()) {
     MLCN_CHECK(!a.generate_only, "nas: --generate-only does not take --resume DIR");
-    MLCN_CHECK(!a.config.empty() || a.sets.empty(), "nas: --set needs --config FILE (the search's config is DIR/nas_config.json)");
+    MLCN_CHECK(!a.config.empty() || a.sets.empty(),
+               "nas: --set needs --config FILE (the search's config is DIR/nas_config.json)");
     MLCN_CHECK(a.out.empty() || a.out == a.resume, "nas: --resume DIR writes into DIR; drop --out");
   } else {
     MLCN_CHECK(!a.config.empty(), "nas: --config FILE is required\n" << nas_usage());
@@ -69,7 +70,8 @@ int run_nas_command(const std::vector<std::string>& args, std::ostream& out) {
     NasConfig cfg = load_nas_config(a.config, a.sets);
     ModelGenerator gen(cfg.space);
     const int64_t n = a.count > 0 ? a.count : cfg.search.iterations;
-    for (int64_t id = 0; id < n; ++id) out << model_to_json(gen.generate(cfg.search.seed, id), cfg.space).dump() << "\n";
+    for (int64_t id = 0; id < n; ++id)
+      out << model_to_json(gen.generate(cfg.search.seed, id), cfg.space).dump() << "\n";
     return 0;
   }
   NasRunOptions opt;

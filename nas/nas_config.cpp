@@ -94,9 +94,10 @@ std::vector<Bucket> parse_buckets(const json& b, const std::string& src) {
     const json& c = b["count"];
     MLCN_CHECK(c.is_number_integer() && c.get<int64_t>() >= 1 && c.get<int64_t>() <= 4096,
                src << ": nas.buckets.count must be an integer in 1..4096, got " << c.dump());
-    for (int i = 0; i < c.get<int>(); ++i)
-      out.push_back(Bucket{"bucket" + std::to_string(i), positive(b["memory_gib"], "nas.buckets.memory_gib", src) * kGiB,
-                           positive(b["load"], "nas.buckets.load", src), positive(b["speed"], "nas.buckets.speed", src)});
+    const double mem = positive(b["memory_gib"], "nas.buckets.memory_gib", src) * kGiB;
+    const double load = positive(b["load"], "nas.buckets.load", src);
+    const double speed = positive(b["speed"], "nas.buckets.speed", src);
+    for (int i = 0; i < c.get<int>(); ++i) out.push_back(Bucket{"bucket" + std::to_string(i), mem, load, speed});
     return out;
   }
   MLCN_CHECK(!b.empty(), src << ": nas.buckets must list at least one bucket");
@@ -248,7 +249,8 @@ NasConfig nas_config_from_json(const json& user, const std::string& src) {
   return c;
 }
 
-NasConfig parse_nas_config(const std::string& text, const std::string& source, const std::vector<std::string>& overrides) {
+NasConfig parse_nas_config(const std::string& text, const std::string& source,
+                           const std::vector<std::string>& overrides) {
   json user = json::parse(text, nullptr, false, true);
   MLCN_CHECK(!user.is_discarded(), source << ": invalid JSON");
   MLCN_CHECK(user.is_object(), source << ": the NAS config must be a JSON object");
@@ -266,7 +268,8 @@ NasConfig load_nas_config(const std::string& path, const std::vector<std::string
 
 json training_config_json(const NasConfig& cfg, const GeneratedModel& m, int repeat, int epochs) {
   json j = json::object();
-  for (const char* sec : {"model", "data", "train", "runtime"}) j[sec] = cfg.json.contains(sec) ? cfg.json[sec] : json::object();
+  for (const char* sec : {"model", "data", "train", "runtime"})
+    j[sec] = cfg.json.contains(sec) ? cfg.json[sec] : json::object();
   j["model"]["type"] = "mlcn";
   j["model"]["lanes"] = lanes_config_json(m.lanes);
   j["train"]["epochs"] = epochs;

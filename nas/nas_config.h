@@ -7,9 +7,10 @@
 //           "budget_model_epochs": 0, "halving": {"eta": 2, "min_epochs": 1},
 //           "lane_type": "mlcn1", "width": [1, 5], "depth": [1, 5],
 //           "cost_model": "paper", "flops_per_speed": 1e12,
-//           "memory": {"grad_factor": 1.0, "overhead_bytes": 0},
-//           "reference": {"lanes": 4, "width": 2, "depth": 4}, "load_scope": "per-bucket",
-//           "buckets": {"count": 8, "memory_gib": 12, "load": 8, "speed": 1},
+//           "memory": {"grad_factor": 1.0, "overhead_bytes": 0.0},
+//           "reference": {"lanes": 4, "type": "mlcn1", "width": 2, "depth": 4},
+//           "load_scope": "per-bucket",
+//           "buckets": {"count": 8, "memory_gib": 12.0, "load": 8.0, "speed": 1.0},
 //           "keep_checkpoints": false}
 // "buckets" is either that uniform form or a list [{"name", "memory_gib", "load", "speed"}];
 // "load" is a multiple of the reference model's load (per bucket, or with load_scope "total"

@@ -112,8 +112,8 @@ class Driver : public SearchObserver {
     if (!cfg_.search.keep_checkpoints) fs::remove(dir / "best.safetensors");
     train_seconds_ += secs;
     trained_[key] = acc;
-    append({{"event", "train"}, {"model", m.id}, {"repeat", repeat}, {"epochs", epochs}, {"seed", config["train"]["seed"]},
-            {"test_accuracy", acc}, {"seconds", secs}, {"run_dir", name}});
+    append({{"event", "train"}, {"model", m.id}, {"repeat", repeat}, {"epochs", epochs},
+            {"seed", config["train"]["seed"]}, {"test_accuracy", acc}, {"seconds", secs}, {"run_dir", name}});
     return acc;
   }
 
@@ -143,12 +143,15 @@ class Driver : public SearchObserver {
             {"best_model", c.best_model >= 0 ? json(c.best_model) : json(nullptr)},
             {"best_score", c.best_model >= 0 ? json(c.best_score) : json(nullptr)}});
     write_summary(false);
-    if (opt_.progress)
-      std::fprintf(stderr, "nas: evaluation %lld: model %lld, %d epoch(s), score %.4f; best %s; %lld/%lld model-epochs\n",
+    if (opt_.progress) {
+      const std::string best = c.best_model >= 0
+                                   ? "model " + std::to_string(c.best_model) + " " + std::to_string(c.best_score)
+                                   : std::string("none yet");
+      std::fprintf(stderr, "nas: evaluation %lld: model %lld, %d epoch(s), score %.4f; best %s; %lld/%lld %s\n",
                    static_cast<long long>(ev.index), static_cast<long long>(ev.model), ev.epochs, ev.score,
-                   c.best_model >= 0 ? ("model " + std::to_string(c.best_model) + " " + std::to_string(c.best_score)).c_str()
-                                     : "none yet",
-                   static_cast<long long>(ev.model_epochs), static_cast<long long>(shadow_.budget));
+                   best.c_str(), static_cast<long long>(ev.model_epochs), static_cast<long long>(shadow_.budget),
+                   "model-epochs");
+    }
   }
 
   void model_retired(const GeneratedModel& m) override {

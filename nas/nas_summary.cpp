@@ -53,7 +53,8 @@ ordered_json search_summary(const NasConfig& cfg, const SearchResult& r,
     for (const LaneDesc& l : m.lanes) params += double(lane_params(l));
     if (!m.lanes.empty()) params += double(head_params(cfg.space.shape, int(m.lanes.size())));
     step += m.predicted_step_time;
-    for (size_t b = 0; b < m.use.size(); ++b) fill += m.use[b].load / cfg.space.buckets[b].load_limit / double(m.use.size());
+    for (size_t b = 0; b < m.use.size(); ++b)
+      fill += m.use[b].load / cfg.space.buckets[b].load_limit / double(m.use.size());
   }
   const double n_models = std::max<double>(1, double(models.size()));
   j["generated"] = {{"mean_lanes", lanes / n_models}, {"mean_parameters", params / n_models},
@@ -73,7 +74,8 @@ ordered_json search_summary(const NasConfig& cfg, const SearchResult& r,
         epochs = e.epochs;
         ++n;
       }
-    rungs.push_back({{"rung", k}, {"epochs", epochs}, {"models", n}, {"mean_score", rs / double(n)}, {"best_score", rb}});
+    rungs.push_back(
+        {{"rung", k}, {"epochs", epochs}, {"models", n}, {"mean_score", rs / double(n)}, {"best_score", rb}});
   }
   j["rungs"] = rungs;
   if (s.strategy == "halving") j["halving"] = {{"eta", s.eta}, {"epochs", r.plan.epochs}, {"models", r.plan.models}};

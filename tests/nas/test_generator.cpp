@@ -52,8 +52,9 @@ void check_model(const GeneratedModel& m, const SearchSpace& s) {
       for (int d = s.depth_min; d <= s.depth_max; ++d) {
         LaneDesc l = space_lane(s, w, d);
         if (!lane_is_valid(l)) continue;
+        const double t = s.cost.lane_time(l, DeviceSpec{"b", s.buckets[b].speed, 0});
         const bool fits = mem[b] + lane_memory_bytes(l, s.memory) <= s.buckets[b].memory_bytes &&
-                          load[b] + s.cost.lane_time(l, DeviceSpec{"b", s.buckets[b].speed, 0}) <= s.buckets[b].load_limit;
+                          load[b] + t <= s.buckets[b].load_limit;
         INFO("bucket " << b << " still fits w=" << w << " d=" << d);
         REQUIRE_FALSE(fits);
       }
@@ -82,7 +83,8 @@ TEST_CASE("generated models respect every bucket and fill them completely", "[na
            {"name": "M40", "memory_gib": 24, "load": 4, "speed": 3.1}, {"memory_gib": 16, "load": 4, "speed": 4.2},
            {"memory_gib": 0.5, "load": 4, "speed": 6}]})",
        fm, 600},
-      {"tight limits, narrow family", R"({"width": [1, 2], "depth": [1, 3], "buckets": {"count": 3, "memory_gib": 0.3, "load": 0.25}})",
+      {"tight limits, narrow family",
+       R"({"width": [1, 2], "depth": [1, 3], "buckets": {"count": 3, "memory_gib": 0.3, "load": 0.25}})",
        fm + R"(, "train": {"batch_size": 50})", 1000},
       {"flops cost model", R"({"cost_model": "flops", "buckets": {"count": 2, "memory_gib": 4, "load": 2}})", cf, 400},
   };
@@ -149,7 +151,8 @@ TEST_CASE("each lane goes to the least-filled bucket that still fits a lane", "[
       for (int o = 0; o < int(B.size()); ++o) {
         bool open = false;  // bucket o could still take some lane, so it was not full
         for (int c = 0; c < int(gen.candidates().size()); ++c) open = open || gen.fits(c, o, use[size_t(o)]);
-        if (open) REQUIRE(use[size_t(b)].load / B[size_t(b)].load_limit <= use[size_t(o)].load / B[size_t(o)].load_limit);
+        const double fb = use[size_t(b)].load / B[size_t(b)].load_limit;
+        if (open) REQUIRE(fb <= use[size_t(o)].load / B[size_t(o)].load_limit);
       }
       int c = 0;
       while (gen.candidates()[size_t(c)] != m.lanes[l]) ++c;

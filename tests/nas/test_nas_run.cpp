@@ -19,8 +19,8 @@ using nlohmann::json;
 
 namespace {
 
-const char* kConfig = R"({"nas": {"iterations": 5, "epochs": 2, "repeats": 2, "seed": 3, "width": [1, 3], "depth": [1, 3],
-  "buckets": {"count": 2, "memory_gib": 1, "load": 0.5}}, "train": {"batch_size": 50}})";
+const char* kConfig = R"({"nas": {"iterations": 5, "epochs": 2, "repeats": 2, "seed": 3, "width": [1, 3],
+  "depth": [1, 3], "buckets": {"count": 2, "memory_gib": 1, "load": 0.5}}, "train": {"batch_size": 50}})";
 
 // Accuracy from the lanes, epochs and seed of the training config: deterministic, in (0, 1).
 json fake_train(const json& cfg, const std::string&, const std::string& out, const std::string&) {
@@ -57,7 +57,8 @@ TEST_CASE("a search writes its config, log, summary and a best config the engine
     auto s = run_nas(cfg, opt);
     CHECK(s["complete"] == true);
     CHECK(s["model_epochs"].get<int64_t>() <= 5 * 2 * 2);
-    for (const char* f : {"nas_config.json", "nas.jsonl", "summary.json", "best_config.json"}) CHECK(fs::exists(dir / f));
+    for (const char* f : {"nas_config.json", "nas.jsonl", "summary.json", "best_config.json"})
+      CHECK(fs::exists(dir / f));
     std::map<std::string, int> events;
     std::ifstream log(dir / "nas.jsonl");
     for (std::string line; std::getline(log, line);) {
@@ -164,7 +165,8 @@ TEST_CASE("nas --generate-only prints the search's models, the same for the same
   CHECK_THROWS_WITH(run_nas_command({"--generate-only"}, a), Contains("--config FILE is required"));
   CHECK_THROWS_WITH(run_nas_command({"--config", path, "--count", "3"}, a), Contains("--generate-only"));
   CHECK_THROWS_WITH(run_nas_command({"--config", path, "--count", "x", "--generate-only"}, a), Contains("--count"));
-  CHECK_THROWS_WITH(run_nas_command({"--resume", dir.string(), "--set", "nas.seed=1"}, a), Contains("--set needs --config"));
+  CHECK_THROWS_WITH(run_nas_command({"--resume", dir.string(), "--set", "nas.seed=1"}, a),
+                    Contains("--set needs --config"));
   CHECK_THROWS_WITH(run_nas_command({"--resume", dir.string(), "--generate-only"}, a), Contains("--resume"));
   CHECK_THROWS_WITH(run_nas_command({"--config", path, "--bogus", "1"}, a), Contains("unknown option"));
 }

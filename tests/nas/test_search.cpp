@@ -114,9 +114,13 @@ TEST_CASE("halving search: best 1/eta continue, trainings continue, same budget 
   }
   for (int k = 0; k + 1 < 3; ++k) {  // survivors are the top scores of the rung below
     auto below = rungs[k];
-    std::stable_sort(below.begin(), below.end(), [](const Evaluation& a, const Evaluation& b) { return a.score > b.score; });
+    std::stable_sort(below.begin(), below.end(),
+                     [](const Evaluation& a, const Evaluation& b) { return a.score > b.score; });
     std::vector<int64_t> top, next;
-    for (size_t i = 0; i < rungs[k + 1].size(); ++i) top.push_back(below[i].model), next.push_back(rungs[k + 1][i].model);
+    for (size_t i = 0; i < rungs[k + 1].size(); ++i) {
+      top.push_back(below[i].model);
+      next.push_back(rungs[k + 1][i].model);
+    }
     std::sort(top.begin(), top.end());
     std::sort(next.begin(), next.end());
     CHECK(top == next);
