@@ -6,7 +6,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "engine/core/check.h"  // defines: MLCN_CHECK, MLCN_FAIL
+#include "engine/core/check.h"    // defines: MLCN_CHECK, MLCN_FAIL
+#include "engine/train/config.h"  // defines: merge_strict
 #include "nas/train_bridge.h"   // defines: training_facts
 
 namespace mlcn {
@@ -30,48 +31,6 @@ const json& nas_defaults() {
 namespace {
 
 constexpr double kGiB = 1073741824.0;
-
-const char* kind_name(const json& v) {
-  if (v.is_boolean()) return "a boolean";
-  if (v.is_number_integer() || v.is_number_unsigned()) return "an integer";
-  if (v.is_number()) return "a number";
-  if (v.is_string()) return "a string";
-  if (v.is_array()) return "a list";
-  if (v.is_object()) return "an object";
-  return "null";
-}
-
-bool same_kind(const json& def, const json& v) {
-  if (def.is_number_float()) return v.is_number();
-  if (def.is_number_integer() || def.is_number_unsigned()) return v.is_number_integer() || v.is_number_unsigned();
-  if (def.is_boolean()) return v.is_boolean();
-  if (def.is_string()) return v.is_string();
-  if (def.is_array()) return v.is_array();
-  if (def.is_object()) return v.is_object();
-  return false;
-}
-
-// Merges `user` onto `base` (objects), checking every key and type against `def`.
-void merge(json& base, const json& user, const json& def, const std::string& path, const std::string& src) {
-  MLCN_CHECK(user.is_object(), src << ": " << path << " must be an object");
-  for (auto it = user.begin(); it != user.end(); ++it) {
-    const std::string key = path + "." + it.key();
-    MLCN_CHECK(def.contains(it.key()), src << ": unknown config key '" << key << "'");
-    const json& d = def.at(it.key());
-    if (key == "nas.buckets" && it->is_array()) {
-      base[it.key()] = *it;
-      continue;
-    }
-    MLCN_CHECK(same_kind(d, *it), src << ": config key '" << key << "' must be " << kind_name(d) << ", got "
-                                      << kind_name(*it) << " (" << it->dump() << ")");
-    if (d.is_object()) {
-      if (!base[it.key()].is_object()) base[it.key()] = d;
-      merge(base[it.key()], *it, d, key, src);
-    } else {
-      base[it.key()] = *it;
-    }
-  }
-}
 
 double positive(const json& v, const std::string& key, const std::string& src) {
   MLCN_CHECK(v.is_number() && v.get<double>() > 0, src << ": " << key << " must be a number > 0, got " << v.dump());
@@ -173,7 +132,18 @@ NasConfig nas_config_from_json(const json& user, const std::string& src) {
   reject_owned(user, src);
   NasConfig c;
   json nas = nas_defaults();
-  if (user.contains("nas")) merge(nas, user["nas"], nas_defaults(), "nas", src);
+  if (user.contains("nas")) {
+    // nas.buckets is an object of identical buckets or a list of buckets (checked below).
+    merge_strict(nas, user["nas"], nas_defaults(), "nas", src, {"nas.buckets"});
+    const json& ub = user["nas"].contains("buckets") ? user["nas"]["buckets"] : json();
+    if (ub.is_object()) {
+      nas["buckets"] = nas_defaults()["buckets"];
+      merge_strict(nas["buckets"], ub, nas_defaults()["buckets"], "nas.buckets", src);
+    } else {
+      MLCN_CHECK(ub.is_null() || ub.is_array(), src << ": config key 'nas.buckets' must be an object or a list, got "
+                                                     << ub.dump());
+    }
+  }
 
   NasSettings& s = c.search;
   s.strategy = nas["strategy"];

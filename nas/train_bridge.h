@@ -1,6 +1,5 @@
-// The NAS's only door into the engine's training code, in JSON terms. The engine's tensor
-// Device and sched's Device share a name, so no translation unit may include both; this
-// header includes neither and nas code that needs the trainer goes through it.
+// The NAS's door into the engine's training code, in JSON terms: the search code deals in
+// configs and summaries, never in models or tensors.
 #pragma once
 #include <cstdint>
 #include <string>
