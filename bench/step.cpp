@@ -2,7 +2,7 @@
 // random inputs for CapsNet, MLCN 2 lanes (w4,d1), MLCN 8 lanes (w4,d1), MLCN 4 lanes (w2,d4),
 // on the CPU (one device of --threads threads) or on GPU 0 (every lane its own stream).
 // Prints a table of the median ms/step and images/s; --json prints one object per model.
-// Usage: step [--device cpu|cuda] [--threads N] [--warmup W] [--iters I] [--models a,b] [--json]
+// Usage: step [--device cpu|cuda] [--threads N] [--cpu-devices N] [--warmup W] [--iters I] [--models a,b] [--json]
 #include <omp.h>
 
 #include <algorithm>
@@ -40,7 +40,7 @@ std::vector<BenchModel> bench_models() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int threads = 2, warmup = 2, iters = 5;
+  int threads = 2, warmup = 2, iters = 5, cpu_devices = 1;
   bool json = false;
   std::string only, device = "cpu";
   for (int i = 1; i < argc; ++i) {
@@ -52,8 +52,9 @@ int main(int argc, char** argv) {
     else if (a == "--models") only = next();
     else if (a == "--json") json = true;
     else if (a == "--device") device = next();
+    else if (a == "--cpu-devices") cpu_devices = std::max(1, std::atoi(next().c_str()));
     else {
-      std::fprintf(stderr, "usage: step [--device cpu|cuda] [--threads N] [--warmup W] [--iters I] [--models a,b] [--json]\n");
+      std::fprintf(stderr, "usage: step [--device cpu|cuda] [--threads N] [--cpu-devices N] [--warmup W] [--iters I] [--models a,b] [--json]\n");
       return 2;
     }
   }
@@ -76,7 +77,8 @@ int main(int argc, char** argv) {
     if (!only.empty() && ("," + only + ",").find("," + bm.name + ",") == std::string::npos) continue;
     Model m(bm.spec);
     m.init(0);
-    RuntimeOptions ro{1, threads, {}, 0, {}};
+    // --cpu-devices N splits the threads over N workers; lanes go round-robin over them.
+    RuntimeOptions ro{cpu_devices, std::max(1, threads / cpu_devices), {}, 0, {}};
     if (device == "cuda") ro.devices = {Device::cuda(0)};
     LaneRuntime rt(m, ro);
     std::vector<double> ms;
