@@ -17,7 +17,10 @@
 #include "data/batcher.h"
 #include "data/dataset.h"
 #include "engine/train/trainer.h"
+#include "sched/devices.h"
+#include "sched/lane_io.h"
 #include "sched/lane_model.h"
+#include "sched/place_command.h"
 
 using namespace mlcn;
 
@@ -46,15 +49,30 @@ Args parse_args(const std::vector<std::string>& a) {
   return r;
 }
 
+// runtime.placement may name a placement algorithm (greedy, exact, ...): sched computes the
+// device of each lane over the runtime's devices, and the engine gets the list.
+Config resolve_placement_name(Config cfg, const std::string& source) {
+  if (!cfg.placement.is_string() || cfg.placement == "round-robin" || cfg.lanes.empty()) return cfg;
+  nlohmann::json round_robin = cfg.json;
+  round_robin["runtime"]["placement"] = "round-robin";
+  const size_t devices = runtime_options(config_from_json(round_robin, source), cfg.lanes.size()).devices.size();
+  std::vector<int> placement = resolve_placement(cfg.placement, lanes_from_config(cfg.json, source),
+                                                 identical_devices(static_cast<int>(devices)), "flops", cfg.seed + 1);
+  cfg.json["runtime"]["placement"] = placement;
+  cfg.placement = cfg.json["runtime"]["placement"];
+  return cfg;
+}
+
 Config config_for(const Args& a) {
-  if (!a.config.empty()) return load_config(a.config, a.sets);
-  if (!a.checkpoint.empty()) return parse_config(checkpoint_config(a.checkpoint).dump(), a.checkpoint, a.sets);
+  if (!a.config.empty()) return resolve_placement_name(load_config(a.config, a.sets), a.config);
+  if (!a.checkpoint.empty())
+    return resolve_placement_name(parse_config(checkpoint_config(a.checkpoint).dump(), a.checkpoint, a.sets), a.checkpoint);
   return parse_config("{}", "defaults", a.sets);
 }
 
 int cmd_train(const Args& a) {
   MLCN_CHECK(!a.config.empty() || !a.resume.empty(), "train needs --config FILE (or --resume DIR)");
-  Config cfg = !a.config.empty() ? load_config(a.config, a.sets)
+  Config cfg = !a.config.empty() ? resolve_placement_name(load_config(a.config, a.sets), a.config)
                                  : parse_config(checkpoint_config(a.resume + "/last.safetensors").dump(), a.resume, a.sets);
   std::string out = a.out.empty() ? (a.resume.empty() ? "runs/latest" : a.resume) : a.out;
   if (a.resume.empty() && std::filesystem::exists(out + "/last.safetensors") && a.out.empty())
@@ -121,7 +139,7 @@ int cmd_info(const Args& a) {
     j["devices"].push_back({{"type", "cuda"}, {"index", d}, {"name", cuda::device_name(d)}, {"memory_bytes", m.total}});
   }
   if (!a.config.empty()) {
-    Config cfg = load_config(a.config, a.sets);
+    Config cfg = config_for(a);
     Model model(model_spec(cfg));
     nlohmann::json lanes = nlohmann::json::array();
     for (size_t l = 0; l < model.num_lanes(); ++l) {

@@ -44,7 +44,7 @@ RuntimeOptions runtime_options(const Config& cfg, size_t lanes) {
     }
   } else {
     MLCN_CHECK(cfg.placement == "round-robin", "runtime.placement '" << cfg.placement.get<std::string>()
-                                                   << "': use round-robin or a list (mlcn place computes one)");
+                                                   << "': the engine takes round-robin or a list; the mlcn CLI resolves algorithm names");
     for (size_t l = 0; l < lanes; ++l) o.placement.push_back(static_cast<int>(l % n));
   }
   return o;

@@ -52,6 +52,13 @@ TEST_CASE("bad configs: unknown key, wrong type, invalid lane depth", "[cli]") {
   CHECK(r.status == 1);
   CHECK(r.err.find("model.lanes[0]") != std::string::npos);
   CHECK(r.err.find("invalid") != std::string::npos);
+  r = run("info --config " + unknown.string() + " --set train.epoch=1");
+  CHECK(r.status == 1);
+  r = run("info --config " + depth.string() + " --set 'model.lanes=[{\"type\":\"mlcn1\",\"width\":1,\"depth\":1}]'"
+          " --set runtime.placement=bogus");
+  CHECK(r.status == 1);
+  CHECK(r.err.find("bogus") != std::string::npos);
+  CHECK(lines(r.err) == 1);
   r = run("info --config /nonexistent/x.json");
   CHECK(r.status == 1);
   CHECK(r.err.find("/nonexistent/x.json") != std::string::npos);
