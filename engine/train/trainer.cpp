@@ -118,6 +118,10 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
   }
   const std::string cfg_text = cfg.json.dump(2) + "\n";
   write_file_atomic((out / "config.json").string(), cfg_text.data(), cfg_text.size());
+  if (resume_dir.empty()) {  // a fresh run into a used directory replaces its logs
+    fs::remove(out / "metrics.csv");
+    fs::remove(out / "events.jsonl");
+  }
   if (!fs::exists(out / "metrics.csv"))
     append_line(out / "metrics.csv",
                 "epoch,lr,margin_loss,recon_loss,train_acc,test_acc,test_loss,images_per_s,seconds,peak_host_mb,peak_gpu_mb,gpu_free_mb");
