@@ -89,4 +89,12 @@ uint64_t ByteSource::skip_to_end() {
   }
 }
 
+void write_bytes(const std::string& path, const void* data, size_t size) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) MLCN_FAIL(path << ": cannot create: " << std::strerror(errno));
+  size_t wrote = std::fwrite(data, 1, size, f);
+  int closed = std::fclose(f);
+  if (wrote != size || closed != 0) MLCN_FAIL(path << ": write failed");
+}
+
 }  // namespace mlcn

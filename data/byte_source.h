@@ -39,4 +39,7 @@ class ByteSource {
   void* gz_ = nullptr;  // gzFile, kept opaque so users need not include zlib.h
 };
 
+// Writes `size` bytes to `path` (created or truncated); used by the test-file writers.
+void write_bytes(const std::string& path, const void* data, size_t size);
+
 }  // namespace mlcn

@@ -88,11 +88,7 @@ void write_cifar10_batch(const std::string& path, const std::vector<uint8_t>& im
       }
     }
   }
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) MLCN_FAIL(path << ": cannot create: " << std::strerror(errno));
-  size_t wrote = std::fwrite(bytes.data(), 1, bytes.size(), f);
-  int closed = std::fclose(f);
-  if (wrote != bytes.size() || closed != 0) MLCN_FAIL(path << ": write failed");
+  write_bytes(path, bytes.data(), bytes.size());
 }
 
 }  // namespace mlcn

@@ -184,11 +184,7 @@ void write_idx_u8(const std::string& path, const std::vector<uint32_t>& dims,
     }
     return;
   }
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) MLCN_FAIL(path << ": cannot create: " << std::strerror(errno));
-  size_t wrote = std::fwrite(bytes.data(), 1, bytes.size(), f);
-  int closed = std::fclose(f);
-  if (wrote != bytes.size() || closed != 0) MLCN_FAIL(path << ": write failed");
+  write_bytes(path, bytes.data(), bytes.size());
 }
 
 }  // namespace mlcn
