@@ -1,5 +1,5 @@
-// conv2d on cuDNN: NHWC tensors and NHWC filters (K, kh, kw, C), which is exactly the engine's
-// OHWI weight layout, so nothing is transposed. Per shape (and device and TF32 setting) a plan
+// conv2d on cuDNN: NHWC tensors and NHWC filters (K, kh, kw, C/groups), which is exactly the
+// engine's OHWI weight layout, so nothing is transposed; groups map to cuDNN's group count. Per shape (and device and TF32 setting) a plan
 // holds the descriptors and, chosen on first use per direction, the fastest algorithm measured by
 // cudnnFind*AlgorithmEx (heuristics if that fails) with its workspace size; executions take
 // their workspace from the caching allocator. TF32 off: the descriptors ask for CUDNN_FMA_MATH.
@@ -35,7 +35,7 @@ struct ConvPlan {
   size_t ws[3] = {0, 0, 0};
   bool padded = false;
   int64_t Hin = 0, Win = 0;
-  int64_t x_elems = 0, w_elems = 0;  // B*Hin*Win*C and K*kh*kw*C
+  int64_t x_elems = 0, w_elems = 0;  // B*Hin*Win*C and K*kh*kw*C/groups
 };
 
 struct Choice {
@@ -45,7 +45,7 @@ struct Choice {
   cudnnMathType_t math = CUDNN_FMA_MATH;        // set by pick(): the math type it was measured with
 };
 
-using PlanKey = std::array<int64_t, 14>;
+using PlanKey = std::array<int64_t, 15>;
 
 std::mutex& plans_mutex() {
   static std::mutex* m = new std::mutex();
@@ -62,7 +62,8 @@ int to_int(int64_t v, const char* what) {
 }
 
 ConvPlan* get_plan(const cpu::ConvShape& s, bool tf32) {
-  const PlanKey key{current_device(), tf32, s.B, s.H, s.W, s.C, s.K, s.kh, s.kw, s.stride, s.pad_h, s.pad_w, s.OH, s.OW};
+  const PlanKey key{current_device(), tf32, s.B,      s.H,      s.W,  s.C,  s.K,     s.kh,
+                    s.kw,             s.stride, s.pad_h, s.pad_w, s.OH, s.OW, s.groups};
   std::lock_guard<std::mutex> lock(plans_mutex());
   auto it = plans().find(key);
   if (it != plans().end()) return it->second.get();
@@ -71,7 +72,10 @@ ConvPlan* get_plan(const cpu::ConvShape& s, bool tf32) {
   p->Hin = p->padded ? (s.OH - 1) * s.stride + s.kh : s.H;
   p->Win = p->padded ? (s.OW - 1) * s.stride + s.kw : s.W;
   p->x_elems = s.B * p->Hin * p->Win * s.C;
-  p->w_elems = s.K * s.kh * s.kw * s.C;
+  MLCN_CHECK(s.groups >= 1 && s.C % s.groups == 0 && s.K % s.groups == 0,
+             "conv2d: " << s.groups << " groups do not divide " << s.C << " and " << s.K << " channels");
+  const int64_t c_group = s.C / s.groups;
+  p->w_elems = s.K * s.kh * s.kw * c_group;
   const int ph = p->padded ? 0 : to_int(s.pad_h, "pad"), pw = p->padded ? 0 : to_int(s.pad_w, "pad");
   MLCN_CUDNN_CHECK(cudnnCreateTensorDescriptor(&p->x));
   MLCN_CUDNN_CHECK(cudnnCreateTensorDescriptor(&p->y));
@@ -81,12 +85,13 @@ ConvPlan* get_plan(const cpu::ConvShape& s, bool tf32) {
   MLCN_CUDNN_CHECK(cudnnSetTensor4dDescriptor(p->y, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, to_int(s.B, "B"),
                                               to_int(s.K, "K"), to_int(s.OH, "OH"), to_int(s.OW, "OW")));
   MLCN_CUDNN_CHECK(cudnnSetFilter4dDescriptor(p->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NHWC, to_int(s.K, "K"),
-                                              to_int(s.C, "C"), to_int(s.kh, "kh"), to_int(s.kw, "kw")));
+                                              to_int(c_group, "C"), to_int(s.kh, "kh"), to_int(s.kw, "kw")));
   for (auto& cd : p->conv) {
     MLCN_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&cd));
     MLCN_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(cd, ph, pw, to_int(s.stride, "stride"), to_int(s.stride, "stride"),
                                                      1, 1, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
     MLCN_CUDNN_CHECK(cudnnSetConvolutionMathType(cd, tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH));
+    MLCN_CUDNN_CHECK(cudnnSetConvolutionGroupCount(cd, to_int(s.groups, "groups")));
   }
   int n = 0, c = 0, h = 0, w = 0;
   MLCN_CUDNN_CHECK(cudnnGetConvolution2dForwardOutputDim(p->conv[kFwd], p->x, p->w, &n, &c, &h, &w));

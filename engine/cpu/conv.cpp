@@ -104,6 +104,7 @@ ConvShape make_conv_shape(int64_t B, int64_t H, int64_t W, int64_t C, int64_t K,
 
 template <class T>
 void conv2d_forward(T* out, const T* in, const T* w, const T* b, const ConvShape& s) {
+  if (s.groups != 1) return conv2d_grouped_forward(out, in, w, b, s);
   const int64_t KK = s.kh * s.kw * s.C, P = s.OH * s.OW;
   if (is_pointwise(s)) {
     gemm<T>(false, true, s.B * P, s.K, KK, in, w, T(0), out);
@@ -127,6 +128,7 @@ void conv2d_forward(T* out, const T* in, const T* w, const T* b, const ConvShape
 
 template <class T>
 void conv2d_backward(T* din, T* dw, T* db, const T* dout, const T* in, const T* w, const ConvShape& s) {
+  if (s.groups != 1) return conv2d_grouped_backward(din, dw, db, dout, in, w, s);
   const int64_t KK = s.kh * s.kw * s.C, P = s.OH * s.OW;
   if (db) {
     const int64_t rows = s.B * P;

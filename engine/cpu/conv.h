@@ -1,7 +1,7 @@
 // CPU convolutions on NHWC activations with OHWI filters (K, kh, kw, C): the layout that makes
 // im2col rows contiguous runs of C and matches cuDNN's NHWC filter format. Checkpoints use
 // PyTorch's (K, C, kh, kw); the model converts on import/export.
-// conv2d: im2col + one GEMM per chunk of images; depthwise: direct loops.
+// conv2d: im2col + one GEMM per chunk of images (per group when grouped); depthwise: direct loops.
 #pragma once
 #include <cstdint>
 
@@ -9,9 +9,12 @@ namespace mlcn::cpu {
 
 struct ConvShape {
   int64_t B = 0, H = 0, W = 0, C = 0;  // input (B, H, W, C)
-  int64_t K = 0, kh = 0, kw = 0;       // filters (K, kh, kw, C); depthwise: (C, kh, kw)
+  int64_t K = 0, kh = 0, kw = 0;       // filters (K, kh, kw, C / groups); depthwise: (C, kh, kw)
   int64_t stride = 1, pad_h = 0, pad_w = 0;
   int64_t OH = 0, OW = 0;              // output (B, OH, OW, K)
+  // Grouped conv2d: output channels [g K/G, (g+1) K/G) see only input channels
+  // [g C/G, (g+1) C/G) (cuDNN's group count; lanes of one shape run as one conv this way).
+  int64_t groups = 1;
 };
 // Fills OH/OW (and pads for `same`). Throws when the kernel does not fit the input.
 ConvShape make_conv_shape(int64_t B, int64_t H, int64_t W, int64_t C, int64_t K, int64_t kh,
@@ -23,6 +26,13 @@ void conv2d_forward(T* out, const T* in, const T* w, const T* b, const ConvShape
 // Accumulates din (B,H,W,C) [may be null], dw (K,kh,kw,C), db (K) [may be null].
 template <class T>
 void conv2d_backward(T* din, T* dw, T* db, const T* dout, const T* in, const T* w, const ConvShape& s);
+
+// The per-group form of conv2d for groups > 1 (conv_grouped.cpp): each group's channels are
+// gathered into contiguous buffers and convolved with the groups == 1 code above.
+template <class T>
+void conv2d_grouped_forward(T* out, const T* in, const T* w, const T* b, const ConvShape& s);
+template <class T>
+void conv2d_grouped_backward(T* din, T* dw, T* db, const T* dout, const T* in, const T* w, const ConvShape& s);
 
 // Depthwise: out (B, OH, OW, C) = per-channel conv of in (B,H,W,C) with w (C, kh, kw); no bias.
 template <class T>

@@ -185,6 +185,47 @@ Var concat_last(Tape& t, const std::vector<Var>& parts) {
   return y;
 }
 
+std::vector<Var> split_last(Tape& t, const Var& x, const std::vector<int64_t>& sizes) {
+  const Tensor& X = x->value;
+  expect_rank("split_last", "input", X, 3);
+  int64_t Dt = 0;
+  for (int64_t D : sizes) {
+    MLCN_CHECK(D >= 1, "split_last: part width " << D);
+    Dt += D;
+  }
+  MLCN_CHECK(Dt == X.dim(2), "split_last: parts of total width " << Dt << " from " << shape_str(X.shape()));
+  const bool rg = needs_grad(t, {&x});
+  const int64_t rows = X.dim(0) * X.dim(1);
+  std::vector<Var> parts;
+  int64_t off = 0;
+  for (int64_t D : sizes) {
+    Var p = make_var(Tensor::zeros({X.dim(0), X.dim(1), D}, X.dtype(), X.device()), rg);
+    if (on_cuda(X))
+      cuda::concat_copy(p->value.data<float>(), X.data<float>(), rows, D, Dt, off, false);
+    else
+      MLCN_DISPATCH_FLOAT(X.dtype(), T, part_copy(p->value.data<T>(), X.data<T>(), rows, D, Dt, off, false));
+    parts.push_back(p);
+    off += D;
+  }
+  if (rg)
+    t.record([x, parts, rows, Dt]() {
+      // The parts tile x's columns: assemble their gradients whole, then add once.
+      Tensor whole = Tensor::empty(x->value.shape(), x->value.dtype(), x->value.device());
+      int64_t o = 0;
+      for (const Var& p : parts) {
+        const int64_t D = p->value.dim(2);
+        if (on_cuda(whole))
+          cuda::concat_copy(whole.data<float>(), p->grad_buffer().data<float>(), rows, D, Dt, o, true);
+        else
+          MLCN_DISPATCH_FLOAT(whole.dtype(), T,
+                              part_copy(p->grad_buffer().data<T>(), whole.data<T>(), rows, D, Dt, o, true));
+        o += D;
+      }
+      accumulate(x->grad_buffer(), whole);
+    });
+  return parts;
+}
+
 Var lane_scale(Tape& t, const Var& V, const std::vector<double>& scale) {
   const Tensor& X = V->value;
   expect_rank("lane_scale", "V", X, 3);

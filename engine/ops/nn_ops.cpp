@@ -9,17 +9,20 @@
 namespace mlcn {
 using namespace detail;
 
-Var conv2d(Tape& t, const Var& x, const Var& w, const Var& b, int stride, bool same) {
+Var conv2d(Tape& t, const Var& x, const Var& w, const Var& b, int stride, bool same, int groups) {
   const Tensor& X = x->value;
   const Tensor& Wt = w->value;
   expect_rank("conv2d", "input", X, 4);
   expect_rank("conv2d", "filter", Wt, 4);
-  MLCN_CHECK(Wt.dim(3) == X.dim(3), "conv2d: filter " << shape_str(Wt.shape()) << " vs input " << shape_str(X.shape()));
+  MLCN_CHECK(groups >= 1 && X.dim(3) % groups == 0 && Wt.dim(0) % groups == 0 && Wt.dim(3) * groups == X.dim(3),
+             "conv2d: filter " << shape_str(Wt.shape()) << " vs input " << shape_str(X.shape()) << " in " << groups
+                               << " group(s)");
   MLCN_CHECK(!b || b->value.numel() == Wt.dim(0), "conv2d: bias " << shape_str(b->value.shape()));
   same_device("conv2d", x, w);
   same_device("conv2d", x, b);
   cpu::ConvShape s =
       cpu::make_conv_shape(X.dim(0), X.dim(1), X.dim(2), X.dim(3), Wt.dim(0), Wt.dim(1), Wt.dim(2), stride, same);
+  s.groups = groups;
   bool rg = needs_grad(t, {&x, &w, &b});
   Var y = new_output({s.B, s.OH, s.OW, s.K}, X, rg);
   if (on_cuda(X)) {

@@ -10,8 +10,9 @@
 
 namespace mlcn {
 
-// x (B,H,W,C), w (K,kh,kw,C), b (K) or null -> (B,OH,OW,K); `same` pads like Keras.
-Var conv2d(Tape& t, const Var& x, const Var& w, const Var& b, int stride, bool same);
+// x (B,H,W,C), w (K,kh,kw,C/groups), b (K) or null -> (B,OH,OW,K); `same` pads like Keras.
+// groups > 1: output channels [g K/G, (g+1) K/G) see input channels [g C/G, (g+1) C/G) only.
+Var conv2d(Tape& t, const Var& x, const Var& w, const Var& b, int stride, bool same, int groups = 1);
 // x (B,H,W,C), w (C,kh,kw) -> (B,OH,OW,C); no bias.
 Var depthwise_conv2d(Tape& t, const Var& x, const Var& w, int stride, bool same);
 // x (N,in), w (out,in), b (out) or null -> (N,out)
@@ -35,6 +36,8 @@ Var length(Tape& t, const Var& v);
 Var mask(Tape& t, const Var& v, const std::vector<int32_t>& sel);
 // parts: each (B,J,D_l) -> (B,J,sum D_l)
 Var concat_last(Tape& t, const std::vector<Var>& parts);
+// x (B,J,sum D_k) -> parts (B,J,D_k) in order: the inverse of concat_last
+std::vector<Var> split_last(Tape& t, const Var& x, const std::vector<int64_t>& sizes);
 // V (B,J,L) * scale (L) per lane (lane dropout); scale is a host vector of 0 or 1/(1-p)
 Var lane_scale(Tape& t, const Var& V, const std::vector<double>& scale);
 // y (B,J), labels (B) -> scalar

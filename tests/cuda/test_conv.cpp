@@ -1,6 +1,7 @@
 // CUDA vs CPU: conv2d through cuDNN (valid and Keras-"same" padding, strides 1-3, symmetric
 // and asymmetric padding, pointwise, with/without bias and input gradient, CapsNet's real
-// conv1 and primary-capsule shapes) and the handwritten depthwise kernels.
+// conv1 and primary-capsule shapes, grouped convolutions through cuDNN's group count against the
+// CPU's per-group reference) and the handwritten depthwise kernels.
 // Tolerances: cuDNN may pick any algorithm (implicit GEMM, FFT, Winograd) whose float32 error is
 // relative to the output's magnitude, so every comparison uses rtol 1e-4 and atol 1e-4 * max|ref|
 // (an indexing bug gives O(1) relative errors). TF32 is off throughout.
@@ -20,6 +21,7 @@ struct ConvCase {
   const char* name;
   int64_t B, H, W, C, K, kh, kw, stride;
   bool same, bias, with_din;
+  int64_t groups = 1;
 };
 
 void check_magnitude(const std::vector<float>& got, const std::vector<float>& ref, const std::string& what) {
@@ -40,11 +42,15 @@ TEST_CASE("conv2d forward and backward match the CPU twin", "[cuda][conv]") {
       {"no bias, no input gradient", 2, 6, 5, 2, 3, 2, 3, 1, false, false, false},
       {"CapsNet conv1", 2, 28, 28, 1, 256, 9, 9, 1, false, true, false},
       {"CapsNet primary capsules", 2, 20, 20, 256, 256, 9, 9, 2, false, true, true},
+      {"grouped, 3 groups, valid s2", 2, 9, 8, 6, 9, 3, 2, 2, false, true, true, 3},
+      {"grouped, 2 groups, same 2x2 (explicit pad copy)", 2, 6, 5, 4, 6, 2, 2, 1, true, true, true, 2},
+      {"grouped: 3 MLCN w2 primary convs as one", 3, 20, 20, 96, 192, 6, 6, 2, false, true, true, 3},
   };
   for (const ConvCase& c : cases) {
     INFO(c.name);
-    const cpu::ConvShape s = cpu::make_conv_shape(c.B, c.H, c.W, c.C, c.K, c.kh, c.kw, c.stride, c.same);
-    const size_t nin = size_t(s.B * s.H * s.W * s.C), nw = size_t(s.K * s.kh * s.kw * s.C);
+    cpu::ConvShape s = cpu::make_conv_shape(c.B, c.H, c.W, c.C, c.K, c.kh, c.kw, c.stride, c.same);
+    s.groups = c.groups;
+    const size_t nin = size_t(s.B * s.H * s.W * s.C), nw = size_t(s.K * s.kh * s.kw * s.C / s.groups);
     const size_t nout = size_t(s.B * s.OH * s.OW * s.K);
     const auto in = rand_vec(nin, 201), w = rand_vec(nw, 202), b = rand_vec(size_t(s.K), 203);
     const auto dout = rand_vec(nout, 204), din0 = rand_vec(nin, 205), dw0 = rand_vec(nw, 206);

@@ -33,6 +33,10 @@ std::vector<OpCase> op_cases() {
                [](Tape& t, const std::vector<Var>& v) { return conv2d(t, v[0], v[1], v[2], 2, false); }});
   c.push_back({"conv2d valid s3 (deep primary)", {{2, 17, 8, 3}, {5, 6, 6, 3}, {5}},
                [](Tape& t, const std::vector<Var>& v) { return conv2d(t, v[0], v[1], v[2], 3, false); }});
+  c.push_back({"conv2d grouped, 3 groups", {{2, 7, 6, 6}, {9, 3, 2, 2}, {9}},
+               [](Tape& t, const std::vector<Var>& v) { return conv2d(t, v[0], v[1], v[2], 2, false, 3); }});
+  c.push_back({"conv2d grouped same 3x3, 2 groups", {{2, 5, 4, 4}, {4, 3, 3, 2}, {4}},
+               [](Tape& t, const std::vector<Var>& v) { return conv2d(t, v[0], v[1], v[2], 1, true, 2); }});
   c.push_back({"conv2d same 3x3", {{1, 5, 4, 3}, {2, 3, 3, 3}, {2}},
                [](Tape& t, const std::vector<Var>& v) { return conv2d(t, v[0], v[1], v[2], 1, true); }});
   c.push_back({"conv2d same 1x1 (pointwise GEMM path)", {{2, 3, 4, 5}, {3, 1, 1, 5}, {3}},
@@ -77,6 +81,10 @@ std::vector<OpCase> op_cases() {
   c.push_back({"mask", {{3, 4, 2}}, [](Tape& t, const std::vector<Var>& v) { return mask(t, v[0], {2, 0, 3}); }});
   c.push_back({"concat_last", {{2, 3, 1}, {2, 3, 2}, {2, 3, 1}},
                [](Tape& t, const std::vector<Var>& v) { return concat_last(t, {v[0], v[1], v[2]}); }});
+  c.push_back({"split_last, parts reordered and one unused", {{2, 3, 6}}, [](Tape& t, const std::vector<Var>& v) {
+                 std::vector<Var> p = split_last(t, v[0], {1, 3, 2});
+                 return concat_last(t, {p[2], p[0]});
+               }});
   c.push_back({"lane_scale (dropout)", {{2, 3, 4}},
                [](Tape& t, const std::vector<Var>& v) { return lane_scale(t, v[0], {2.0, 0.0, 2.0, 2.0}); }});
   c.push_back({"margin_loss", {{3, 4}},
