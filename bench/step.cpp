@@ -1,8 +1,11 @@
 // Training-step benchmark (issues 2 and 4): forward + backward + Adam at batch 100 on 28x28x1
 // random inputs for CapsNet, MLCN 2 lanes (w4,d1), MLCN 8 lanes (w4,d1), MLCN 4 lanes (w2,d4),
-// on the CPU (one device of --threads threads) or on GPU 0 (every lane its own stream).
-// Prints a table of the median ms/step and images/s; --json prints one object per model.
-// Usage: step [--device cpu|cuda] [--threads N] [--cpu-devices N] [--warmup W] [--iters I] [--models a,b] [--json]
+// on the CPU (one device of --threads threads) or on GPU 0 (every lane unit its own stream).
+// --variants runs each model in several runtime modes: eager (one unit per lane), grouped
+// (runtime.group_lanes), graphs (runtime.cuda_graphs), grouped+graphs.
+// Prints a table of the median ms/step and images/s; --json prints one object per model and variant.
+// Usage: step [--device cpu|cuda] [--threads N] [--cpu-devices N] [--warmup W] [--iters I] [--models a,b]
+//             [--variants eager,grouped,graphs,grouped+graphs] [--json]
 #include <omp.h>
 
 #include <algorithm>
@@ -42,7 +45,7 @@ std::vector<BenchModel> bench_models() {
 int main(int argc, char** argv) {
   int threads = 2, warmup = 2, iters = 5, cpu_devices = 1;
   bool json = false;
-  std::string only, device = "cpu";
+  std::string only, device = "cpu", variants = "eager";
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
@@ -50,11 +53,13 @@ int main(int argc, char** argv) {
     else if (a == "--warmup") warmup = std::atoi(next().c_str());
     else if (a == "--iters") iters = std::atoi(next().c_str());
     else if (a == "--models") only = next();
+    else if (a == "--variants") variants = next();
     else if (a == "--json") json = true;
     else if (a == "--device") device = next();
     else if (a == "--cpu-devices") cpu_devices = std::max(1, std::atoi(next().c_str()));
     else {
-      std::fprintf(stderr, "usage: step [--device cpu|cuda] [--threads N] [--cpu-devices N] [--warmup W] [--iters I] [--models a,b] [--json]\n");
+      std::fprintf(stderr, "usage: step [--device cpu|cuda] [--threads N] [--cpu-devices N] [--warmup W] [--iters I] "
+                           "[--models a,b] [--variants eager,grouped,graphs,grouped+graphs] [--json]\n");
       return 2;
     }
   }
@@ -72,31 +77,48 @@ int main(int argc, char** argv) {
   for (int64_t i = 0; i < x.numel(); ++i) x.set(i, rng.uniform());
   std::vector<int32_t> labels;
   for (int64_t b = 0; b < B; ++b) labels.push_back(static_cast<int32_t>(rng.below(10)));
-  if (!json) std::printf("%-14s %10s %10s %10s %10s\n", "model", "ms/step", "p10", "p90", "images/s");
-  for (const BenchModel& bm : bench_models()) {
-    if (!only.empty() && ("," + only + ",").find("," + bm.name + ",") == std::string::npos) continue;
-    Model m(bm.spec);
-    m.init(0);
-    // --cpu-devices N splits the threads over N workers; lanes go round-robin over them.
-    RuntimeOptions ro{cpu_devices, std::max(1, threads / cpu_devices), {}, 0, {}};
-    if (device == "cuda") ro.devices = {Device::cuda(0)};
-    LaneRuntime rt(m, ro);
-    std::vector<double> ms;
-    for (int it = 0; it < warmup + iters; ++it) {
-      auto t0 = std::chrono::steady_clock::now();
-      rt.step(x, labels, StepMode::Train, 1e-3, nullptr);
-      double dt = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-      if (it >= warmup) ms.push_back(dt);
-    }
-    std::sort(ms.begin(), ms.end());
-    double med = ms[ms.size() / 2], p10 = ms[ms.size() / 10], p90 = ms[(ms.size() * 9) / 10];
-    if (json)
-      std::printf("{\"model\": \"%s\", \"device\": \"%s\", \"threads\": %d, \"ms_per_step\": %.2f, \"p10\": %.2f, "
-                  "\"p90\": %.2f, \"images_per_s\": %.1f}\n", bm.name.c_str(), device.c_str(), threads, med, p10, p90,
-                  1000.0 * B / med);
-    else
-      std::printf("%-14s %10.1f %10.1f %10.1f %10.1f\n", bm.name.c_str(), med, p10, p90, 1000.0 * B / med);
-    std::fflush(stdout);
+  std::vector<std::string> modes;
+  {
+    std::stringstream ss(variants);
+    for (std::string v; std::getline(ss, v, ',');) modes.push_back(v);
   }
+  for (const std::string& v : modes)
+    if (v != "eager" && v != "grouped" && v != "graphs" && v != "grouped+graphs") {
+      std::fprintf(stderr, "step: unknown variant '%s' (eager, grouped, graphs, grouped+graphs)\n", v.c_str());
+      return 2;
+    }
+  if (!json) std::printf("%-14s %-15s %10s %10s %10s %10s\n", "model", "variant", "ms/step", "p10", "p90", "images/s");
+  for (const BenchModel& bm : bench_models())
+    for (const std::string& variant : modes) {
+      if (!only.empty() && ("," + only + ",").find("," + bm.name + ",") == std::string::npos) continue;
+      Model m(bm.spec);
+      m.init(0);
+      // --cpu-devices N splits the threads over N workers; lanes go round-robin over them.
+      RuntimeOptions ro{cpu_devices, std::max(1, threads / cpu_devices), {}, 0, {}};
+      if (device == "cuda") ro.devices = {Device::cuda(0)};
+      ro.group_lanes = variant.find("grouped") != std::string::npos;
+      ro.cuda_graphs = variant.find("graphs") != std::string::npos;
+      if (ro.cuda_graphs && device != "cuda") continue;  // graphs are a GPU mode
+      LaneRuntime rt(m, ro);
+      std::vector<double> ms;
+      for (int it = 0; it < warmup + iters; ++it) {
+        auto t0 = std::chrono::steady_clock::now();
+        rt.step(x, labels, StepMode::Train, 1e-3, nullptr);
+        double dt = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        if (it >= warmup) ms.push_back(dt);
+      }
+      std::sort(ms.begin(), ms.end());
+      double med = ms[ms.size() / 2], p10 = ms[ms.size() / 10], p90 = ms[(ms.size() * 9) / 10];
+      if (json)
+        std::printf("{\"model\": \"%s\", \"variant\": \"%s\", \"device\": \"%s\", \"threads\": %d, "
+                    "\"ms_per_step\": %.3f, \"p10\": %.3f, \"p90\": %.3f, \"images_per_s\": %.1f, \"units\": %zu, "
+                    "\"graph_units\": %zu}\n",
+                    bm.name.c_str(), variant.c_str(), device.c_str(), threads, med, p10, p90, 1000.0 * B / med,
+                    rt.units().size(), rt.graph_units());
+      else
+        std::printf("%-14s %-15s %10.2f %10.2f %10.2f %10.1f\n", bm.name.c_str(), variant.c_str(), med, p10, p90,
+                    1000.0 * B / med);
+      std::fflush(stdout);
+    }
   return 0;
 }

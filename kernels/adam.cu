@@ -1,7 +1,9 @@
 // Fused Adam update: m, v and p in one pass over each parameter, in float with the constants
 // rounded to float exactly as engine/cpu/adam.cpp does. adam_update_many_cuda updates up to
 // kMaxSlices tensors per launch: the slice table travels in the kernel parameters (no copy), and
-// each block finds its tensor from the table's running block counts.
+// each block finds its tensor from the table's running block counts. The multi-tensor kernel
+// reads the step size from device memory and zeroes each gradient it consumed, so one lane's
+// whole optimizer step is one launch that a CUDA graph can replay.
 #include "kernels/cuda_context.h"
 
 #include <algorithm>
@@ -17,8 +19,7 @@ struct AdamConsts {
   float b1, b2, lr, eps;
 };
 
-__device__ __forceinline__ void adam_one(float* p, const float* g, float* m, float* v, int64_t i, AdamConsts k) {
-  const float gi = g[i];
+__device__ __forceinline__ void adam_one(float* p, float gi, float* m, float* v, int64_t i, AdamConsts k) {
   const float mi = k.b1 * m[i] + (1.f - k.b1) * gi;
   const float vi = k.b2 * v[i] + (1.f - k.b2) * gi * gi;
   m[i] = mi;
@@ -27,7 +28,7 @@ __device__ __forceinline__ void adam_one(float* p, const float* g, float* m, flo
 }
 
 __global__ void adam_update_kernel(float* p, const float* g, float* m, float* v, int64_t n, AdamConsts k) {
-  MLCN_GRID_STRIDE(i, n) adam_one(p, g, m, v, i, k);
+  MLCN_GRID_STRIDE(i, n) adam_one(p, g[i], m, v, i, k);
 }
 
 constexpr int kMaxSlices = 64;
@@ -39,7 +40,9 @@ struct SliceTable {
   int count;
 };
 
-__global__ void adam_update_many_kernel(const __grid_constant__ SliceTable t, AdamConsts k) {
+// k.lr is ignored: the rate is *lr.
+__global__ void adam_update_many_kernel(const __grid_constant__ SliceTable t, AdamConsts k, const float* lr) {
+  k.lr = *lr;
   int lo = 0, hi = t.count - 1;  // the last slice whose first block is <= blockIdx.x
   while (lo < hi) {
     const int mid = (lo + hi + 1) / 2;
@@ -48,8 +51,10 @@ __global__ void adam_update_many_kernel(const __grid_constant__ SliceTable t, Ad
   }
   const AdamSlice& s = t.slice[lo];
   const int64_t base = int64_t(int(blockIdx.x) - t.first_block[lo]) * kAdamItems;
-  for (int64_t i = base + threadIdx.x; i < s.n && i < base + kAdamItems; i += blockDim.x)
-    adam_one(s.p, s.g, s.m, s.v, i, k);
+  for (int64_t i = base + threadIdx.x; i < s.n && i < base + kAdamItems; i += blockDim.x) {
+    adam_one(s.p, s.g[i], s.m, s.v, i, k);
+    s.g[i] = 0.f;
+  }
 }
 
 AdamConsts consts(double lr_t, double b1, double b2, double eps) {
@@ -65,7 +70,7 @@ void adam_update_cuda(float* p, const float* g, float* m, float* v, int64_t n, d
   MLCN_CUDA_LAUNCH_CHECK();
 }
 
-void adam_update_many_cuda(const AdamSlice* slices, int count, double lr_t, double b1, double b2, double eps,
+void adam_update_many_cuda(const AdamSlice* slices, int count, const float* lr_t, double b1, double b2, double eps,
                            cudaStream_t s) {
   for (int start = 0; start < count; start += kMaxSlices) {
     SliceTable t{};
@@ -80,7 +85,7 @@ void adam_update_many_cuda(const AdamSlice* slices, int count, double lr_t, doub
     }
     if (t.count == 0) continue;
     t.first_block[t.count] = int(blocks);
-    adam_update_many_kernel<<<unsigned(blocks), kThreads, 0, s>>>(t, consts(lr_t, b1, b2, eps));
+    adam_update_many_kernel<<<unsigned(blocks), kThreads, 0, s>>>(t, consts(0.0, b1, b2, eps), lr_t);
     MLCN_CUDA_LAUNCH_CHECK();
   }
 }
@@ -90,7 +95,7 @@ void adam_update(float* p, const float* g, float* m, float* v, int64_t n, double
   adam_update_cuda(p, g, m, v, n, lr_t, b1, b2, eps, current_stream());
 }
 
-void adam_update_many(const AdamSlice* slices, int count, double lr_t, double b1, double b2, double eps) {
+void adam_update_many(const AdamSlice* slices, int count, const float* lr_t, double b1, double b2, double eps) {
   adam_update_many_cuda(slices, count, lr_t, b1, b2, eps, current_stream());
 }
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <set>
 #include <tuple>
 #include <unordered_map>
 #include <vector>
@@ -18,9 +19,12 @@ struct Block {
   size_t bytes = 0;  // the size class
   int device = 0;
   cudaStream_t stream = nullptr;
+  uint64_t pool = 0;  // 0: the shared cache; else a graph's private pool
 };
 
-using FreeKey = std::tuple<int, cudaStream_t, size_t>;  // (device, stream, size class)
+using FreeKey = std::tuple<int, cudaStream_t, uint64_t, size_t>;  // (device, stream, pool, size class)
+
+thread_local uint64_t t_pool = 0;  // the pool this thread allocates from (allocator_set_pool)
 
 struct DeviceCounters {
   size_t in_use = 0, peak = 0, reserved = 0, mallocs = 0;
@@ -30,13 +34,14 @@ class Cache {
  public:
   void* allocate(size_t bytes, int device, cudaStream_t stream) {
     const size_t cls = allocator_size_class(bytes);
+    const uint64_t pool = t_pool;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      auto it = free_.find(FreeKey{device, stream, cls});
+      auto it = free_.find(FreeKey{device, stream, pool, cls});
       if (it != free_.end() && !it->second.empty()) {
         void* p = it->second.back();
         it->second.pop_back();
-        note_alloc(p, cls, device, stream);
+        note_alloc(p, cls, device, stream, pool);
         return p;
       }
     }
@@ -58,7 +63,7 @@ class Cache {
     DeviceCounters& c = counters(device);
     c.reserved += cls;
     c.mallocs += 1;
-    note_alloc(p, cls, device, stream);
+    note_alloc(p, cls, device, stream, pool);
     return p;
   }
 
@@ -70,7 +75,24 @@ class Cache {
     const Block b = it->second;
     live_.erase(it);
     counters(b.device).in_use -= b.bytes;
-    free_[FreeKey{b.device, b.stream, b.bytes}].push_back(p);
+    const bool pool_alive = b.pool == 0 || dead_pools_.count(b.pool) == 0;
+    free_[FreeKey{b.device, b.stream, pool_alive ? b.pool : 0, b.bytes}].push_back(p);
+  }
+
+  uint64_t new_pool() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return ++last_pool_;
+  }
+
+  // Frees the pool's cached blocks; blocks still live return to the shared cache when released.
+  void release_pool(uint64_t pool, int device) {
+    std::vector<std::pair<void*, size_t>> victims;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      dead_pools_.insert(pool);
+      take_free(victims, [&](const FreeKey& k) { return std::get<0>(k) == device && std::get<2>(k) == pool; });
+    }
+    free_blocks(victims, device);
   }
 
   AllocatorStats stats(int device) {
@@ -90,15 +112,25 @@ class Cache {
     std::vector<std::pair<void*, size_t>> victims;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      for (auto it = free_.begin(); it != free_.end();) {
-        if (std::get<0>(it->first) == device) {
-          for (void* p : it->second) victims.push_back({p, std::get<2>(it->first)});
-          it = free_.erase(it);
-        } else {
-          ++it;
-        }
+      // A live graph's pool keeps its blocks: its replays write them.
+      take_free(victims, [&](const FreeKey& k) { return std::get<0>(k) == device && std::get<2>(k) == 0; });
+    }
+    free_blocks(victims, device);
+  }
+
+ private:
+  // Moves the free lists matching `pick` into victims (under mu_).
+  template <class Pick> void take_free(std::vector<std::pair<void*, size_t>>& victims, Pick pick) {
+    for (auto it = free_.begin(); it != free_.end();) {
+      if (pick(it->first)) {
+        for (void* p : it->second) victims.push_back({p, std::get<3>(it->first)});
+        it = free_.erase(it);
+      } else {
+        ++it;
       }
     }
+  }
+  void free_blocks(const std::vector<std::pair<void*, size_t>>& victims, int device) {
     DeviceGuard guard(device);
     size_t freed = 0;
     for (auto& v : victims) {
@@ -108,10 +140,8 @@ class Cache {
     std::lock_guard<std::mutex> lock(mu_);
     counters(device).reserved -= freed;
   }
-
- private:
-  void note_alloc(void* p, size_t cls, int device, cudaStream_t stream) {
-    live_[p] = Block{cls, device, stream};
+  void note_alloc(void* p, size_t cls, int device, cudaStream_t stream, uint64_t pool) {
+    live_[p] = Block{cls, device, stream, pool};
     DeviceCounters& c = counters(device);
     c.in_use += cls;
     if (c.in_use > c.peak) c.peak = c.in_use;
@@ -126,6 +156,8 @@ class Cache {
   std::map<FreeKey, std::vector<void*>> free_;
   std::unordered_map<void*, Block> live_;
   std::vector<DeviceCounters> per_device_;
+  uint64_t last_pool_ = 0;
+  std::set<uint64_t> dead_pools_;
 };
 
 Cache& cache() {
@@ -151,6 +183,10 @@ void device_release(void* p) { cache().release(p); }
 AllocatorStats allocator_stats(int device) { return cache().stats(device); }
 void allocator_reset_peak(int device) { cache().reset_peak(device); }
 void allocator_empty_cache(int device) { cache().empty_cache(device); }
+uint64_t allocator_new_pool() { return cache().new_pool(); }
+void allocator_set_pool(uint64_t pool) { t_pool = pool; }
+uint64_t allocator_pool() { return t_pool; }
+void allocator_release_pool(uint64_t pool, int device) { cache().release_pool(pool, device); }
 
 DeviceBuffer::DeviceBuffer(size_t bytes, cudaStream_t stream) : bytes_(bytes) {
   if (bytes > 0) ptr_ = device_allocate(bytes, current_device(), stream);

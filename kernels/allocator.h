@@ -9,6 +9,7 @@
 #include <cuda_runtime.h>  // defines: cudaStream_t
 
 #include <cstddef>
+#include <cstdint>
 
 namespace mlcn::cuda {
 
@@ -25,6 +26,16 @@ void allocator_reset_peak(int device);
 void allocator_empty_cache(int device);
 // The size class a request of `bytes` is served from.
 size_t allocator_size_class(size_t bytes);
+
+// Private pools for CUDA graphs. While a thread's pool is non-zero, its allocations are served
+// from, and its blocks released to, that pool only: the addresses a captured graph uses are never
+// handed to other work. empty_cache leaves pools alone; release_pool frees a pool's cached blocks
+// (synchronising the device), and blocks of a released pool still live at that point go to the
+// shared cache when released.
+uint64_t allocator_new_pool();
+void allocator_set_pool(uint64_t pool);  // 0: the shared cache
+uint64_t allocator_pool();
+void allocator_release_pool(uint64_t pool, int device);
 
 // A scratch device buffer on the current device for work on `stream`, returned to the cache
 // when it goes out of scope (the release is stream-ordered, see above). Zero bytes: no memory.

@@ -2,7 +2,7 @@
 // needs no CUDA header. cuda_backend_init() probes for a GPU and, when one works, registers the
 // device memory hooks (engine/core/tensor.h) backed by the caching allocator; without a GPU it
 // does nothing and tensors on cuda:k raise "no GPU found". Defined in kernels/cuda_context.cu
-// (init, queries, switches) and kernels/adam.cu (the multi-tensor Adam update).
+// (init, queries, switches).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -45,18 +45,6 @@ bool allow_tf32();
 enum class RoutingVariant { Auto, Fused, Unfused };
 void set_routing_variant(RoutingVariant v);
 RoutingVariant routing_variant();
-
-// One parameter tensor of an Adam step: p, g, m, v are (n) device arrays.
-struct AdamSlice {
-  float* p = nullptr;
-  const float* g = nullptr;
-  float* m = nullptr;
-  float* v = nullptr;
-  int64_t n = 0;
-};
-// The Adam update of every slice in one kernel launch (per 64 slices) on the current stream;
-// identical arithmetic to cuda::adam_update (engine/cpu/adam.h has the formula).
-void adam_update_many(const AdamSlice* slices, int count, double lr_t, double b1, double b2, double eps);
 
 }  // namespace cuda
 }  // namespace mlcn

@@ -5,11 +5,16 @@
 
 namespace mlcn {
 
-void Tape::backward(const Var& out, const Tensor& seed) {
-  MLCN_CHECK(out && out->requires_grad, "backward from a value that does not require grad");
-  MLCN_CHECK(seed.shape() == out->value.shape(),
-             "seed " << shape_str(seed.shape()) << " vs output " << shape_str(out->value.shape()));
-  accumulate(out->grad_buffer(), seed);
+void Tape::backward(const Var& out, const Tensor& seed) { backward(std::vector<Var>{out}, std::vector<Tensor>{seed}); }
+
+void Tape::backward(const std::vector<Var>& outs, const std::vector<Tensor>& seeds) {
+  MLCN_CHECK(outs.size() == seeds.size(), "backward: " << outs.size() << " outputs, " << seeds.size() << " seeds");
+  for (size_t i = 0; i < outs.size(); ++i) {
+    MLCN_CHECK(outs[i] && outs[i]->requires_grad, "backward from a value that does not require grad");
+    MLCN_CHECK(seeds[i].shape() == outs[i]->value.shape(),
+               "seed " << shape_str(seeds[i].shape()) << " vs output " << shape_str(outs[i]->value.shape()));
+    accumulate(outs[i]->grad_buffer(), seeds[i]);
+  }
   for (auto it = closures_.rbegin(); it != closures_.rend(); ++it) (*it)();
 }
 

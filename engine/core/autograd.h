@@ -44,6 +44,8 @@ class Tape {
   void record(std::function<void()> backward) { closures_.push_back(std::move(backward)); }
   // Seeds d(out) with `seed` (same shape as out; accumulated) and runs every closure in reverse.
   void backward(const Var& out, const Tensor& seed);
+  // Several outputs of one tape (a lane group), each with its seed.
+  void backward(const std::vector<Var>& outs, const std::vector<Tensor>& seeds);
   // For a scalar loss: seeds with 1.
   void backward(const Var& loss);
   void clear() { closures_.clear(); }

@@ -62,6 +62,16 @@ Var Lane::apply(Tape& t, const Conv& c, const Var& x) const {
   return conv2d(t, x, c.w->var, c.b ? c.b->var : nullptr, c.stride, c.same);
 }
 
+Var Lane::forward(Tape& t, const Var& x) {
+  Var h = x;
+  for (const TrunkStage& s : trunk_) {
+    h = s.depthwise ? depthwise_conv2d(t, h, s.w->var, s.stride, s.same)
+                    : conv2d(t, h, s.w->var, s.b ? s.b->var : nullptr, s.stride, s.same);
+    if (s.relu) h = relu(t, h);
+  }
+  return from_trunk(t, h);
+}
+
 namespace {
 
 // The capsule layer shared by MLCN lanes: u (B, N, 16) -> (B, classes, 1).
@@ -91,8 +101,9 @@ class Mlcn1Lane : public Lane {
     params_.reserve(64);  // Param pointers stay valid
     levels_ = mlcn1_levels(s, in);
     const int64_t w = s.width;
-    convs_.push_back(add_conv("conv1", 16 * w, 9, 9, in.C, 1, false, true));
-    prims_.push_back(add_conv("primary", 32 * w, 6, 6, 16 * w, 2, false, true));
+    add_stage(add_conv("conv1", 16 * w, 9, 9, in.C, 1, false, true), true);
+    add_stage(add_conv("primary", 32 * w, 6, 6, 16 * w, 2, false, true), false);
+    key_ = "mlcn1 w" + std::to_string(w);  // every depth shares level 0
     for (size_t k = 1; k < levels_.size(); ++k) {
       convs_.push_back(add_conv("deep_conv." + std::to_string(k - 1), 16 * w, 9, 9, 1, 1, false, true));
       prims_.push_back(add_conv("deep_primary." + std::to_string(k - 1), 32 * w, 6, 6, 16 * w, 3, false, true));
@@ -102,20 +113,19 @@ class Mlcn1Lane : public Lane {
     caps_.classes = in.classes;
     caps_.W = add_layout_caps(caps_.N, in.classes);
   }
-  Var forward(Tape& t, const Var& x) override {
-    const int64_t B = x->value.dim(0);
-    std::vector<Var> level_caps;
-    Var img = x;
-    for (size_t k = 0; k < levels_.size(); ++k) {
-      Var h = relu(t, apply(t, convs_[k], img));
-      Var p = apply(t, prims_[k], h);  // (B, Hk, Wk, 32w): capsule n = (h*Wk + x)*2w + g
-      Var u = squash(t, reshape(t, p, {B, levels_[k], 16}));
-      level_caps.push_back(u);
-      img = reshape(t, u, {B, levels_[k], 16, 1});  // the next level sees the capsules as an image
+  // p: level 0's primary conv output (B, Hk, Wk, 32w): capsule n = (h*Wk + x)*2w + g.
+  Var from_trunk(Tape& t, const Var& p) override {
+    const int64_t B = p->value.dim(0);
+    std::vector<Var> level_caps{squash(t, reshape(t, p, {B, levels_[0], 16}))};
+    for (size_t k = 1; k < levels_.size(); ++k) {
+      Var img = reshape(t, level_caps.back(), {B, levels_[k - 1], 16, 1});  // capsules seen as an image
+      Var h = relu(t, apply(t, convs_[k - 1], img));
+      level_caps.push_back(squash(t, reshape(t, apply(t, prims_[k - 1], h), {B, levels_[k], 16})));
     }
     Var u = level_caps.size() == 1 ? level_caps[0] : concat_caps(t, level_caps);
     return caps_.forward(t, u, opt_);
   }
+  std::string group_key() const override { return key_; }
   int64_t out_dim() const override { return 1; }
 
  private:
@@ -136,9 +146,9 @@ class Mlcn1Lane : public Lane {
     return reshape(t, concat_last(t, flat), {B, total, 16});
   }
   std::vector<int64_t> levels_;
-  std::vector<Conv> convs_, prims_;
+  std::vector<Conv> convs_, prims_;  // levels 1.. (level 0 is the trunk)
   CapsJ1 caps_;
-  friend class Mlcn2Lane;
+  std::string key_;
 };
 
 class Mlcn2Lane : public Lane {
@@ -151,11 +161,13 @@ class Mlcn2Lane : public Lane {
     opt_ = opt;
     params_.reserve(16);
     const int64_t f = 16 * s.width;
-    conv1_ = add_conv("conv1", f, 1, 1, in.C, 1, true, true);
-    dw_ = add_param("dw.weight", {f, 6, 6}, ParamLayout::Depthwise, 36.0 * f, 36.0);
-    pw_ = add_conv("pw", f, 1, 1, f, 1, false, true);
-    for (int i = 0; i < 3; ++i) c3_.push_back(add_conv("c3." + std::to_string(i), f, 3, 3, f, 1, true, true));
-    prim_ = add_conv("primary", 32 * s.width, 6, 6, f, 2, false, true);
+    add_stage(add_conv("conv1", f, 1, 1, in.C, 1, true, true), false);
+    Param* dw = add_param("dw.weight", {f, 6, 6}, ParamLayout::Depthwise, 36.0 * f, 36.0);
+    trunk_.push_back({dw, nullptr, 1, false, true, false});
+    add_stage(add_conv("pw", f, 1, 1, f, 1, false, true), true);
+    for (int i = 0; i < 3; ++i) add_stage(add_conv("c3." + std::to_string(i), f, 3, 3, f, 1, true, true), true);
+    add_stage(add_conv("primary", 32 * s.width, 6, 6, f, 2, false, true), false);
+    key_ = "mlcn2 w" + std::to_string(s.width);
     const int64_t h = in.H - 5, w = in.W - 5;
     caps_.N = ((h - 6) / 2 + 1) * ((w - 6) / 2 + 1) * 2 * s.width;
     caps_.classes = in.classes;
@@ -164,21 +176,16 @@ class Mlcn2Lane : public Lane {
     else
       caps_.W = add_param("W", {caps_.N, in.classes, 16}, ParamLayout::Plain, double(in.classes * caps_.N), 16.0 * caps_.N);
   }
-  Var forward(Tape& t, const Var& x) override {
-    const int64_t B = x->value.dim(0);
-    Var h = apply(t, conv1_, x);
-    h = relu(t, apply(t, pw_, depthwise_conv2d(t, h, dw_->var, 1, false)));
-    for (const Conv& c : c3_) h = relu(t, apply(t, c, h));
-    Var u = squash(t, reshape(t, apply(t, prim_, h), {B, caps_.N, 16}));
+  Var from_trunk(Tape& t, const Var& p) override {
+    Var u = squash(t, reshape(t, p, {p->value.dim(0), caps_.N, 16}));
     return caps_.forward(t, u, opt_);
   }
+  std::string group_key() const override { return key_; }
   int64_t out_dim() const override { return 1; }
 
  private:
-  Conv conv1_, pw_, prim_;
-  Param* dw_ = nullptr;
-  std::vector<Conv> c3_;
   CapsJ1 caps_;
+  std::string key_;
 };
 
 class CapsNetBody : public Lane {
@@ -193,13 +200,11 @@ class CapsNetBody : public Lane {
     classes_ = in.classes;
     // Keras W [classes, N, 16, 8]: receptive field classes*N, fan_in 16, fan_out 8 (spec 1.9)
     W_ = add_param("W", {N_, in.classes, 16, 8}, ParamLayout::Plain, 16.0 * in.classes * N_, 8.0 * in.classes * N_);
-    conv1_ = add_conv("conv1", 256, 9, 9, in.C, 1, false, true);
-    prim_ = add_conv("primary", 256, 9, 9, 256, 2, false, true);
+    add_stage(add_conv("conv1", 256, 9, 9, in.C, 1, false, true), true);
+    add_stage(add_conv("primary", 256, 9, 9, 256, 2, false, true), false);
   }
-  Var forward(Tape& t, const Var& x) override {
-    const int64_t B = x->value.dim(0);
-    Var h = relu(t, apply(t, conv1_, x));
-    Var u = squash(t, reshape(t, apply(t, prim_, h), {B, N_, 8}));
+  Var from_trunk(Tape& t, const Var& p) override {
+    Var u = squash(t, reshape(t, p, {p->value.dim(0), N_, 8}));
     return routing(t, predict(t, u, W_->var), opt_.routings, opt_.stop_grad, true);  // (B, classes, 16)
   }
   int64_t out_dim() const override { return 16; }
@@ -207,7 +212,6 @@ class CapsNetBody : public Lane {
  private:
   int64_t N_ = 0, classes_ = 0;
   Param* W_ = nullptr;
-  Conv conv1_, prim_;
 };
 
 }  // namespace

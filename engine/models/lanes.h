@@ -30,11 +30,25 @@ struct LaneOptions {
 // Capsules per stacked level of an mlcn1 lane (spec 1.3); throws naming the lane when invalid.
 std::vector<int64_t> mlcn1_levels(const LaneSpec& spec, const InputShape& in);
 
+// One convolution of a lane's trunk: the layers from the image to the primary-capsule conv.
+struct TrunkStage {
+  Param* w = nullptr;  // (K, kh, kw, C); depthwise: (C, kh, kw)
+  Param* b = nullptr;  // (K) or null
+  int stride = 1;
+  bool same = false, depthwise = false, relu = false;
+};
+
 class Lane {
  public:
   virtual ~Lane() = default;
-  // x (B, H, W, C) -> (B, classes, out_dim())
-  virtual Var forward(Tape& t, const Var& x) = 0;
+  // x (B, H, W, C) -> (B, classes, out_dim()): the trunk, then from_trunk().
+  Var forward(Tape& t, const Var& x);
+  // The layers after the trunk: p (B, Hk, Wk, Ck), the primary conv's output -> (B, classes, D).
+  virtual Var from_trunk(Tape& t, const Var& p) = 0;
+  // Lanes with equal, non-empty keys have trunks of identical shapes: a LaneGroup can run them
+  // as one (engine/models/lane_group.h).
+  virtual std::string group_key() const { return ""; }
+  const std::vector<TrunkStage>& trunk() const { return trunk_; }
   virtual int64_t out_dim() const = 0;
   std::vector<Param>& params() { return params_; }
   const std::vector<Param>& params() const { return params_; }
@@ -52,10 +66,12 @@ class Lane {
   Conv add_conv(const std::string& name, int64_t K, int64_t kh, int64_t kw, int64_t C, int stride, bool same, bool bias);
   Param* add_param(const std::string& name, const Shape& shape, ParamLayout layout, double fan_in, double fan_out);
   Var apply(Tape& t, const Conv& c, const Var& x) const;
+  void add_stage(const Conv& c, bool relu) { trunk_.push_back({c.w, c.b, c.stride, c.same, false, relu}); }
 
   std::string prefix_;
   LaneOptions opt_;
   std::vector<Param> params_;
+  std::vector<TrunkStage> trunk_;
   std::vector<std::pair<double, double>> fans_;  // (fan_in, fan_out) per parameter; 0,0 for biases
 };
 

@@ -1,5 +1,5 @@
 // Stand-ins for the CUDA entry points in builds without the CUDA backend: each throws, so a
-// tensor placed on a GPU is an error, never a silent CPU fallback. Generated from cuda_bridge.h.
+// tensor placed on a GPU is an error, never a silent CPU fallback. One per declaration in cuda_bridge.h.
 #include "engine/core/check.h"
 #include "engine/ops/cuda_bridge.h"
 
@@ -47,5 +47,17 @@ void margin_backward(float*, float, const float*, const int32_t*, int64_t, int64
 float mse_forward(const float*, const float*, int64_t) { MLCN_FAIL("mse_forward: not on this backend (built without CUDA)"); }
 void mse_backward(float*, float, const float*, const float*, int64_t) { MLCN_FAIL("mse_backward: not on this backend (built without CUDA)"); }
 void adam_update(float*, const float*, float*, float*, int64_t, double, double, double, double) { MLCN_FAIL("adam_update: not on this backend (built without CUDA)"); }
+void adam_update_many(const AdamSlice*, int, const float*, double, double, double) { MLCN_FAIL("adam_update_many: not on this backend (built without CUDA)"); }
+void* pinned_alloc(size_t) { MLCN_FAIL("pinned_alloc: not on this backend (built without CUDA)"); }
+void pinned_free(void*) {}
+void copy_to_device_async(void*, const void*, size_t) { MLCN_FAIL("copy_to_device_async: not on this backend (built without CUDA)"); }
+uint64_t graph_pool_create() { MLCN_FAIL("graph_pool_create: not on this backend (built without CUDA)"); }
+void graph_capture_begin(uint64_t) { MLCN_FAIL("graph_capture_begin: not on this backend (built without CUDA)"); }
+void* graph_capture_end() { MLCN_FAIL("graph_capture_end: not on this backend (built without CUDA)"); }
+void graph_capture_abort() noexcept {}
+bool capturing() { return false; }
+void graph_launch(void*) { MLCN_FAIL("graph_launch: not on this backend (built without CUDA)"); }
+void graph_destroy(void*) noexcept {}
+void graph_pool_release(uint64_t, int) { MLCN_FAIL("graph_pool_release: not on this backend (built without CUDA)"); }
 
 }  // namespace mlcn::cuda

@@ -75,5 +75,39 @@ void mse_backward(float* da, float g, const float* a, const float* target, int64
 
 void adam_update(float* p, const float* g, float* m, float* v, int64_t n, double lr_t, double b1, double b2,
                  double eps);
+// One parameter tensor of a fused Adam step: p, g, m, v are (n) device arrays.
+struct AdamSlice {
+  float* p = nullptr;
+  float* g = nullptr;
+  float* m = nullptr;
+  float* v = nullptr;
+  int64_t n = 0;
+};
+// The Adam update of every slice in one launch (per 64 slices), each gradient zeroed after use.
+// The step size lr_t is one float read from device memory when the kernel runs, so a captured
+// CUDA graph replays with each step's rate. Same arithmetic as adam_update.
+void adam_update_many(const AdamSlice* slices, int count, const float* lr_t, double b1, double b2, double eps);
+
+// Page-locked host memory: the source of copies a captured graph performs at replay time.
+void* pinned_alloc(size_t bytes);
+void pinned_free(void* p);
+// dst (device) <- src (pinned host), ordered on the current stream.
+void copy_to_device_async(void* dst, const void* src, size_t bytes);
+
+// CUDA graphs of the work the calling thread launches on its current stream. While capturing,
+// that thread's device allocations come from the private pool `pool` (graph_pool_create), so
+// the addresses baked into the graph are never handed to other work; the pool's memory stays
+// reserved until graph_pool_release (after the graph and every tensor made during its capture
+// are gone). Capture uses cudaStreamCaptureModeRelaxed.
+uint64_t graph_pool_create();
+void graph_capture_begin(uint64_t pool);
+bool capturing();  // this thread is capturing a graph
+// Ends the capture and instantiates it: the executable graph.
+void* graph_capture_end();
+// Ends a capture that failed (no-op when none is running); never throws.
+void graph_capture_abort() noexcept;
+void graph_launch(void* exec);
+void graph_destroy(void* exec) noexcept;
+void graph_pool_release(uint64_t pool, int device);
 
 }  // namespace mlcn::cuda

@@ -17,9 +17,21 @@ Adam::Adam(std::vector<Param*> params, double b1, double b2, double eps)
   }
 }
 
+Adam::~Adam() { cuda::pinned_free(pinned_rate_); }
+
 void Adam::step(double lr) {
+  advance(lr);
+  apply();
+}
+
+void Adam::advance(double lr) {
   ++t_;
-  const double lr_t = lr * std::sqrt(1 - std::pow(b2_, double(t_))) / (1 - std::pow(b1_, double(t_)));
+  lr_t_ = lr * std::sqrt(1 - std::pow(b2_, double(t_))) / (1 - std::pow(b1_, double(t_)));
+  if (pinned_rate_) *pinned_rate_ = float(lr_t_);
+}
+
+void Adam::apply() {
+  bool any_cuda = false;
   for (size_t i = 0; i < params_.size(); ++i) {
     VarNode& p = *params_[i]->var;
     if (!p.grad.defined()) continue;
@@ -27,17 +39,38 @@ void Adam::step(double lr) {
       m_[i] = m_[i].to(p.value.device());
       v_[i] = v_[i].to(p.value.device());
     }
-    const int64_t n = p.value.numel();
     if (p.value.device().is_cuda()) {
-      cuda::adam_update(p.value.data<float>(), p.grad.data<float>(), m_[i].data<float>(), v_[i].data<float>(), n, lr_t,
-                        b1_, b2_, eps_);
-    } else {
-      MLCN_DISPATCH_FLOAT(p.value.dtype(), T,
-                          cpu::adam_update(p.value.data<T>(), p.grad.data<T>(), m_[i].data<T>(), v_[i].data<T>(), n,
-                                           lr_t, b1_, b2_, eps_));
+      any_cuda = true;
+      continue;
     }
+    MLCN_DISPATCH_FLOAT(p.value.dtype(), T,
+                        cpu::adam_update(p.value.data<T>(), p.grad.data<T>(), m_[i].data<T>(), v_[i].data<T>(),
+                                         p.value.numel(), lr_t_, b1_, b2_, eps_));
     p.grad.zero_();
   }
+  if (any_cuda) apply_cuda();
+}
+
+void Adam::apply_cuda() {
+  std::vector<cuda::AdamSlice> slices;
+  Device dev;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    VarNode& p = *params_[i]->var;
+    if (!p.grad.defined() || !p.value.device().is_cuda()) continue;
+    MLCN_CHECK(slices.empty() || p.value.device() == dev,
+               "Adam: parameters on " << dev.str() << " and " << p.value.device().str() << " in one optimizer");
+    dev = p.value.device();
+    slices.push_back({p.value.data<float>(), p.grad.data<float>(), m_[i].data<float>(), v_[i].data<float>(),
+                      p.value.numel()});
+  }
+  if (!pinned_rate_) pinned_rate_ = static_cast<float*>(cuda::pinned_alloc(sizeof(float)));
+  if (!device_rate_.defined() || device_rate_.device() != dev) device_rate_ = Tensor::zeros({1}, DType::F32, dev);
+  *pinned_rate_ = float(lr_t_);
+  // Captured: the copy reads the pinned value at replay time (advance() rewrote it). Eager: a
+  // copy from pageable memory is staged before it returns, so the next advance() cannot race it.
+  const float rate = float(lr_t_);
+  cuda::copy_to_device_async(device_rate_.data<float>(), cuda::capturing() ? pinned_rate_ : &rate, sizeof(float));
+  cuda::adam_update_many(slices.data(), int(slices.size()), device_rate_.data<float>(), b1_, b2_, eps_);
 }
 
 }  // namespace mlcn

@@ -1,6 +1,8 @@
 // Adam over a list of parameters (Keras 2.2 defaults: b1 0.9, b2 0.999, eps 1e-7) with the
 // per-epoch exponential learning-rate decay lr(e) = lr0 * decay^e (spec 1.10). State (m, v, t)
-// lives on each parameter's device; step() zeroes the gradients it consumed.
+// lives on each parameter's device; step() zeroes the gradients it consumed. On a GPU the
+// update of every parameter is one fused launch whose step size is read from device memory,
+// so a CUDA graph that captured apply() replays correctly after each advance().
 #pragma once
 #include <vector>
 
@@ -11,8 +13,16 @@ namespace mlcn {
 class Adam {
  public:
   explicit Adam(std::vector<Param*> params, double b1 = 0.9, double b2 = 0.999, double eps = 1e-7);
-  // One update with learning rate lr; parameters without a gradient are skipped.
+  ~Adam();
+  Adam(const Adam&) = delete;
+  Adam& operator=(const Adam&) = delete;
+  // One update with learning rate lr: advance(lr), then apply().
   void step(double lr);
+  // Counts the step and stages its rate lr_t = lr sqrt(1-b2^t)/(1-b1^t) (also in pinned host
+  // memory, which a captured apply() copies from when replayed).
+  void advance(double lr);
+  // The update with the staged rate; parameters without a gradient are skipped.
+  void apply();
   int64_t t() const { return t_; }
   void set_t(int64_t t) { t_ = t; }
   std::vector<Tensor>& m() { return m_; }
@@ -20,10 +30,14 @@ class Adam {
   const std::vector<Param*>& params() const { return params_; }
 
  private:
+  void apply_cuda();  // the parameters on a GPU (all on one device), one fused launch
   std::vector<Param*> params_;
   std::vector<Tensor> m_, v_;
   double b1_, b2_, eps_;
   int64_t t_ = 0;
+  double lr_t_ = 0;
+  float* pinned_rate_ = nullptr;  // pinned host copy of lr_t (GPU parameters only)
+  Tensor device_rate_;            // (1) float32 on the parameters' GPU
 };
 
 }  // namespace mlcn

@@ -3,8 +3,10 @@
 
 #include <map>
 
+#include "engine/models/lane_group.h"
 #include "engine/ops/cuda_bridge.h"
 #include "engine/ops/ops.h"
+#include "engine/runtime/unit_graph.h"
 
 namespace mlcn {
 namespace {
@@ -12,7 +14,25 @@ namespace {
 Device memory_of(const Device& d) { return d.is_cpu() ? Device::cpu() : d; }
 }  // namespace
 
-LaneRuntime::LaneRuntime(Model& model, const RuntimeOptions& opt) : model_(model), head_device_(opt.head_device) {
+struct LaneRuntime::Unit {
+  std::vector<size_t> lanes;
+  int device = 0;          // index into devices_
+  void* stream = nullptr;  // CUDA units: the unit's stream
+  Tape tape;
+  std::unique_ptr<LaneGroup> group;  // several lanes
+  std::vector<Var> outs;             // this step's (B, classes, D_l), one per lane
+  std::unique_ptr<UnitGraph> graph;
+  int64_t warm_batch = -1;  // batch size of the last eager training step
+  bool use_graph = false;   // this step replays (or captures) the graphs
+
+  std::vector<Var> forward(Tape& t, const Var& x, Model& m) const {
+    if (group) return group->forward(t, x);
+    return {m.lane(lanes[0]).forward(t, x)};
+  }
+};
+
+LaneRuntime::LaneRuntime(Model& model, const RuntimeOptions& opt)
+    : model_(model), opt_(opt), head_device_(opt.head_device) {
   devices_ = opt.devices;
   if (devices_.empty()) {
     MLCN_CHECK(opt.cpu_devices >= 1, "runtime: at least one CPU device is needed");
@@ -36,15 +56,34 @@ LaneRuntime::LaneRuntime(Model& model, const RuntimeOptions& opt) : model_(model
   MLCN_CHECK(head_device_ >= 0 && head_device_ < static_cast<int>(workers_.size()), "runtime: bad head device");
 
   std::vector<Device> lane_devices;
-  for (size_t l = 0; l < L; ++l) {
-    const Device d = devices_[placement_[l]];
-    lane_devices.push_back(memory_of(d));
-    lane_streams_.push_back(d.is_cuda() ? cuda::create_stream(d.index) : nullptr);
-  }
+  for (size_t l = 0; l < L; ++l) lane_devices.push_back(memory_of(devices_[placement_[l]]));
   if (head_device().is_cuda()) head_stream_ = cuda::create_stream(head_device().index);
   model.place(lane_devices, memory_of(head_device()));
 
-  lane_tapes_.resize(L);
+  std::vector<Lane*> all;
+  for (size_t l = 0; l < L; ++l) all.push_back(&model.lane(l));
+  for (size_t d = 0; d < devices_.size(); ++d) {
+    std::vector<size_t> mine;
+    for (size_t l = 0; l < L; ++l)
+      if (placement_[l] == static_cast<int>(d)) mine.push_back(l);
+    std::vector<std::vector<size_t>> parts;
+    if (opt.group_lanes) parts = group_lanes(all, mine);
+    else
+      for (size_t l : mine) parts.push_back({l});
+    for (auto& lanes : parts) {
+      auto u = std::make_unique<Unit>();
+      u->lanes = lanes;
+      u->device = static_cast<int>(d);
+      if (devices_[d].is_cuda()) u->stream = cuda::create_stream(devices_[d].index);
+      if (lanes.size() > 1) {
+        std::vector<Lane*> ls;
+        for (size_t l : lanes) ls.push_back(&model.lane(l));
+        u->group = std::make_unique<LaneGroup>(ls);
+      }
+      units_.push_back(std::move(u));
+    }
+  }
+
   for (size_t l = 0; l < L; ++l) {
     std::vector<Param*> ps;
     for (Param& p : model.lane(l).params()) ps.push_back(&p);
@@ -55,6 +94,12 @@ LaneRuntime::LaneRuntime(Model& model, const RuntimeOptions& opt) : model_(model
   head_opt_ = std::make_unique<Adam>(hs);
 }
 
+LaneRuntime::~LaneRuntime() {
+  // Graphs release their memory pools on their device's worker thread (the device is current there).
+  for (auto& u : units_)
+    if (u->graph) workers_[u->device]->submit([&] { u->graph.reset(); }).get();
+}
+
 std::vector<Adam*> LaneRuntime::optimizers() {
   std::vector<Adam*> out;
   for (auto& o : lane_opt_) out.push_back(o.get());
@@ -62,53 +107,77 @@ std::vector<Adam*> LaneRuntime::optimizers() {
   return out;
 }
 
-void LaneRuntime::use_lane_stream(size_t l) {
-  if (lane_streams_[l]) cuda::set_stream(devices_[placement_[l]].index, lane_streams_[l]);
+std::vector<std::vector<size_t>> LaneRuntime::units() const {
+  std::vector<std::vector<size_t>> out;
+  for (const auto& u : units_) out.push_back(u->lanes);
+  return out;
+}
+
+size_t LaneRuntime::graph_units() const {
+  size_t n = 0;
+  for (const auto& u : units_) n += u->graph && u->graph->captured();
+  return n;
+}
+
+void LaneRuntime::use_stream(const Unit& u) {
+  if (u.stream) cuda::set_stream(devices_[u.device].index, u.stream);
+}
+
+void LaneRuntime::run_on_devices(const std::function<void(Unit&)>& fn) {
+  std::vector<std::future<void>> futs;
+  for (size_t d = 0; d < workers_.size(); ++d)
+    futs.push_back(workers_[d]->submit([&, d] {
+      for (auto& u : units_)
+        if (u->device == static_cast<int>(d)) {
+          use_stream(*u);
+          fn(*u);
+        }
+      for (auto& u : units_)
+        if (u->device == static_cast<int>(d) && u->stream) cuda::stream_synchronize(u->stream);
+    }));
+  for (auto& f : futs) f.get();  // rethrows a unit's error
 }
 
 StepResult LaneRuntime::step(const Tensor& x, const std::vector<int32_t>& labels, StepMode mode, double lr,
                              Rng* dropout_rng) {
   const size_t L = model_.num_lanes();
   const bool grad = mode != StepMode::Eval;
-  std::vector<Var> outs(L);
-  // Runs fn(lane) for every lane of every device, devices in parallel, then waits for the
-  // lanes' streams: the results are complete when this returns.
-  auto run_on_devices = [&](const std::function<void(size_t lane)>& fn) {
-    std::vector<std::future<void>> futs;
-    for (size_t d = 0; d < workers_.size(); ++d)
-      futs.push_back(workers_[d]->submit([&, d] {
-        for (size_t l = 0; l < L; ++l)
-          if (placement_[l] == static_cast<int>(d)) {
-            use_lane_stream(l);
-            fn(l);
-          }
-        for (size_t l = 0; l < L; ++l)
-          if (placement_[l] == static_cast<int>(d) && lane_streams_[l]) cuda::stream_synchronize(lane_streams_[l]);
-      }));
-    for (auto& f : futs) f.get();  // rethrows a lane's error
-  };
-  // The input once per device that holds lanes (a view of x on the CPU).
+  const int64_t B = x.dim(0);
+  // Graphs serve training steps of the captured batch size, after one eager step at that size.
+  for (auto& u : units_) {
+    u->use_graph = opt_.cuda_graphs && u->stream && mode == StepMode::Train &&
+                   (u->graph ? u->graph->batch() == B : u->warm_batch == B);
+  }
+  // The input once per device with eager units (a view of x on the CPU).
   std::map<int, Var> inputs;
-  for (size_t l = 0; l < L; ++l) {
-    const int d = placement_[l];
-    if (inputs.count(d)) continue;
+  for (auto& u : units_) {
+    const int d = u->device;
+    if (u->use_graph || inputs.count(d)) continue;
     if (devices_[d].is_cpu()) {
       inputs[d] = make_var(x, false);
     } else {
       Tensor xd;
       workers_[d]->submit([&] {
-        use_lane_stream(l);
+        use_stream(*u);
         xd = x.to(devices_[d]);
-        cuda::stream_synchronize(lane_streams_[l]);
+        cuda::stream_synchronize(u->stream);
       }).get();
       inputs[d] = make_var(xd, false);
     }
   }
-  run_on_devices([&](size_t l) {
-    lane_tapes_[l].clear();
-    lane_tapes_[l].grad_enabled = grad;
-    outs[l] = model_.lane(l).forward(lane_tapes_[l], inputs[placement_[l]]);
+  run_on_devices([&](Unit& u) {
+    if (u.use_graph) {
+      if (!u.graph) u.graph = std::make_unique<UnitGraph>(devices_[u.device].index);
+      u.outs = u.graph->forward(x, [&](Tape& t, const Var& xs) { return u.forward(t, xs, model_); });
+      return;
+    }
+    u.tape.clear();
+    u.tape.grad_enabled = grad;
+    u.outs = u.forward(u.tape, inputs[u.device], model_);
   });
+  std::vector<Var> outs(L);
+  for (auto& u : units_)
+    for (size_t i = 0; i < u->lanes.size(); ++i) outs[u->lanes[i]] = u->outs[i];
 
   StepResult res;
   std::vector<Var> gathered(L);
@@ -139,13 +208,27 @@ StepResult LaneRuntime::step(const Tensor& x, const std::vector<int32_t>& labels
   }).get();
   if (!grad) return res;
 
-  run_on_devices([&](size_t l) {
-    const Tensor& v = outs[l]->value;
-    Tensor g = gathered[l]->grad.defined() ? gathered[l]->grad.to(v.device())
-                                           : Tensor::zeros(v.shape(), v.dtype(), v.device());
-    lane_tapes_[l].backward(outs[l], g);
-    lane_tapes_[l].clear();
-    if (mode == StepMode::Train) lane_opt_[l]->step(lr);
+  run_on_devices([&](Unit& u) {
+    if (u.use_graph) {
+      std::vector<Tensor> g;
+      for (size_t l : u.lanes) g.push_back(gathered[l]->grad);
+      u.graph->backward(
+          g, [&] { for (size_t l : u.lanes) lane_opt_[l]->step(lr); },
+          [&] { for (size_t l : u.lanes) lane_opt_[l]->advance(lr); });
+      return;
+    }
+    std::vector<Tensor> seeds;
+    for (size_t i = 0; i < u.lanes.size(); ++i) {
+      const Tensor& v = u.outs[i]->value;
+      const Tensor& g = gathered[u.lanes[i]]->grad;
+      seeds.push_back(g.defined() ? g.to(v.device()) : Tensor::zeros(v.shape(), v.dtype(), v.device()));
+    }
+    u.tape.backward(u.outs, seeds);
+    u.tape.clear();
+    if (mode == StepMode::Train) {
+      for (size_t l : u.lanes) lane_opt_[l]->step(lr);
+      u.warm_batch = B;
+    }
   });
   return res;
 }

@@ -3,9 +3,13 @@
 // devices run theirs; the head gathers the lane outputs (B, classes, D_l), computes the losses,
 // back-propagates, and scatters dL/dv_l back; each device then finishes its lanes' backward
 // and applies Adam to their parameters (design.md, "Data flow of one training step").
-// A CUDA device is driven by its own host worker; each lane on it has its own CUDA stream, so
-// lanes of one GPU overlap; a device task ends by waiting for its lanes' streams (never for the
+// A CUDA device is driven by its own host worker; each unit on it has its own CUDA stream, so
+// units of one GPU overlap; a device task ends by waiting for its units' streams (never for the
 // whole device), which orders the head's gather and the gradient scatter.
+// A unit is one lane, or (group_lanes) all lanes of one device with the same shape run as one
+// LaneGroup: one tape, one stream, one convolution per trunk stage for all of them.
+// With cuda_graphs, a GPU unit's training step is captured after one eager step and replayed
+// from CUDA graphs (unit_graph.h); other modes and batch sizes run eagerly.
 #pragma once
 #include <memory>
 #include <vector>
@@ -35,29 +39,40 @@ struct RuntimeOptions {
   std::vector<int> placement;   // lane -> device index (empty: round-robin)
   int head_device = 0;          // index into the devices
   std::vector<Device> devices;  // explicit devices (cpu:k or cuda:k); empty: cpu_devices CPU workers
+  bool group_lanes = false;     // same-shape lanes of a device run as one LaneGroup
+  bool cuda_graphs = false;     // GPU units replay their training step from CUDA graphs
 };
 
 class LaneRuntime {
  public:
   LaneRuntime(Model& model, const RuntimeOptions& opt);
+  ~LaneRuntime();
   // x: (B, H, W, C) host float32 in [0, 1]; labels (B).
   StepResult step(const Tensor& x, const std::vector<int32_t>& labels, StepMode mode, double lr, Rng* dropout_rng);
   const std::vector<int>& placement() const { return placement_; }
   std::vector<Adam*> optimizers();  // lane optimizers in lane order, then the head's
   const std::vector<Device>& devices() const { return devices_; }
   Device head_device() const { return devices_[head_device_]; }
+  // The units in execution order, as lane indices (a group lists several).
+  std::vector<std::vector<size_t>> units() const;
+  // Units whose training step now replays from CUDA graphs.
+  size_t graph_units() const;
 
  private:
-  // Makes lane l's stream current on the calling worker (CUDA lanes only).
-  void use_lane_stream(size_t l);
+  struct Unit;
+  // Makes unit u's stream current on the calling worker (CUDA units only).
+  void use_stream(const Unit& u);
+  // Runs fn(unit) for every unit of every device, devices in parallel, then waits for the
+  // units' streams: the results are complete when this returns.
+  void run_on_devices(const std::function<void(Unit&)>& fn);
   Model& model_;
+  RuntimeOptions opt_;
   std::vector<Device> devices_;
   std::vector<std::unique_ptr<CpuWorker>> workers_;
-  std::vector<void*> lane_streams_;  // (L) CUDA stream per lane, null on CPU
+  std::vector<std::unique_ptr<Unit>> units_;
   void* head_stream_ = nullptr;
   std::vector<int> placement_;
   int head_device_ = 0;
-  std::vector<Tape> lane_tapes_;
   Tape head_tape_;
   std::vector<std::unique_ptr<Adam>> lane_opt_;
   std::unique_ptr<Adam> head_opt_;

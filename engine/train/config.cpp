@@ -18,7 +18,7 @@ const json& config_defaults() {
     "train": {"epochs": 3, "batch_size": 100, "lr": 0.001, "lr_decay": 0.9, "lam_recon": 0.392,
               "seed": 0, "shift_fraction": 0.0, "log_every": 50, "prefetch": true},
     "runtime": {"device": "auto", "threads": 0, "cpu_devices": 1, "placement": "round-robin",
-                "allow_tf32": false}
+                "allow_tf32": false, "group_lanes": false, "cuda_graphs": false}
   })");
   return d;
 }
@@ -160,6 +160,8 @@ Config config_from_json(const json& user, const std::string& src) {
   MLCN_CHECK(c.threads >= 0 && c.cpu_devices >= 1, src << ": runtime.threads must be >= 0 and runtime.cpu_devices >= 1");
   c.placement = r["placement"];
   c.allow_tf32 = r["allow_tf32"];
+  c.group_lanes = r["group_lanes"];
+  c.cuda_graphs = r["cuda_graphs"];
   const InputShape in = dataset_shape(c.dataset);
   for (size_t i = 0; i < c.lanes.size(); ++i) {  // an invalid depth is a config error, found now
     try {

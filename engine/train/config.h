@@ -36,6 +36,8 @@ struct Config {
   int cpu_devices = 1;  // CPU workers the threads are split over
   nlohmann::json placement;  // "round-robin", an algorithm name, or a list of device indices
   bool allow_tf32 = false;
+  bool group_lanes = false;  // same-shape lanes of a device run as one (grouped convolutions)
+  bool cuda_graphs = false;  // GPU training steps replay from CUDA graphs after one eager step
 };
 
 // Merges `user` onto `base` (objects), checking every key and value type against `defaults`

@@ -25,6 +25,8 @@ RuntimeOptions runtime_options(const Config& cfg, size_t lanes) {
   MLCN_CHECK(!gpu || cuda::available(), "runtime.device = cuda, but "
                                             << (cuda::compiled() ? "no usable GPU was found" : "this build has no CUDA backend"));
   RuntimeOptions o;
+  o.group_lanes = cfg.group_lanes;
+  o.cuda_graphs = cfg.cuda_graphs;
   int threads = cfg.threads > 0 ? cfg.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   if (gpu) {
     cuda::set_allow_tf32(cfg.allow_tf32);

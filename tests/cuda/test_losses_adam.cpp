@@ -97,13 +97,16 @@ TEST_CASE("Adam update matches the CPU twin, single and multi-tensor", "[cuda][a
         dv.push_back(std::make_unique<Guarded>(v[k]));
         slices.push_back({dp.back()->get(), dg.back()->get(), dm.back()->get(), dv.back()->get(), sizes[k]});
       }
-    cuda::adam_update_many(slices.data(), int(slices.size()), lr_t, b1, b2, eps);
+    Guarded rate(std::vector<float>{float(lr_t)});  // the step size lives on the device
+    cuda::adam_update_many(slices.data(), int(slices.size()), rate.get(), b1, b2, eps);
     for (size_t i = 0; i < slices.size(); ++i) {
       const auto ref = cpu_step(i % sizes.size());
       expect_close(dp[i]->host(), ref[0], 1e-6, 1e-7, "adam_many p");
       expect_close(dm[i]->host(), ref[1], 1e-6, 1e-7, "adam_many m");
       expect_close(dv[i]->host(), ref[2], 1e-6, 1e-9, "adam_many v");
+      expect_close(dg[i]->host(), std::vector<float>(size_t(slices[i].n), 0.f), 0, 0, "adam_many zeroes g");
       dp[i]->expect_guards_intact("adam_many p");
+      dg[i]->expect_guards_intact("adam_many g");
     }
   }
 }

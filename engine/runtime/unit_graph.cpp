@@ -1,0 +1,77 @@
+// UnitGraph: capture once, then refresh the static inputs and replay; see unit_graph.h.
+#include "engine/runtime/unit_graph.h"
+
+#include "engine/ops/cuda_bridge.h"
+
+namespace mlcn {
+namespace {
+
+// Runs body() inside a capture into `pool`; returns the instantiated graph. A failed capture
+// is ended before the error propagates, so the stream stays usable.
+void* capture(uint64_t pool, const std::function<void()>& body) {
+  cuda::graph_capture_begin(pool);
+  try {
+    body();
+    return cuda::graph_capture_end();
+  } catch (...) {
+    cuda::graph_capture_abort();
+    throw;
+  }
+}
+
+}  // namespace
+
+UnitGraph::UnitGraph(int device) : device_(device), pool_(cuda::graph_pool_create()) {}
+
+UnitGraph::~UnitGraph() {
+  cuda::graph_destroy(fwd_);
+  cuda::graph_destroy(bwd_);
+  tape_.clear();
+  outs_.clear();
+  seeds_.clear();
+  x_ = Tensor();
+  try {
+    cuda::graph_pool_release(pool_, device_);
+  } catch (...) {  // a destructor must not throw; the memory stays cached
+  }
+}
+
+const std::vector<Var>& UnitGraph::forward(const Tensor& x, const ForwardFn& fwd) {
+  if (!fwd_) {
+    x_ = Tensor::empty(x.shape(), x.dtype(), Device::cuda(device_));
+    x_.copy_from(x);
+    Var xv = make_var(x_, false);
+    tape_.clear();
+    tape_.grad_enabled = true;
+    fwd_ = capture(pool_, [&] { outs_ = fwd(tape_, xv); });
+  } else {
+    MLCN_CHECK(x.shape() == x_.shape(), "UnitGraph: batch " << shape_str(x.shape()) << " differs from the captured "
+                                                            << shape_str(x_.shape()));
+    x_.copy_from(x);
+  }
+  cuda::graph_launch(fwd_);
+  return outs_;
+}
+
+void UnitGraph::backward(const std::vector<Tensor>& grads, const std::function<void()>& update,
+                         const std::function<void()>& advance) {
+  MLCN_CHECK(fwd_ && grads.size() == outs_.size(), "UnitGraph: backward needs the captured forward's " << outs_.size()
+                                                                                                       << " gradients");
+  if (seeds_.empty())
+    for (const Var& o : outs_) seeds_.push_back(Tensor::empty(o->value.shape(), o->value.dtype(), o->value.device()));
+  for (size_t i = 0; i < grads.size(); ++i) {
+    if (grads[i].defined()) seeds_[i].copy_from(grads[i]);
+    else seeds_[i].zero_();
+  }
+  if (!bwd_) {
+    bwd_ = capture(pool_, [&] {
+      tape_.backward(outs_, seeds_);
+      update();
+    });
+  } else {
+    advance();
+  }
+  cuda::graph_launch(bwd_);
+}
+
+}  // namespace mlcn

@@ -1,0 +1,48 @@
+// A GPU unit's training step (one lane, or a lane group) replayed from two CUDA graphs: the
+// forward (image -> lane outputs) and the backward with the Adam updates (lane output
+// gradients -> updated parameters). Each graph reads a static input the host refreshes before
+// launching it (the image; the output gradients) and writes tensors that stay alive, at fixed
+// addresses, in the graph's private memory pool. The Adam step size is copied from pinned host
+// memory inside the graph, so the host only advances each optimizer before a replay.
+// Capture needs a warmed-up unit: one eager step first (cuDNN algorithm search, cuBLAS
+// workspaces, optimizer state). The captured batch size is the only one the graphs serve.
+#pragma once
+#include <functional>
+#include <vector>
+
+#include "engine/core/autograd.h"
+
+namespace mlcn {
+
+class UnitGraph {
+ public:
+  // device: the CUDA device whose current stream (set by the caller) is captured and replayed on.
+  explicit UnitGraph(int device);
+  ~UnitGraph();
+  UnitGraph(const UnitGraph&) = delete;
+  UnitGraph& operator=(const UnitGraph&) = delete;
+
+  using ForwardFn = std::function<std::vector<Var>(Tape&, const Var& x)>;
+  // x: (B, H, W, C) host image batch. The first call captures fwd (run once as the capture
+  // is launched); later calls copy x into the static input and replay.
+  const std::vector<Var>& forward(const Tensor& x, const ForwardFn& fwd);
+  // grads: one (B, classes, D_l) per output, on any device (or undefined: zero). The first call
+  // captures the backward followed by update() (the optimizers' step(), which advance them);
+  // later calls copy the gradients in, call advance() (the optimizers' advance()), and replay.
+  void backward(const std::vector<Tensor>& grads, const std::function<void()>& update,
+                const std::function<void()>& advance);
+  bool captured() const { return bwd_ != nullptr; }
+  int64_t batch() const { return x_.defined() ? x_.dim(0) : -1; }
+
+ private:
+  int device_;
+  uint64_t pool_ = 0;
+  void* fwd_ = nullptr;
+  void* bwd_ = nullptr;
+  Tensor x_;                   // static input (B, H, W, C) on the device
+  std::vector<Tensor> seeds_;  // static output gradients
+  Tape tape_;                  // the captured forward's tape: keeps its activations alive
+  std::vector<Var> outs_;
+};
+
+}  // namespace mlcn
