@@ -110,7 +110,7 @@ fi
 # memcheck over the handwritten kernels' tests first (no cuDNN search, no whole-model steps).
 if [ $HAVE_SAN -eq 1 ] && [ "$(left)" -gt 90 ]; then
   step "memcheck test_cuda (kernels)" "$(min $(( $(left) - 60 )) 150)" memcheck.log \
-    compute-sanitizer --tool memcheck --error-exitcode 3 "$TEST_CUDA" '~[model]~[conv]'
+    compute-sanitizer --tool memcheck --error-exitcode 3 "$TEST_CUDA" '~[model]~[conv]~[runtime]'
 else
   skip "memcheck test_cuda (kernels)" "no compute-sanitizer, no test_cuda, or no time left"
 fi
@@ -122,10 +122,11 @@ else
 fi
 STEP="$BUILD/bench/step"
 if [ -x "$STEP" ] && [ $HAVE_PEER -eq 1 ] && [ "$(left)" -gt 120 ]; then
-  step "engine vs pytorch step" 150 compare.log "$PY" bench/peer/compare.py --device cuda --iters 20 --warmup 5 \
-    --engine "$STEP"
+  step "engine vs pytorch step" 180 compare.log "$PY" bench/peer/compare.py --device cuda --iters 20 --warmup 5 \
+    --engine "$STEP" --variants eager,grouped,graphs,grouped+graphs
 elif [ -x "$STEP" ] && [ "$(left)" -gt 60 ]; then
-  step "engine step" 60 compare.log "$STEP" --device cuda --iters 20 --warmup 5
+  step "engine step" 60 compare.log "$STEP" --device cuda --iters 20 --warmup 5 \
+    --variants eager,grouped,graphs,grouped+graphs
 else
   skip "engine vs pytorch step" "bench/step not built or no time left"
 fi
@@ -135,6 +136,11 @@ FM=${FMNIST_DIR:-$ROOT/datasets/fashion-mnist}
 if [ -d "$FM" ] && [ "$(left)" -gt 90 ]; then
   step "default config, 1 epoch" "$(min $(( $(left) - 40 )) 120)" epoch.log "$BUILD/cli/mlcn" train \
     --config configs/default.json --set train.epochs=1 --set data.path="$FM" --out "$OUT/epoch"
+  if [ "$(left)" -gt 150 ]; then
+    step "default config, 1 epoch, graphs" "$(min $(( $(left) - 40 )) 90)" epoch_graphs.log "$BUILD/cli/mlcn" train \
+      --config configs/default.json --set train.epochs=1 --set data.path="$FM" --set runtime.cuda_graphs=true \
+      --set runtime.group_lanes=true --out "$OUT/epoch_graphs"
+  fi
 else
   skip "default config, 1 epoch" "no Fashion-MNIST files (carry datasets/fashion-mnist) or no time left"
 fi
@@ -187,7 +193,7 @@ fi
     echo
     grep -E '^\|' "$OUT/kernels.txt"
   fi
-  for f in compare epoch peer_compile; do
+  for f in compare epoch epoch_graphs peer_compile; do
     if [ -f "$OUT/$f.log" ]; then
       echo
       echo "### PyTorch peer ($f)"

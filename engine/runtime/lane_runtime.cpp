@@ -213,8 +213,8 @@ StepResult LaneRuntime::step(const Tensor& x, const std::vector<int32_t>& labels
       std::vector<Tensor> g;
       for (size_t l : u.lanes) g.push_back(gathered[l]->grad);
       u.graph->backward(
-          g, [&] { for (size_t l : u.lanes) lane_opt_[l]->step(lr); },
-          [&] { for (size_t l : u.lanes) lane_opt_[l]->advance(lr); });
+          g, [&] { for (size_t l : u.lanes) lane_opt_[l]->advance(lr); },
+          [&] { for (size_t l : u.lanes) lane_opt_[l]->apply(); });
       return;
     }
     std::vector<Tensor> seeds;

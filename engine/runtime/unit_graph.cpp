@@ -53,8 +53,8 @@ const std::vector<Var>& UnitGraph::forward(const Tensor& x, const ForwardFn& fwd
   return outs_;
 }
 
-void UnitGraph::backward(const std::vector<Tensor>& grads, const std::function<void()>& update,
-                         const std::function<void()>& advance) {
+void UnitGraph::backward(const std::vector<Tensor>& grads, const std::function<void()>& advance,
+                         const std::function<void()>& apply) {
   MLCN_CHECK(fwd_ && grads.size() == outs_.size(), "UnitGraph: backward needs the captured forward's " << outs_.size()
                                                                                                        << " gradients");
   if (seeds_.empty())
@@ -63,14 +63,12 @@ void UnitGraph::backward(const std::vector<Tensor>& grads, const std::function<v
     if (grads[i].defined()) seeds_[i].copy_from(grads[i]);
     else seeds_[i].zero_();
   }
-  if (!bwd_) {
+  advance();
+  if (!bwd_)
     bwd_ = capture(pool_, [&] {
       tape_.backward(outs_, seeds_);
-      update();
+      apply();
     });
-  } else {
-    advance();
-  }
   cuda::graph_launch(bwd_);
 }
 

@@ -26,11 +26,12 @@ class UnitGraph {
   // x: (B, H, W, C) host image batch. The first call captures fwd (run once as the capture
   // is launched); later calls copy x into the static input and replay.
   const std::vector<Var>& forward(const Tensor& x, const ForwardFn& fwd);
-  // grads: one (B, classes, D_l) per output, on any device (or undefined: zero). The first call
-  // captures the backward followed by update() (the optimizers' step(), which advance them);
-  // later calls copy the gradients in, call advance() (the optimizers' advance()), and replay.
-  void backward(const std::vector<Tensor>& grads, const std::function<void()>& update,
-                const std::function<void()>& advance);
+  // grads: one (B, classes, D_l) per output, on any device (or undefined: zero). Copies them in
+  // and calls advance() (the optimizers' advance(): host side only), then the first call captures
+  // the backward followed by apply() (the optimizers' apply()) and later calls replay it.
+  // A capture that fails throws (the stream stays usable; the unit's state does not).
+  void backward(const std::vector<Tensor>& grads, const std::function<void()>& advance,
+                const std::function<void()>& apply);
   bool captured() const { return bwd_ != nullptr; }
   int64_t batch() const { return x_.defined() ? x_.dim(0) : -1; }
 

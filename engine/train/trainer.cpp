@@ -127,8 +127,10 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
   if (!fs::exists(out / "metrics.csv"))
     append_line(out / "metrics.csv",
                 "epoch,lr,margin_loss,recon_loss,train_acc,test_acc,test_loss,images_per_s,seconds,peak_host_mb,peak_gpu_mb,gpu_free_mb");
-  std::fprintf(stderr, "devices: %s; model %s, %zu lane(s), %lld parameters\n", describe_devices(ro).c_str(),
-               cfg.model_type.c_str(), model.num_lanes(), (long long)model.num_params());
+  std::fprintf(stderr, "devices: %s; model %s, %zu lane(s) in %zu unit(s)%s, %lld parameters\n",
+               describe_devices(ro).c_str(), cfg.model_type.c_str(), model.num_lanes(), rt.units().size(),
+               ro.cuda_graphs && !ro.devices.empty() && ro.devices[0].is_cuda() ? ", CUDA graphs" : "",
+               (long long)model.num_params());
 
   Dataset train = load_dataset(cfg.dataset, cfg.data_path, "train", cfg.train_limit);
   BatchOptions bo;
