@@ -40,6 +40,21 @@ void set_stream(int device, void* stream) { set_current_stream(device, static_ca
 
 void stream_synchronize(void* stream) { MLCN_CUDA_CHECK(cudaStreamSynchronize(static_cast<cudaStream_t>(stream))); }
 
+void* create_event(int device) {
+  DeviceGuard g(device);
+  cudaEvent_t e = nullptr;
+  MLCN_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+  return e;
+}
+
+void record_event(void* event, void* stream) {
+  MLCN_CUDA_CHECK(cudaEventRecord(static_cast<cudaEvent_t>(event), static_cast<cudaStream_t>(stream)));
+}
+
+void stream_wait_event(void* stream, void* event) {
+  MLCN_CUDA_CHECK(cudaStreamWaitEvent(static_cast<cudaStream_t>(stream), static_cast<cudaEvent_t>(event), 0));
+}
+
 MemoryStats memory_stats(int device) {
   CudaMemoryInfo m = cuda_memory_info(device);
   MemoryStats s;

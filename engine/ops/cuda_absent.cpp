@@ -13,6 +13,9 @@ std::string versions() { return "built without CUDA"; }
 void* create_stream(int) { MLCN_FAIL("create_stream: not on this backend (built without CUDA)"); }
 void set_stream(int, void*) { MLCN_FAIL("set_stream: not on this backend (built without CUDA)"); }
 void stream_synchronize(void*) { MLCN_FAIL("stream_synchronize: not on this backend (built without CUDA)"); }
+void* create_event(int) { MLCN_FAIL("create_event: not on this backend (built without CUDA)"); }
+void record_event(void*, void*) { MLCN_FAIL("record_event: not on this backend (built without CUDA)"); }
+void stream_wait_event(void*, void*) { MLCN_FAIL("stream_wait_event: not on this backend (built without CUDA)"); }
 void set_allow_tf32(bool) {}
 MemoryStats memory_stats(int) { MLCN_FAIL("memory_stats: not on this backend (built without CUDA)"); }
 void reset_peak(int) { MLCN_FAIL("reset_peak: not on this backend (built without CUDA)"); }

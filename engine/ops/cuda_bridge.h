@@ -23,6 +23,11 @@ void* create_stream(int device);
 // The calling thread's current device and stream (every entry point below launches there).
 void set_stream(int device, void* stream);
 void stream_synchronize(void* stream);
+// Events order streams without the host waiting: `stream` waits (on the GPU) for the work
+// queued on another stream before record_event. Events are created once and reused.
+void* create_event(int device);
+void record_event(void* event, void* stream);
+void stream_wait_event(void* stream, void* event);
 void set_allow_tf32(bool allow);
 struct MemoryStats {
   size_t in_use = 0, peak = 0, free = 0, total = 0;

@@ -18,6 +18,7 @@ struct LaneRuntime::Unit {
   std::vector<size_t> lanes;
   int device = 0;          // index into devices_
   void* stream = nullptr;  // CUDA units: the unit's stream
+  void* event = nullptr;   // recorded after the unit's forward
   Tape tape;
   std::unique_ptr<LaneGroup> group;  // several lanes
   std::vector<Var> outs;             // this step's (B, classes, D_l), one per lane
@@ -57,7 +58,10 @@ LaneRuntime::LaneRuntime(Model& model, const RuntimeOptions& opt)
 
   std::vector<Device> lane_devices;
   for (size_t l = 0; l < L; ++l) lane_devices.push_back(memory_of(devices_[placement_[l]]));
-  if (head_device().is_cuda()) head_stream_ = cuda::create_stream(head_device().index);
+  if (head_device().is_cuda()) {
+    head_stream_ = cuda::create_stream(head_device().index);
+    head_event_ = cuda::create_event(head_device().index);
+  }
   model.place(lane_devices, memory_of(head_device()));
 
   std::vector<Lane*> all;
@@ -74,7 +78,10 @@ LaneRuntime::LaneRuntime(Model& model, const RuntimeOptions& opt)
       auto u = std::make_unique<Unit>();
       u->lanes = lanes;
       u->device = static_cast<int>(d);
-      if (devices_[d].is_cuda()) u->stream = cuda::create_stream(devices_[d].index);
+      if (devices_[d].is_cuda()) {
+        u->stream = cuda::create_stream(devices_[d].index);
+        u->event = cuda::create_event(devices_[d].index);
+      }
       if (lanes.size() > 1) {
         std::vector<Lane*> ls;
         for (size_t l : lanes) ls.push_back(&model.lane(l));
@@ -123,7 +130,11 @@ void LaneRuntime::use_stream(const Unit& u) {
   if (u.stream) cuda::set_stream(devices_[u.device].index, u.stream);
 }
 
-void LaneRuntime::run_on_devices(const std::function<void(Unit&)>& fn) {
+bool LaneRuntime::on_head_gpu(const Unit& u) const {
+  return u.stream && head_stream_ && devices_[u.device] == head_device();
+}
+
+void LaneRuntime::run_on_devices(const std::function<void(Unit&)>& fn, bool wait) {
   std::vector<std::future<void>> futs;
   for (size_t d = 0; d < workers_.size(); ++d)
     futs.push_back(workers_[d]->submit([&, d] {
@@ -132,8 +143,11 @@ void LaneRuntime::run_on_devices(const std::function<void(Unit&)>& fn) {
           use_stream(*u);
           fn(*u);
         }
-      for (auto& u : units_)
-        if (u->device == static_cast<int>(d) && u->stream) cuda::stream_synchronize(u->stream);
+      for (auto& u : units_) {
+        if (u->device != static_cast<int>(d) || !u->stream) continue;
+        if (wait) cuda::stream_synchronize(u->stream);
+        else cuda::record_event(u->event, u->stream);
+      }
     }));
   for (auto& f : futs) f.get();  // rethrows a unit's error
 }
@@ -174,7 +188,7 @@ StepResult LaneRuntime::step(const Tensor& x, const std::vector<int32_t>& labels
     u.tape.clear();
     u.tape.grad_enabled = grad;
     u.outs = u.forward(u.tape, inputs[u.device], model_);
-  });
+  }, false);
   std::vector<Var> outs(L);
   for (auto& u : units_)
     for (size_t i = 0; i < u->lanes.size(); ++i) outs[u->lanes[i]] = u->outs[i];
@@ -184,6 +198,10 @@ StepResult LaneRuntime::step(const Tensor& x, const std::vector<int32_t>& labels
   const Device hd = memory_of(head_device());
   workers_[head_device_]->submit([&] {
     if (head_stream_) cuda::set_stream(hd.index, head_stream_);
+    for (auto& u : units_) {  // the gather: the lane outputs are complete
+      if (on_head_gpu(*u)) cuda::stream_wait_event(head_stream_, u->event);
+      else if (u->stream) cuda::stream_synchronize(u->stream);
+    }
     head_tape_.clear();
     head_tape_.grad_enabled = grad;
     for (size_t l = 0; l < L; ++l) gathered[l] = make_var(outs[l]->value.to(hd), grad);
@@ -204,11 +222,19 @@ StepResult LaneRuntime::step(const Tensor& x, const std::vector<int32_t>& labels
     for (size_t b = 0; b < labels.size(); ++b) res.correct += pred[b] == labels[b];
     if (mode == StepMode::Train) head_opt_->step(lr);
     head_tape_.clear();
-    if (head_stream_) cuda::stream_synchronize(head_stream_);
+    if (head_stream_) {  // the scatter: units on this GPU wait for the event, others for the host
+      cuda::record_event(head_event_, head_stream_);
+      for (auto& u : units_)
+        if (!on_head_gpu(*u)) {
+          cuda::stream_synchronize(head_stream_);
+          break;
+        }
+    }
   }).get();
   if (!grad) return res;
 
   run_on_devices([&](Unit& u) {
+    if (on_head_gpu(u)) cuda::stream_wait_event(u.stream, head_event_);
     if (u.use_graph) {
       std::vector<Tensor> g;
       for (size_t l : u.lanes) g.push_back(gathered[l]->grad);
@@ -229,7 +255,7 @@ StepResult LaneRuntime::step(const Tensor& x, const std::vector<int32_t>& labels
       for (size_t l : u.lanes) lane_opt_[l]->step(lr);
       u.warm_batch = B;
     }
-  });
+  }, true);
   return res;
 }
 

@@ -4,8 +4,10 @@
 // back-propagates, and scatters dL/dv_l back; each device then finishes its lanes' backward
 // and applies Adam to their parameters (design.md, "Data flow of one training step").
 // A CUDA device is driven by its own host worker; each unit on it has its own CUDA stream, so
-// units of one GPU overlap; a device task ends by waiting for its units' streams (never for the
-// whole device), which orders the head's gather and the gradient scatter.
+// units of one GPU overlap. Events order the head's gather after the units' forwards and the
+// units' backwards after the head when they share the GPU (the host only queues work); units
+// elsewhere are waited for by the host. The step ends by waiting for the units' streams (never
+// for a whole device), so the next step starts from finished work.
 // A unit is one lane, or (group_lanes) all lanes of one device with the same shape run as one
 // LaneGroup: one tape, one stream, one convolution per trunk stage for all of them.
 // With cuda_graphs, a GPU unit's training step is captured after one eager step and replayed
@@ -62,15 +64,19 @@ class LaneRuntime {
   struct Unit;
   // Makes unit u's stream current on the calling worker (CUDA units only).
   void use_stream(const Unit& u);
-  // Runs fn(unit) for every unit of every device, devices in parallel, then waits for the
-  // units' streams: the results are complete when this returns.
-  void run_on_devices(const std::function<void(Unit&)>& fn);
+  // Runs fn(unit) for every unit of every device, devices in parallel; then either waits for
+  // the units' streams (wait: the results are complete when this returns) or records each
+  // unit's event after its work.
+  void run_on_devices(const std::function<void(Unit&)>& fn, bool wait);
+  // True when unit u and the head share a GPU (their streams are ordered by events).
+  bool on_head_gpu(const Unit& u) const;
   Model& model_;
   RuntimeOptions opt_;
   std::vector<Device> devices_;
   std::vector<std::unique_ptr<CpuWorker>> workers_;
   std::vector<std::unique_ptr<Unit>> units_;
   void* head_stream_ = nullptr;
+  void* head_event_ = nullptr;  // recorded after the head's backward and update
   std::vector<int> placement_;
   int head_device_ = 0;
   Tape head_tape_;
