@@ -1,7 +1,8 @@
 // Microbenchmark of the capsule kernels at the real models' sizes (batch 100): CapsNet
 // (u (B,1152,8), W (1152,10,16,8), 3 routing iterations) and the capsule layer of an MLCN lane
 // mlcn1 w=1..5 (N = 128 w capsules of 16 D, 10 classes), plus CapsNet's primary-capsule
-// convolution (95% of its FLOPs) forward, dgrad and wgrad in fp32 and TF32.
+// convolution (95% of its FLOPs) forward, dgrad and wgrad in fp32 and TF32, and the primary
+// conv of 2 and 8 MLCN w4 lanes run separately against one grouped convolution.
 // Each row: median of --reps launches (CUDA events around the launch alone, after --warmup
 // launches), with L2 flushed before every launch unless --warm-l2; GB/s from the bytes the
 // implementation moves (a model written next to each row), GFLOP/s from its arithmetic, and
@@ -266,6 +267,42 @@ void primary_conv(Bench& bench, int64_t B) {
   cuda::set_allow_tf32(false);
 }
 
+// An MLCN w4 lane's primary conv, (B, 20, 20, 64) -> (B, 8, 8, 128), 6x6 stride 2, for G lanes:
+// G separate convolutions against one grouped convolution (runtime.group_lanes), forward and
+// both backward passes. A row times all G lanes' work.
+void grouped_primary_conv(Bench& bench, int64_t B, int64_t G) {
+  const int64_t C = 64, K = 128, H = 20;
+  cpu::ConvShape one = cpu::make_conv_shape(B, H, H, C, K, 6, 6, 2, false);
+  cpu::ConvShape grouped = cpu::make_conv_shape(B, H, H, G * C, G * K, 6, 6, 2, false);
+  grouped.groups = G;
+  const double nin = double(B * H * H * C), nw = double(K * 36 * C), nout = double(B * one.OH * one.OW * K);
+  const double flops = 2 * nout * 36 * C * double(G), f = 4, bytes = (nin + nw + nout) * f * double(G);
+  Buf x(size_t(nin * G), 21), w(size_t(nw * G), 22, -0.05, 0.05), b(size_t(K * G), 23), y(size_t(nout * G), 24);
+  Buf dy(size_t(nout * G), 25), dx(size_t(nin * G), 26), dw(size_t(nw * G), 27);
+  cudaStream_t s = bench.stream();
+  const std::string shape = dims({B, H, H, C}) + " x" + std::to_string(G);
+  const std::string tag = "mlcn w4 primary conv x" + std::to_string(G);
+  // The separate lanes read their own contiguous buffers (offsets into the same allocations).
+  auto lanes = [&](const std::function<void(int64_t)>& one_lane) {
+    for (int64_t g = 0; g < G; ++g) one_lane(g);
+  };
+  bench.add(tag + " fwd separate", shape, bytes, flops, [&] {
+    lanes([&](int64_t g) {
+      cuda::conv2d_forward_cuda(y.p + g * int64_t(nout), x.p + g * int64_t(nin), w.p + g * int64_t(nw), b.p + g * K,
+                                one, s);
+    });
+  });
+  bench.add(tag + " fwd grouped", shape, bytes, flops, [&] { cuda::conv2d_forward_cuda(y.p, x.p, w.p, b.p, grouped, s); });
+  bench.add(tag + " bwd separate", shape, 2 * bytes, 2 * flops, [&] {
+    lanes([&](int64_t g) {
+      cuda::conv2d_backward_cuda(dx.p + g * int64_t(nin), dw.p + g * int64_t(nw), nullptr, dy.p + g * int64_t(nout),
+                                 x.p + g * int64_t(nin), w.p + g * int64_t(nw), one, s);
+    });
+  });
+  bench.add(tag + " bwd grouped", shape, 2 * bytes, 2 * flops,
+            [&] { cuda::conv2d_backward_cuda(dx.p, dw.p, nullptr, dy.p, x.p, w.p, grouped, s); });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -292,6 +329,7 @@ int main(int argc, char** argv) {
   capsule_layer(bench, "capsnet", B, 1152, 10, 16, 8, 3, true);
   for (int w = 1; w <= 5; ++w) capsule_layer(bench, "mlcn w" + std::to_string(w), B, 128 * w, 1, 10, 16, 3, w == 4);
   primary_conv(bench, B);
+  for (int64_t G : {2, 8}) grouped_primary_conv(bench, B, G);
 
   std::printf("device: %s; batch %lld; median of %d after %d warm-up launches; L2 %s\n", cuda_device_name(0).c_str(),
               static_cast<long long>(B), opt.reps, opt.warmup, opt.flush ? "flushed before each launch" : "warm");
