@@ -206,6 +206,10 @@ DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& o) noexcept {
 }
 
 DeviceBuffer upload(const void* host, size_t bytes, cudaStream_t s) {
+  cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+  MLCN_CUDA_CHECK(cudaStreamIsCapturing(s, &capture));
+  MLCN_CHECK(capture == cudaStreamCaptureStatusNone,
+             "a host array cannot be uploaded inside a CUDA graph capture (ops with host arguments run in the head)");
   DeviceBuffer buf(bytes, s);
   if (bytes == 0) return buf;
   MLCN_CUDA_CHECK(cudaMemcpyAsync(buf.get(), host, bytes, cudaMemcpyHostToDevice, s));

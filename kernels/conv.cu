@@ -9,7 +9,9 @@
 // The first call per shape synchronises (algorithm search): run one step before graph capture.
 #include "kernels/cuda_context.h"
 
+#include <algorithm>
 #include <array>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -45,7 +47,7 @@ struct Choice {
   cudnnMathType_t math = CUDNN_FMA_MATH;        // set by pick(): the math type it was measured with
 };
 
-using PlanKey = std::array<int64_t, 15>;
+using PlanKey = std::array<int64_t, 16>;
 
 std::mutex& plans_mutex() {
   static std::mutex* m = new std::mutex();
@@ -61,14 +63,25 @@ int to_int(int64_t v, const char* what) {
   return int(v);
 }
 
-ConvPlan* get_plan(const cpu::ConvShape& s, bool tf32) {
-  const PlanKey key{current_device(), tf32, s.B,      s.H,      s.W,  s.C,  s.K,     s.kh,
-                    s.kw,             s.stride, s.pad_h, s.pad_w, s.OH, s.OW, s.groups};
+// True when every non-null pointer is 16-byte aligned. Algorithms measured on aligned buffers
+// may require it, so plans (and their chosen algorithms) are kept per alignment class.
+bool aligned16(std::initializer_list<const void*> ptrs) {
+  for (const void* p : ptrs)
+    if (p && reinterpret_cast<uintptr_t>(p) % 16 != 0) return false;
+  return true;
+}
+
+ConvPlan* get_plan(const cpu::ConvShape& s, bool tf32, bool aligned) {
+  const PlanKey key{current_device(), tf32, s.B, s.H, s.W, s.C, s.K, s.kh, s.kw, s.stride, s.pad_h, s.pad_w, s.OH, s.OW,
+                    s.groups, aligned};
   std::lock_guard<std::mutex> lock(plans_mutex());
   auto it = plans().find(key);
   if (it != plans().end()) return it->second.get();
   auto p = std::make_unique<ConvPlan>();
-  p->padded = (s.H + 2 * s.pad_h - s.kh) / s.stride + 1 != s.OH || (s.W + 2 * s.pad_w - s.kw) / s.stride + 1 != s.OW;
+  // Keras "same" pads (o-1)*stride + k - n in total, the odd one at the bottom/right; cuDNN
+  // pads symmetrically, so an odd total needs the explicit copy.
+  auto total_pad = [&](int64_t n, int64_t o, int64_t k) { return std::max<int64_t>(0, (o - 1) * s.stride + k - n); };
+  p->padded = 2 * s.pad_h != total_pad(s.H, s.OH, s.kh) || 2 * s.pad_w != total_pad(s.W, s.OW, s.kw);
   p->Hin = p->padded ? (s.OH - 1) * s.stride + s.kh : s.H;
   p->Win = p->padded ? (s.OW - 1) * s.stride + s.kw : s.W;
   p->x_elems = s.B * p->Hin * p->Win * s.C;
@@ -224,7 +237,7 @@ void conv2d_forward_cuda(float* out, const float* in, const float* w, const floa
   if (s.B <= 0 || s.K <= 0 || s.OH <= 0 || s.OW <= 0) return;
   const bool tf32 = allow_tf32();
   cudnnHandle_t h = cudnn_handle(st);
-  ConvPlan* p = get_plan(s, tf32);
+  ConvPlan* p = get_plan(s, tf32, aligned16({in, w, out}));
   const float* x = in;
   DeviceBuffer xpad;
   if (p->padded) {
@@ -248,7 +261,7 @@ void conv2d_backward_cuda(float* din, float* dw, float* db, const float* dout, c
   if (!din && !dw) return;
   const bool tf32 = allow_tf32();
   cudnnHandle_t h = cudnn_handle(st);
-  ConvPlan* p = get_plan(s, tf32);
+  ConvPlan* p = get_plan(s, tf32, aligned16({din, dw, dout, in, w}));
   const float one = 1.f, zero = 0.f;
   if (dw) {
     const float* x = in;

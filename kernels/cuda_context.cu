@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <utility>
 #include <vector>
@@ -134,6 +135,27 @@ cudaStream_t current_stream() { return stream_for(current_device()); }
 
 cudaStream_t stream_for(int device) { return device == t_device ? t_stream : nullptr; }
 
+namespace {
+// One cuBLAS workspace per (device, stream), made on first use and kept (streams are never
+// destroyed either): cublasSetStream drops a handle's user workspace, and without one cuBLAS
+// allocates its own inside captured graphs. 32 MiB on Hopper and newer, 4 MiB before (cuBLAS's
+// recommendations).
+void* stream_workspace(int device, cudaStream_t s, size_t* bytes) {
+  static std::mutex mu;
+  static auto* spaces = new std::map<std::pair<int, cudaStream_t>, std::pair<void*, size_t>>();
+  std::lock_guard<std::mutex> lock(mu);
+  auto& slot = (*spaces)[{device, s}];
+  if (!slot.first) {
+    int major = 0;
+    MLCN_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
+    slot.second = size_t(major >= 9 ? 32 : 4) << 20;
+    MLCN_CUDA_CHECK(cudaMalloc(&slot.first, slot.second));
+  }
+  *bytes = slot.second;
+  return slot.first;
+}
+}  // namespace
+
 cublasHandle_t cublas_handle(cudaStream_t s) {
   const int d = current_device();
   t_handles.grow(d);
@@ -146,6 +168,11 @@ cublasHandle_t cublas_handle(cudaStream_t s) {
   }
   if (t_handles.blas_stream[static_cast<size_t>(d)] != s) {
     MLCN_CUBLAS_CHECK(cublasSetStream(h, s));
+    if (s) {
+      size_t bytes = 0;
+      void* ws = stream_workspace(d, s, &bytes);
+      MLCN_CUBLAS_CHECK(cublasSetWorkspace(h, ws, bytes));
+    }
     t_handles.blas_stream[static_cast<size_t>(d)] = s;
   }
   return h;

@@ -37,7 +37,7 @@ size_t j1_smem(int64_t D, bool backward) { return size_t((backward ? 2 : 1) * D 
 
 void check_routing_shape(int64_t B, int64_t N, int64_t J, int64_t D, int iters) {
   MLCN_CHECK(iters >= 1, "routing: iterations must be >= 1, got " << iters);
-  MLCN_CHECK(N > 0 && J > 0 && D > 0 && B < (int64_t(1) << 31) && N * J * D < (int64_t(1) << 31),
+  MLCN_CHECK(N > 0 && J > 0 && D > 0 && B < (int64_t(1) << 31) && N * J * D <= (int64_t(1) << 31) - 1 - kRoutingThreads,
              "routing: unsupported shape B=" << B << " N=" << N << " J=" << J << " D=" << D);
 }
 

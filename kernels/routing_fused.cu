@@ -74,7 +74,7 @@ __global__ void __launch_bounds__(kRoutingThreads)
 }
 
 bool fits_block_int(int64_t N, int64_t J, int64_t D) {
-  return N > 0 && J > 0 && D > 0 && N * J * D < (int64_t(1) << 31);
+  return N > 0 && J > 0 && D > 0 && N * J * D <= (int64_t(1) << 31) - 1 - kRoutingThreads;
 }
 
 void set_smem(const void* kernel, size_t bytes) {

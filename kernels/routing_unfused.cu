@@ -90,7 +90,7 @@ struct Stages {
 };
 
 void check_shape(int64_t B, int64_t N, int64_t J, int64_t D, int iters) {
-  MLCN_CHECK(B < (int64_t(1) << 31) && N > 0 && J > 0 && D > 0 && N * J * D < (int64_t(1) << 31) && iters >= 1,
+  MLCN_CHECK(B < (int64_t(1) << 31) && N > 0 && J > 0 && D > 0 && N * J * D <= (int64_t(1) << 31) - 1 - kRoutingThreads && iters >= 1,
              "routing: unsupported shape B=" << B << " N=" << N << " J=" << J << " D=" << D << " iters=" << iters);
 }
 
