@@ -146,7 +146,7 @@ else
 fi
 if [ "$(left)" -gt 90 ]; then
   step "ctest (CPU tests)" "$(min $(( $(left) - 60 )) 120)" ctest.log \
-    ctest --test-dir "$BUILD" -E '^cuda$|integration' -j "$JOBS" --timeout 100 --output-on-failure
+    ctest --test-dir "$BUILD" -E '^cuda$|^cuda_emu|integration' -j "$JOBS" --timeout 100 --output-on-failure
 else
   skip "ctest (CPU tests)" "no time left"
 fi

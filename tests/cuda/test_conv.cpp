@@ -30,7 +30,7 @@ void check_magnitude(const std::vector<float>& got, const std::vector<float>& re
 
 }  // namespace
 
-TEST_CASE("conv2d forward and backward match the CPU twin", "[cuda][conv]") {
+TEST_CASE("conv2d forward and backward match the CPU twin", "[cuda][conv][cudnn]") {
   const ConvCase cases[] = {
       {"valid s1 + bias", 2, 7, 6, 3, 4, 3, 2, 1, false, true, true},
       {"valid s2", 2, 9, 8, 2, 3, 3, 3, 2, false, true, true},
@@ -76,7 +76,7 @@ TEST_CASE("conv2d forward and backward match the CPU twin", "[cuda][conv]") {
   }
 }
 
-TEST_CASE("conv2d chooses its algorithms once per shape", "[cuda][conv]") {
+TEST_CASE("conv2d chooses its algorithms once per shape", "[cuda][conv][cudnn]") {
   const cpu::ConvShape s = cpu::make_conv_shape(3, 11, 10, 4, 6, 3, 3, 1, false);
   const auto in = rand_vec(size_t(s.B * s.H * s.W * s.C), 211), w = rand_vec(size_t(s.K * 9 * s.C), 212);
   Guarded d_in(in), d_w(w), d_out(size_t(s.B * s.OH * s.OW * s.K));

@@ -47,8 +47,10 @@ TEST_CASE("MSE loss forward and backward match the CPU twin", "[cuda][loss]") {
     double exact = 0;
     for (int64_t i = 0; i < n; ++i) exact += (double(a[size_t(i)]) - t[size_t(i)]) * (double(a[size_t(i)]) - t[size_t(i)]);
     exact /= double(n);
+    // Against the exact sum only: at n = 2^20 the CPU twin's float sum (two long sequential runs)
+    // is itself off by about 2e-4, more than the GPU's tree of short sums.
     CHECK(gpu == Approx(exact).epsilon(1e-5));
-    CHECK(gpu == Approx(cpu).epsilon(2e-4));
+    CHECK(cpu == Approx(exact).epsilon(1e-3));
     cuda::mse_backward(d_da.get(), 0.392f, d_a.get(), d_t.get(), n);
     std::vector<float> da = da0;
     cpu::mse_backward(da.data(), 0.392f, a.data(), t.data(), n);
