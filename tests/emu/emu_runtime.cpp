@@ -338,7 +338,8 @@ void set_current_stream(int, cudaStream_t s) { t_stream = s; }
 int current_device() { return 0; }
 cudaStream_t current_stream() { return t_stream; }
 cudaStream_t stream_for(int) { return t_stream; }
-cublasHandle_t cublas_handle(cudaStream_t) { MLCN_FAIL("cuBLAS is not emulated"); }
+// The emulated cuBLAS (emu_cublas.cpp) keeps no state: any non-null handle does.
+cublasHandle_t cublas_handle(cudaStream_t) { return reinterpret_cast<cublasHandle_t>(&g_tf32); }
 cudnnHandle_t cudnn_handle(cudaStream_t) { MLCN_FAIL("cuDNN is not emulated"); }
 int sm_count(int) { return mlcn_emu::kSms; }
 size_t max_shared_per_block(int) { return mlcn_emu::kMaxShared; }

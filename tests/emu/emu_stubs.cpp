@@ -1,15 +1,11 @@
-// The CUDA entry points the emulator does not run, because cuBLAS and cuDNN do the work there:
-// each throws, and the test cases that call them are excluded by tag ([gemm], [cudnn]).
+// The CUDA entry points the emulator does not run, because cuDNN does the work there: each
+// throws, and the test cases that call them are excluded by tag ([cudnn]).
 #include "engine/core/check.h"
 #include "engine/ops/cuda_bridge.h"
 #include "kernels/conv.cuh"
-#include "kernels/gemm.cuh"
 
 namespace mlcn::cuda {
 
-void gemm(bool, bool, int64_t, int64_t, int64_t, const float*, const float*, float, float*) {
-  MLCN_FAIL("gemm: cuBLAS is not emulated");
-}
 void conv2d_forward(float*, const float*, const float*, const float*, const cpu::ConvShape&) {
   MLCN_FAIL("conv2d_forward: cuDNN is not emulated");
 }
