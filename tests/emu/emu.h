@@ -46,9 +46,17 @@ struct Config {
 inline Config config(dim3 grid, dim3 block, size_t smem = 0, cudaStream_t stream = nullptr) {
   return {grid, block, smem, stream};
 }
-// Runs body once per thread of every block (blocks in order, threads as fibers). A bad
-// configuration sets the error cudaGetLastError returns, as a real launch does.
-void launch(const Config& c, const std::function<void()>& body);
+// Runs body once per thread of every block (blocks in order, threads as fibers), or records it
+// when c.stream is being captured into a graph. A bad configuration sets the error
+// cudaGetLastError returns, as a real launch does. `site` names the launch site: a site whose
+// kernel never reached a barrier runs its threads as plain calls from then on.
+void launch_body(const Config& c, const void* site, std::function<void()> body);
+// What a rewritten launch calls: the arguments are evaluated (and copied) at the call, as CUDA
+// does; kernel is a generic lambda that calls the kernel with them.
+template <class K, class... A> void launch(const Config& c, K kernel, A... args) {
+  static const char site = 0;
+  launch_body(c, &site, [=] { kernel(args...); });
+}
 
 }  // namespace mlcn_emu
 

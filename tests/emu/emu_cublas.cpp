@@ -1,10 +1,27 @@
-// The two cuBLAS calls of kernels/gemm.cu, emulated from cuBLAS's documented column-major
-// definition (C = alpha op(A) op(B) + beta C, element (i, j) of X at X[i + j ldx]) with a plain
-// double-accumulating loop, so the test of gemm.cu checks its row-major mapping onto cuBLAS
-// against an implementation written independently of that mapping. TF32 is not modelled.
+// The cuBLAS calls of the project (kernels/gemm.cu, kernels/cuda_context.cu), emulated: SGEMM
+// from cuBLAS's documented column-major definition (C = alpha op(A) op(B) + beta C, element
+// (i, j) of X at X[i + j ldx]) with a plain double-accumulating loop, so the test of gemm.cu
+// checks its row-major mapping onto cuBLAS against an implementation written independently of
+// that mapping; handles only remember their stream. TF32 is not modelled.
 #include <cublas_v2.h>
 
+#include "tests/emu/emu_internal.h"
+
+struct cublasContext {
+  cudaStream_t stream = nullptr;
+};
+
 extern "C" {
+
+cublasStatus_t cublasCreate_v2(cublasHandle_t* h) {
+  *h = new cublasContext;
+  return CUBLAS_STATUS_SUCCESS;
+}
+cublasStatus_t cublasSetStream_v2(cublasHandle_t h, cudaStream_t s) {
+  h->stream = s;
+  return CUBLAS_STATUS_SUCCESS;
+}
+cublasStatus_t cublasSetWorkspace_v2(cublasHandle_t, void*, size_t) { return CUBLAS_STATUS_SUCCESS; }
 
 cublasStatus_t cublasSetMathMode(cublasHandle_t, cublasMath_t) { return CUBLAS_STATUS_SUCCESS; }
 
@@ -12,7 +29,7 @@ const char* cublasGetStatusString(cublasStatus_t s) {
   return s == CUBLAS_STATUS_SUCCESS ? "CUBLAS_STATUS_SUCCESS" : "emulated cuBLAS error";
 }
 
-cublasStatus_t cublasSgemm_v2(cublasHandle_t, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+cublasStatus_t cublasSgemm_v2(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
                               const float* alpha, const float* A, int lda, const float* B, int ldb, const float* beta,
                               float* C, int ldc) {
   const bool at = ta != CUBLAS_OP_N, bt = tb != CUBLAS_OP_N;
@@ -20,17 +37,20 @@ cublasStatus_t cublasSgemm_v2(cublasHandle_t, cublasOperation_t ta, cublasOperat
   if (m < 0 || n < 0 || k < 0 || lda < (at ? k : m) || ldb < (bt ? n : k) || ldc < m || lda < 1 || ldb < 1 ||
       ldc < 1)
     return CUBLAS_STATUS_INVALID_VALUE;
-  for (int j = 0; j < n; ++j)
-    for (int i = 0; i < m; ++i) {
-      double s = 0;
-      for (int p = 0; p < k; ++p) {
-        const float a = at ? A[p + size_t(i) * lda] : A[i + size_t(p) * lda];
-        const float b = bt ? B[j + size_t(p) * ldb] : B[p + size_t(j) * ldb];
-        s += double(a) * b;
+  const float al = *alpha, be = *beta;  // host pointer mode: read at the call
+  mlcn_emu::submit(h->stream, [=] {
+    for (int j = 0; j < n; ++j)
+      for (int i = 0; i < m; ++i) {
+        double s = 0;
+        for (int p = 0; p < k; ++p) {
+          const float a = at ? A[p + size_t(i) * lda] : A[i + size_t(p) * lda];
+          const float b = bt ? B[j + size_t(p) * ldb] : B[p + size_t(j) * ldb];
+          s += double(a) * b;
+        }
+        float& c = C[i + size_t(j) * ldc];
+        c = float(al * s + (be == 0.f ? 0.0 : double(be) * c));
       }
-      float& c = C[i + size_t(j) * ldc];
-      c = float(*alpha * s + (*beta == 0.f ? 0.0 : double(*beta) * c));
-    }
+  });
   return CUBLAS_STATUS_SUCCESS;
 }
 

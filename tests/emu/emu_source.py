@@ -1,6 +1,8 @@
 """Rewrites a CUDA source (kernels/*.cu) into C++ that the CPU emulator (tests/emu/emu.h) runs:
 every launch `kernel<<<grid, block, smem, stream>>>(args);` becomes
-`::mlcn_emu::launch(::mlcn_emu::config(grid, block, smem, stream), [&] { kernel(args); });`
+`::mlcn_emu::launch(::mlcn_emu::config(grid, block, smem, stream), [](auto... a_) { kernel(a_...); }, args);`
+(the arguments evaluated and copied at the launch, the kernel's template arguments deduced as
+nvcc deduces them)
 and `extern __shared__ T name[];` becomes a pointer to the launch's dynamic shared memory.
 Usage: emu_source.py IN.cu OUT.cpp"""
 import re
@@ -37,7 +39,8 @@ def rewrite_launches(text):
             raise SystemExit(f"emu_source: launch of {m.group(1)} without arguments")
         args_end = matching(text, args_start, "(", ")")
         out.append(text[pos:m.start()])
-        out.append(f"::mlcn_emu::launch(::mlcn_emu::config({cfg}), [&] {{ {m.group(1)}{text[args_start:args_end]}; }})")
+        args = text[args_start + 1:args_end - 1]
+        out.append(f"::mlcn_emu::launch(::mlcn_emu::config({cfg}), [](auto... a_) {{ {m.group(1)}(a_...); }}, {args})")
         pos = args_end
 
 
