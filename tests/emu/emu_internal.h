@@ -9,6 +9,7 @@
 
 namespace mlcn_emu {
 
+inline constexpr int kDevices = 2;  // so lanes can be placed on several "GPUs"
 inline constexpr int kSms = 2;
 inline constexpr size_t kMaxShared = 232448;  // H100: cudaDevAttrMaxSharedMemoryPerBlockOptin
 

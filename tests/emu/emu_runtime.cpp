@@ -1,5 +1,5 @@
 // The CUDA runtime API as the emulator provides it (tests/emu/emu.h): the calls the project
-// makes, on one emulated device (cuda:0). Memory is host memory; stream work runs when it is
+// makes, on two emulated devices (cuda:0 and cuda:1, one host memory). Memory is host memory; stream work runs when it is
 // submitted, so every stream order and event dependency holds; events only carry the capture
 // they were recorded in. Stream capture records work into graphs and follows CUDA's rules where
 // a mistake would otherwise hide: synchronising a capturing stream, copying pageable host memory
@@ -270,12 +270,12 @@ cudaError_t cudaGetDevice(int* d) {
   return cudaSuccess;
 }
 cudaError_t cudaSetDevice(int d) {
-  if (d != 0) return fail(cudaErrorInvalidDevice);
+  if (d < 0 || d >= kDevices) return fail(cudaErrorInvalidDevice);
   t_device = d;
   return cudaSuccess;
 }
 cudaError_t cudaGetDeviceCount(int* n) {
-  *n = 1;
+  *n = kDevices;
   return cudaSuccess;
 }
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int) {
