@@ -1,10 +1,18 @@
 // The CUDA runtime API as the emulator provides it (tests/emu/emu.h): the calls the project
-// makes, on two emulated devices (cuda:0 and cuda:1, one host memory). Memory is host memory; stream work runs when it is
-// submitted, so every stream order and event dependency holds; events only carry the capture
-// they were recorded in. Stream capture records work into graphs and follows CUDA's rules where
-// a mistake would otherwise hide: synchronising a capturing stream, copying pageable host memory
-// on it, or waiting there for an event recorded outside the capture invalidates the capture.
+// makes, on two emulated devices (cuda:0 and cuda:1, one host memory). Work on a created stream
+// is queued and runs only when something needs it: a synchronisation of that stream (or of the
+// device, or a cudaFree), a stream waiting for an event recorded behind it, or a copy into
+// pageable host memory (which CUDA completes before returning). Nothing else orders two streams,
+// so work the project forgot to order (a missing event wait or synchronisation) runs too late
+// and its test fails. The legacy default stream runs work at once; copies from pageable memory
+// read their source at the call, as CUDA stages them. Stream capture records work into graphs
+// and follows CUDA's rules where a mistake would otherwise hide: synchronising a capturing
+// stream, copying pageable host memory on it, or waiting there for an event recorded outside
+// the capture invalidates the capture.
+#include <algorithm>
 #include <cstdlib>
+#include <deque>
+#include <memory>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -15,7 +23,9 @@
 #include "tests/emu/emu_internal.h"
 
 struct CUevent_st {
-  uint64_t capture = 0;  // the capture it was recorded in (0: none)
+  uint64_t capture = 0;          // the capture it was recorded in (0: none)
+  cudaStream_t stream = nullptr;  // where it was last recorded
+  uint64_t recorded = 0, completed = 0;  // records queued and records reached
 };
 struct CUgraph_st {
   std::vector<std::function<void()>> ops;
@@ -36,10 +46,41 @@ struct Capture {
   std::vector<std::function<void()>> ops;
 };
 
-std::mutex g_mu;  // guards everything below
+std::mutex g_mu;  // guards the memory sets and the captures
 std::set<void*> g_device, g_pinned;
 std::map<cudaStream_t, Capture> g_captures;
 uint64_t g_capture_ids = 0;
+
+// Queued work per created stream. Held while work runs, so execution is serialised; recursive
+// because running a wait drains the stream it waits for.
+std::recursive_mutex g_exec_mu;
+std::map<cudaStream_t, std::deque<std::function<void()>>> g_queues;
+
+// Runs the oldest queued operation of s; false when there is none.
+bool run_one(cudaStream_t s) {
+  std::lock_guard<std::recursive_mutex> lock(g_exec_mu);
+  auto& q = g_queues[s];
+  if (q.empty()) return false;
+  std::function<void()> op = std::move(q.front());
+  q.pop_front();
+  op();
+  return true;
+}
+
+void drain(cudaStream_t s) {
+  while (run_one(s)) {
+  }
+}
+
+void drain_all() {
+  std::lock_guard<std::recursive_mutex> lock(g_exec_mu);
+  for (bool ran = true; ran;) {
+    ran = false;
+    std::vector<cudaStream_t> streams;
+    for (auto& q : g_queues) streams.push_back(q.first);
+    for (cudaStream_t s : streams) ran = run_one(s) || ran;
+  }
+}
 
 enum class Mem { Device, Pinned, Pageable };
 Mem kind_of(const void* p) {
@@ -79,7 +120,9 @@ void submit(cudaStream_t stream, std::function<void()> op) {
       return;
     }
   }
-  op();
+  std::lock_guard<std::recursive_mutex> lock(g_exec_mu);
+  if (stream) g_queues[stream].push_back(std::move(op));
+  else op();
 }
 
 bool capturing(cudaStream_t stream) {
@@ -109,6 +152,7 @@ cudaError_t cudaMalloc(void** p, size_t bytes) {
 }
 cudaError_t cudaFree(void* p) {
   if (!p) return cudaSuccess;
+  drain_all();  // cudaFree waits for the device
   {
     std::lock_guard<std::mutex> lock(g_mu);
     if (!g_device.erase(p)) return fail(cudaErrorInvalidValue);
@@ -123,6 +167,7 @@ cudaError_t cudaMallocHost(void** p, size_t bytes) {
   return cudaSuccess;
 }
 cudaError_t cudaFreeHost(void* p) {
+  drain_all();
   {
     std::lock_guard<std::mutex> lock(g_mu);
     g_pinned.erase(p);
@@ -143,7 +188,7 @@ cudaError_t cudaPointerGetAttributes(cudaPointerAttributes* a, const void* p) {
 
 // ---- copies and fills (a capture may not touch pageable host memory) ----
 cudaError_t cudaMemcpy(void* dst, const void* src, size_t n, cudaMemcpyKind) {
-  if (n) std::memmove(dst, src, n);
+  if (n) std::memmove(dst, src, n);  // the legacy stream: no wait for the non-blocking streams
   return cudaSuccess;
 }
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t n, cudaMemcpyKind, cudaStream_t s) {
@@ -151,6 +196,16 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t n, cudaMemcpyKind
   if (capturing(s) && (kind_of(dst) == Mem::Pageable || kind_of(src) == Mem::Pageable)) {
     invalidate_capture(s);
     return fail(cudaErrorStreamCaptureUnsupported);
+  }
+  if (kind_of(dst) == Mem::Pageable) {  // completes before returning
+    drain(s);
+    std::memmove(dst, src, n);
+    return cudaSuccess;
+  }
+  if (kind_of(src) == Mem::Pageable) {  // staged at the call
+    auto staged = std::make_shared<std::vector<char>>(static_cast<const char*>(src), static_cast<const char*>(src) + n);
+    submit(s, [=] { std::memmove(dst, staged->data(), n); });
+    return cudaSuccess;
   }
   submit(s, [=] { std::memmove(dst, src, n); });
   return cudaSuccess;
@@ -181,26 +236,50 @@ cudaError_t cudaStreamSynchronize(cudaStream_t s) {
     invalidate_capture(s);
     return fail(cudaErrorStreamCaptureUnsupported);
   }
+  if (s) drain(s);
   return cudaSuccess;
 }
-cudaError_t cudaDeviceSynchronize(void) { return cudaSuccess; }
+cudaError_t cudaDeviceSynchronize(void) {
+  drain_all();
+  return cudaSuccess;
+}
 cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned) {
   *e = new CUevent_st;
   return cudaSuccess;
 }
 cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s) {
-  std::lock_guard<std::mutex> lock(g_mu);
-  auto it = g_captures.find(s);
-  e->capture = it == g_captures.end() ? 0 : it->second.id;
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    auto it = g_captures.find(s);
+    e->capture = it == g_captures.end() ? 0 : it->second.id;
+    if (e->capture) return cudaSuccess;  // inside a graph, order is the capture's
+  }
+  std::lock_guard<std::recursive_mutex> lock(g_exec_mu);
+  const uint64_t ticket = ++e->recorded;
+  e->stream = s;
+  submit(s, [e, ticket] { e->completed = std::max(e->completed, ticket); });
   return cudaSuccess;
 }
 cudaError_t cudaStreamWaitEvent(cudaStream_t s, cudaEvent_t e, unsigned) {
-  std::lock_guard<std::mutex> lock(g_mu);
-  auto it = g_captures.find(s);
-  if (it != g_captures.end() && e->capture != it->second.id) {  // a dependency on work outside the graph
-    it->second.invalid = true;
-    return fail(cudaErrorStreamCaptureIsolation);
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    auto it = g_captures.find(s);
+    if (it != g_captures.end()) {
+      if (e->capture != it->second.id) {  // a dependency on work outside the graph
+        it->second.invalid = true;
+        return fail(cudaErrorStreamCaptureIsolation);
+      }
+      return cudaSuccess;
+    }
   }
+  std::lock_guard<std::recursive_mutex> lock(g_exec_mu);
+  const uint64_t ticket = e->recorded;
+  const cudaStream_t src = e->stream;
+  // When s reaches this point, the recording stream runs up to the record.
+  submit(s, [e, ticket, src] {
+    while (e->completed < ticket && run_one(src)) {
+    }
+  });
   return cudaSuccess;
 }
 cudaError_t cudaStreamBeginCapture(cudaStream_t s, cudaStreamCaptureMode) {
