@@ -38,7 +38,7 @@ cublasStatus_t cublasSgemm_v2(cublasHandle_t h, cublasOperation_t ta, cublasOper
       ldc < 1)
     return CUBLAS_STATUS_INVALID_VALUE;
   const float al = *alpha, be = *beta;  // host pointer mode: read at the call
-  mlcn_emu::submit(h->stream, [=] {
+  mlcn_emu::submit(h->stream, mlcn_emu::Work::Library, [=] {
     for (int j = 0; j < n; ++j)
       for (int i = 0; i < m; ++i) {
         double s = 0;

@@ -205,7 +205,7 @@ cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t h, const void* alpha, const 
   Geometry g;
   if (!geometry(xd, wd, cd, yd, g)) return CUDNN_STATUS_BAD_PARAM;
   const float a = *static_cast<const float*>(alpha), b = *static_cast<const float*>(beta);
-  mlcn_emu::submit(h->stream, [=] {
+  mlcn_emu::submit(h->stream, mlcn_emu::Work::Library, [=] {
     const float* X = static_cast<const float*>(x);
     const float* F = static_cast<const float*>(w);
     std::vector<double> acc(size_t(g.N) * g.OH * g.OW * g.K, 0.0);
@@ -224,7 +224,7 @@ cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t h, const void* alpha, c
   Geometry g;
   if (!geometry(dxd, wd, cd, dyd, g)) return CUDNN_STATUS_BAD_PARAM;
   const float a = *static_cast<const float*>(alpha), b = *static_cast<const float*>(beta);
-  mlcn_emu::submit(h->stream, [=] {
+  mlcn_emu::submit(h->stream, mlcn_emu::Work::Library, [=] {
     const float* DY = static_cast<const float*>(dy);
     const float* F = static_cast<const float*>(w);
     std::vector<double> acc(size_t(g.N) * g.H * g.W * g.C, 0.0);
@@ -244,7 +244,7 @@ cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t h, const void* alpha,
   Geometry g;
   if (!geometry(xd, dwd, cd, dyd, g)) return CUDNN_STATUS_BAD_PARAM;
   const float a = *static_cast<const float*>(alpha), b = *static_cast<const float*>(beta);
-  mlcn_emu::submit(h->stream, [=] {
+  mlcn_emu::submit(h->stream, mlcn_emu::Work::Library, [=] {
     const float* X = static_cast<const float*>(x);
     const float* DY = static_cast<const float*>(dy);
     std::vector<double> acc(size_t(g.K) * g.R * g.S * g.Cg, 0.0);

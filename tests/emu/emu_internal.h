@@ -15,8 +15,20 @@ inline constexpr size_t kMaxShared = 232448;  // H100: cudaDevAttrMaxSharedMemor
 
 // The error the next cudaGetLastError returns (per host thread).
 void set_error(cudaError_t e);
-// Runs op now, or appends it to the graph being captured on `stream`.
-void submit(cudaStream_t stream, std::function<void()> op);
+
+// What the host submits to a stream, counted per kind (outside captures: a captured operation is
+// not a host submission when its graph is replayed).
+enum class Work { Kernel, Copy, Fill, Library, Graph, Event };
+struct Counts {
+  long kernel = 0, copy = 0, fill = 0, library = 0, graph = 0;
+  long total() const { return kernel + copy + fill + library + graph; }
+};
+Counts counts();
+void reset_counts();
+
+// Queues op on `stream` (runs it now on the legacy stream), or appends it to the graph being
+// captured there.
+void submit(cudaStream_t stream, Work kind, std::function<void()> op);
 bool capturing(cudaStream_t stream);
 // A capture that met an operation CUDA forbids while capturing: EndCapture will fail.
 void invalidate_capture(cudaStream_t stream);

@@ -46,10 +46,11 @@ struct Capture {
   std::vector<std::function<void()>> ops;
 };
 
-std::mutex g_mu;  // guards the memory sets and the captures
+std::mutex g_mu;  // guards the memory sets, the captures and the counts
 std::set<void*> g_device, g_pinned;
 std::map<cudaStream_t, Capture> g_captures;
 uint64_t g_capture_ids = 0;
+Counts g_counts;
 
 // Queued work per created stream. Held while work runs, so execution is serialised; recursive
 // because running a wait drains the stream it waits for.
@@ -111,13 +112,31 @@ cudaError_t fail(cudaError_t e) {
 
 void set_error(cudaError_t e) { t_last_error = e; }
 
-void submit(cudaStream_t stream, std::function<void()> op) {
+Counts counts() {
+  std::lock_guard<std::mutex> lock(g_mu);
+  return g_counts;
+}
+
+void reset_counts() {
+  std::lock_guard<std::mutex> lock(g_mu);
+  g_counts = Counts{};
+}
+
+void submit(cudaStream_t stream, Work kind, std::function<void()> op) {
   {
     std::lock_guard<std::mutex> lock(g_mu);
     auto it = g_captures.find(stream);
     if (it != g_captures.end()) {
       it->second.ops.push_back(std::move(op));
       return;
+    }
+    switch (kind) {
+      case Work::Kernel: ++g_counts.kernel; break;
+      case Work::Copy: ++g_counts.copy; break;
+      case Work::Fill: ++g_counts.fill; break;
+      case Work::Library: ++g_counts.library; break;
+      case Work::Graph: ++g_counts.graph; break;
+      case Work::Event: break;
     }
   }
   std::lock_guard<std::recursive_mutex> lock(g_exec_mu);
@@ -204,10 +223,10 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t n, cudaMemcpyKind
   }
   if (kind_of(src) == Mem::Pageable) {  // staged at the call
     auto staged = std::make_shared<std::vector<char>>(static_cast<const char*>(src), static_cast<const char*>(src) + n);
-    submit(s, [=] { std::memmove(dst, staged->data(), n); });
+    submit(s, Work::Copy, [=] { std::memmove(dst, staged->data(), n); });
     return cudaSuccess;
   }
-  submit(s, [=] { std::memmove(dst, src, n); });
+  submit(s, Work::Copy, [=] { std::memmove(dst, src, n); });
   return cudaSuccess;
 }
 cudaError_t cudaMemcpyPeerAsync(void* dst, int, const void* src, int, size_t n, cudaStream_t s) {
@@ -218,7 +237,7 @@ cudaError_t cudaMemset(void* p, int v, size_t n) {
   return cudaSuccess;
 }
 cudaError_t cudaMemsetAsync(void* p, int v, size_t n, cudaStream_t s) {
-  submit(s, [=] { std::memset(p, v, n); });
+  submit(s, Work::Fill, [=] { std::memset(p, v, n); });
   return cudaSuccess;
 }
 
@@ -257,7 +276,7 @@ cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s) {
   std::lock_guard<std::recursive_mutex> lock(g_exec_mu);
   const uint64_t ticket = ++e->recorded;
   e->stream = s;
-  submit(s, [e, ticket] { e->completed = std::max(e->completed, ticket); });
+  submit(s, Work::Event, [e, ticket] { e->completed = std::max(e->completed, ticket); });
   return cudaSuccess;
 }
 cudaError_t cudaStreamWaitEvent(cudaStream_t s, cudaEvent_t e, unsigned) {
@@ -276,7 +295,7 @@ cudaError_t cudaStreamWaitEvent(cudaStream_t s, cudaEvent_t e, unsigned) {
   const uint64_t ticket = e->recorded;
   const cudaStream_t src = e->stream;
   // When s reaches this point, the recording stream runs up to the record.
-  submit(s, [e, ticket, src] {
+  submit(s, Work::Event, [e, ticket, src] {
     while (e->completed < ticket && run_one(src)) {
     }
   });
@@ -307,7 +326,7 @@ cudaError_t cudaGraphInstantiate(cudaGraphExec_t* exec, cudaGraph_t graph, unsig
   return cudaSuccess;
 }
 cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t s) {
-  submit(s, [exec] {
+  submit(s, Work::Graph, [exec] {
     for (auto& op : exec->ops) op();
   });
   return cudaSuccess;

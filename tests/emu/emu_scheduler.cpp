@@ -211,7 +211,7 @@ void launch_body(const Config& c, const void* site, std::function<void()> body) 
     set_error(cudaErrorInvalidValue);
     return;
   }
-  submit(c.stream, [c, site, body = std::move(body)] { run_grid(c, site, body); });
+  submit(c.stream, Work::Kernel, [c, site, body = std::move(body)] { run_grid(c, site, body); });
 }
 
 }  // namespace mlcn_emu
