@@ -1,12 +1,14 @@
 // The emulator's thread scheduler (tests/emu/emu.h): a launch runs block by block, each block's
 // CUDA threads as ucontext fibers that switch only at __syncthreads and warp shuffles. Between
-// barriers the threads run one after the other, in index order, or in reverse order when
-// MLCN_EMU_REVERSE is set: a missing barrier (a race) shows up as a wrong result in at least one
-// of the two orders. A barrier some threads skip or exit before, and a deadlock, are errors.
+// barriers the threads run one after the other, in index order, or (threads and blocks) in
+// reverse order when MLCN_EMU_REVERSE is set: a missing barrier (a race) shows up as a wrong
+// result in at least one of the two orders. A barrier some threads skip or exit before, and a
+// deadlock, are errors.
 // A launch site whose kernel reached no barrier on its first launch runs its threads as plain
 // calls afterwards (most elementwise kernels), which keeps the emulated tests fast.
 #include <ucontext.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <set>
@@ -150,7 +152,9 @@ void run_block_direct(Block& b, const Config& c, dim3 bidx) {
   b.direct = true;
   Ctx& x = b.fibers[0].ctx;
   x.block = bidx, x.bdim = c.block, x.gdim = c.grid;
-  for (int t = 0; t < n; ++t) {
+  static const bool reverse = std::getenv("MLCN_EMU_REVERSE") != nullptr;
+  for (int k = 0; k < n; ++k) {
+    const int t = reverse ? n - 1 - k : k;
     x.thread = dim3(unsigned(t) % c.block.x, (unsigned(t) / c.block.x) % c.block.y, unsigned(t) / (c.block.x * c.block.y));
     (*b.body)();
   }
@@ -167,12 +171,14 @@ void run_grid(const Config& c, const void* site, const std::function<void()>& bo
   b.body = &body;
   b.shared.assign(c.smem, 0);
   g_block = &b;
-  for (unsigned z = 0; z < c.grid.z && b.error.empty(); ++z)
-    for (unsigned y = 0; y < c.grid.y && b.error.empty(); ++y)
-      for (unsigned x = 0; x < c.grid.x && b.error.empty(); ++x) {
-        if (direct) run_block_direct(b, c, dim3(x, y, z));
-        else run_block(b, c, dim3(x, y, z));
-      }
+  static const bool reverse = std::getenv("MLCN_EMU_REVERSE") != nullptr;  // blocks in reverse too
+  const uint64_t blocks = uint64_t(c.grid.x) * c.grid.y * c.grid.z;
+  for (uint64_t k = 0; k < blocks && b.error.empty(); ++k) {
+    const uint64_t i = reverse ? blocks - 1 - k : k;
+    const dim3 bidx(unsigned(i % c.grid.x), unsigned(i / c.grid.x % c.grid.y), unsigned(i / (uint64_t(c.grid.x) * c.grid.y)));
+    if (direct) run_block_direct(b, c, bidx);
+    else run_block(b, c, bidx);
+  }
   g_block = nullptr;
   if (!b.error.empty()) throw std::runtime_error("CUDA emulator: " + b.error);
   if (!direct && !b.barrier_seen) {
