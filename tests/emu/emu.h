@@ -1,9 +1,10 @@
-// The CPU emulator of the CUDA execution model that runs the handwritten kernels (kernels/*.cu,
-// rewritten by emu_source.py) in CI machines without a GPU. Force-included (-include) before
-// everything else in the emulated sources: CUDA's qualifiers become plain C++ (__shared__ becomes
-// static, which is per-block storage because blocks run one at a time), threadIdx and friends
-// read the running thread's coordinates, and __syncthreads / __shfl_xor_sync are barriers between
-// cooperative fibers (one per CUDA thread of the running block, tests/emu/emu_runtime.cpp).
+// The CPU emulator of the CUDA execution model that runs the CUDA backend (kernels/*.cu,
+// rewritten by emu_source.py) on CI machines without a GPU (docs/cuda-emulator.md).
+// Force-included (-include) before everything else in the emulated sources: CUDA's qualifiers
+// become plain C++ (__shared__ becomes static, which is per-block storage because blocks run one
+// at a time), threadIdx and friends read the running thread's coordinates, and __syncthreads /
+// __shfl_xor_sync are barriers between cooperative fibers (one per CUDA thread of the running
+// block, tests/emu/emu_scheduler.cpp).
 // Semantics kept: every thread of a block runs (so barriers must be reached by all of them, and
 // a barrier that some threads skip or exit before is reported as an error, as is a deadlock),
 // shuffles exchange within aligned groups of a 32-lane warp, launch configurations are checked
