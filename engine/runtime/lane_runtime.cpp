@@ -162,27 +162,33 @@ StepResult LaneRuntime::step(const Tensor& x, const std::vector<int32_t>& labels
     u->use_graph = opt_.cuda_graphs && u->stream && mode == StepMode::Train &&
                    (u->graph ? u->graph->batch() == B : u->warm_batch == B);
   }
-  // The input once per device with eager units (a view of x on the CPU).
+  // The input once per device with units (a view of x on the CPU). On a GPU it is copied on the
+  // device's first unit stream into the buffer kept for this batch size; the device's other
+  // units and the head wait for the copy's event.
   std::map<int, Var> inputs;
   for (auto& u : units_) {
     const int d = u->device;
-    if (u->use_graph || inputs.count(d)) continue;
+    if (inputs.count(d)) continue;
     if (devices_[d].is_cpu()) {
       inputs[d] = make_var(x, false);
-    } else {
-      Tensor xd;
-      workers_[d]->submit([&] {
-        use_stream(*u);
-        xd = x.to(devices_[d]);
-        cuda::stream_synchronize(u->stream);
-      }).get();
-      inputs[d] = make_var(xd, false);
+      continue;
     }
+    Tensor& xd = device_input_[{d, B}];
+    workers_[d]->submit([&] {
+      use_stream(*u);
+      if (!xd.defined()) xd = Tensor::empty(x.shape(), x.dtype(), devices_[d]);
+      if (!input_event_.count(d)) input_event_[d] = cuda::create_event(devices_[d].index);
+      xd.copy_from(x);
+      cuda::record_event(input_event_[d], u->stream);
+    }).get();
+    inputs[d] = make_var(xd, false);
   }
   run_on_devices([&](Unit& u) {
+    if (u.stream) cuda::stream_wait_event(u.stream, input_event_.at(u.device));
     if (u.use_graph) {
       if (!u.graph) u.graph = std::make_unique<UnitGraph>(devices_[u.device].index);
-      u.outs = u.graph->forward(x, [&](Tape& t, const Var& xs) { return u.forward(t, xs, model_); });
+      u.outs = u.graph->forward(inputs[u.device]->value,
+                                [&](Tape& t, const Var& xs) { return u.forward(t, xs, model_); });
       return;
     }
     u.tape.clear();
@@ -211,8 +217,16 @@ StepResult LaneRuntime::step(const Tensor& x, const std::vector<int32_t>& labels
       for (size_t l = 0; l < L; ++l) scale.push_back(dropout_rng->uniform() < p ? 0.0 : 1.0 / (1.0 - p));
     }
     Var V = concat_last(head_tape_, gathered);
+    // The reconstruction target: the device's copy of the batch when units share the head's GPU.
+    Tensor images = x;
+    if (head_stream_ && inputs.count(head_device_)) {
+      cuda::stream_wait_event(head_stream_, input_event_.at(head_device_));
+      images = inputs[head_device_]->value;
+    } else {
+      images = x.to(hd);
+    }
     HeadResult h =
-        model_.head().forward(head_tape_, V, x.to(hd), labels, scale, mode != StepMode::Eval, model_.spec().lam_recon);
+        model_.head().forward(head_tape_, V, images, labels, scale, mode != StepMode::Eval, model_.spec().lam_recon);
     if (grad) head_tape_.backward(h.loss);
     res.loss = h.loss->value.item();
     res.margin = h.margin->value.item();

@@ -13,7 +13,9 @@
 // With cuda_graphs, a GPU unit's training step is captured after one eager step and replayed
 // from CUDA graphs (unit_graph.h); other modes and batch sizes run eagerly.
 #pragma once
+#include <map>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "engine/core/rng.h"
@@ -77,6 +79,10 @@ class LaneRuntime {
   std::vector<std::unique_ptr<Unit>> units_;
   void* head_stream_ = nullptr;
   void* head_event_ = nullptr;  // recorded after the head's backward and update
+  // Per GPU device with units: the batch copied in once per step (one buffer per batch size, so
+  // graphs keep their input address) and the event recorded after the copy.
+  std::map<std::pair<int, int64_t>, Tensor> device_input_;
+  std::map<int, void*> input_event_;
   std::vector<int> placement_;
   int head_device_ = 0;
   Tape head_tape_;

@@ -38,16 +38,14 @@ UnitGraph::~UnitGraph() {
 
 const std::vector<Var>& UnitGraph::forward(const Tensor& x, const ForwardFn& fwd) {
   if (!fwd_) {
-    x_ = Tensor::empty(x.shape(), x.dtype(), Device::cuda(device_));
-    x_.copy_from(x);
+    x_ = x;
     Var xv = make_var(x_, false);
     tape_.clear();
     tape_.grad_enabled = true;
     fwd_ = capture(pool_, [&] { outs_ = fwd(tape_, xv); });
   } else {
-    MLCN_CHECK(x.shape() == x_.shape(), "UnitGraph: batch " << shape_str(x.shape()) << " differs from the captured "
-                                                            << shape_str(x_.shape()));
-    x_.copy_from(x);
+    MLCN_CHECK(x.data<float>() == x_.data<float>() && x.shape() == x_.shape(),
+               "UnitGraph: replayed with another input than the captured " << shape_str(x_.shape()));
   }
   cuda::graph_launch(fwd_);
   return outs_;

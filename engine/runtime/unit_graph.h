@@ -1,8 +1,8 @@
 // A GPU unit's training step (one lane, or a lane group) replayed from two CUDA graphs: the
 // forward (image -> lane outputs) and the backward with the Adam updates (lane output
-// gradients -> updated parameters). Each graph reads a static input the host refreshes before
-// launching it (the image; the output gradients) and writes tensors that stay alive, at fixed
-// addresses, in the graph's private memory pool. The Adam step size is copied from pinned host
+// gradients -> updated parameters). Each graph reads a static input refreshed before it is
+// launched (the image, by the runtime; the output gradients, here) and writes tensors that stay
+// alive, at fixed addresses, in the graph's private memory pool. The Adam step size is copied from pinned host
 // memory inside the graph, so the host only advances each optimizer before a replay.
 // Capture needs a warmed-up unit: one eager step first (cuDNN algorithm search, cuBLAS
 // workspaces, optimizer state). The captured batch size is the only one the graphs serve.
@@ -23,8 +23,9 @@ class UnitGraph {
   UnitGraph& operator=(const UnitGraph&) = delete;
 
   using ForwardFn = std::function<std::vector<Var>(Tape&, const Var& x)>;
-  // x: (B, H, W, C) host image batch. The first call captures fwd (run once as the capture
-  // is launched); later calls copy x into the static input and replay.
+  // x: (B, H, W, C) on the device, the runtime's static input for this batch size (same address
+  // every step; the caller refreshes its contents before calling). The first call captures fwd
+  // (run once as the capture is launched); later calls replay it.
   const std::vector<Var>& forward(const Tensor& x, const ForwardFn& fwd);
   // grads: one (B, classes, D_l) per output, on any device (or undefined: zero). Copies them in
   // and calls advance() (the optimizers' advance(): host side only), then the first call captures
@@ -40,7 +41,7 @@ class UnitGraph {
   uint64_t pool_ = 0;
   void* fwd_ = nullptr;
   void* bwd_ = nullptr;
-  Tensor x_;                   // static input (B, H, W, C) on the device
+  Tensor x_;                   // the static input (B, H, W, C) it was captured with
   std::vector<Tensor> seeds_;  // static output gradients
   Tape tape_;                  // the captured forward's tape: keeps its activations alive
   std::vector<Var> outs_;

@@ -25,13 +25,13 @@ TEST_CASE("lane runtime: 3 lanes on one GPU with a stream each train like the CP
   LaneRuntime cpu_rt(cpu_model, {1, 2, {}, 0, {}});
   LaneRuntime gpu_rt(gpu_model, {1, 1, {}, 0, {Device::cuda(0)}});
   const int64_t B = 12;
-  const auto pixels = rand_vec(size_t(B * 28 * 28), 9, 0.0, 1.0);
-  Tensor x = Tensor::empty({B, 28, 28, 1});
-  for (int64_t i = 0; i < x.numel(); ++i) x.set(i, pixels[size_t(i)]);
   std::vector<int32_t> labels;
   for (int64_t b = 0; b < B; ++b) labels.push_back(int32_t((b * 3 + 1) % 10));
   Rng rc(5), rg(5);
-  for (int s = 0; s < 3; ++s) {
+  Tensor x = Tensor::empty({B, 28, 28, 1});
+  for (int s = 0; s < 3; ++s) {  // a new batch every step: stale inputs show
+    const auto pixels = rand_vec(size_t(B * 28 * 28), 9 + uint64_t(s), 0.0, 1.0);
+    for (int64_t i = 0; i < x.numel(); ++i) x.set(i, pixels[size_t(i)]);
     StepResult c = cpu_rt.step(x, labels, StepMode::Train, 1e-3, &rc);
     StepResult g = gpu_rt.step(x, labels, StepMode::Train, 1e-3, &rg);
     INFO("step " << s);

@@ -68,18 +68,24 @@ bool run_one(cudaStream_t s) {
   return true;
 }
 
-void drain(cudaStream_t s) {
-  while (run_one(s)) {
-  }
-}
+std::vector<cudaStream_t> g_created;  // streams in creation order
 
 void drain_all() {
   std::lock_guard<std::recursive_mutex> lock(g_exec_mu);
   for (bool ran = true; ran;) {
     ran = false;
-    std::vector<cudaStream_t> streams;
-    for (auto& q : g_queues) streams.push_back(q.first);
-    for (cudaStream_t s : streams) ran = run_one(s) || ran;
+    for (auto it = g_created.rbegin(); it != g_created.rend(); ++it) ran = run_one(*it) || ran;
+  }
+}
+
+// Runs s's queue. In the reverse run (MLCN_EMU_REVERSE) every other stream runs first, newest
+// first: a schedule as legal as the lazy one (the waits inside the queues still order what
+// depends on what), but one where work another stream forgot to wait for runs before it exists.
+void drain(cudaStream_t s) {
+  static const bool reverse = std::getenv("MLCN_EMU_REVERSE") != nullptr;
+  std::lock_guard<std::recursive_mutex> lock(g_exec_mu);
+  if (reverse) drain_all();
+  while (run_one(s)) {
   }
 }
 
@@ -244,9 +250,15 @@ cudaError_t cudaMemsetAsync(void* p, int v, size_t n, cudaStream_t s) {
 // ---- streams, events, capture, graphs ----
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned) {
   *s = reinterpret_cast<cudaStream_t>(new char);
+  std::lock_guard<std::recursive_mutex> lock(g_exec_mu);
+  g_created.push_back(*s);
   return cudaSuccess;
 }
 cudaError_t cudaStreamDestroy(cudaStream_t s) {
+  std::lock_guard<std::recursive_mutex> lock(g_exec_mu);
+  drain(s);  // queued work still completes
+  g_queues.erase(s);
+  g_created.erase(std::remove(g_created.begin(), g_created.end(), s), g_created.end());
   delete reinterpret_cast<char*>(s);
   return cudaSuccess;
 }
