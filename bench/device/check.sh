@@ -87,7 +87,7 @@ GPU=$(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,nohea
 PREFIX=()
 [ -d "$ROOT/.deps" ] && PREFIX=(-DCMAKE_PREFIX_PATH="$ROOT/.deps")
 step "configure" 120 build.log cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMLCN_CUDA=ON \
-  -DMLCN_CUDA_ENGINE=ON -DMLCN_MPI=OFF -DCMAKE_CUDA_ARCHITECTURES=90 "${PREFIX[@]}"
+  -DMLCN_CUDA_ENGINE=ON -DMLCN_MPI=OFF -DMLCN_EMU_TESTS=OFF -DCMAKE_CUDA_ARCHITECTURES=90 "${PREFIX[@]}"
 step "build" 300 build.log cmake --build "$BUILD" -j "$JOBS"
 
 TEST_CUDA="$BUILD/tests/cuda/test_cuda"
