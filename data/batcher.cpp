@@ -5,8 +5,8 @@
 #include <cmath>
 #include <cstring>
 
-#include "engine/core/check.h"
-#include "engine/core/rng.h"
+#include "base/check.h"
+#include "base/rng.h"
 
 namespace mlcn {
 namespace {

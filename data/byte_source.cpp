@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "engine/core/check.h"
+#include "base/check.h"
 
 namespace mlcn {
 

@@ -6,14 +6,15 @@
 #include <cstring>
 
 #include "data/byte_source.h"
-#include "engine/core/check.h"
+#include "base/check.h"
 
 namespace mlcn {
 namespace {
 
 constexpr int kPlane = kCifarSide * kCifarSide;
 const char* const kMissingHint =
-    "CIFAR-10 needs the official binary files; ../shared/data/cifar10/to_binary.py writes them";
+    "CIFAR-10 needs the official binary files (data_batch_1.bin ... test_batch.bin): "
+    "download cifar-10-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html and extract it";
 
 }  // namespace
 

@@ -7,7 +7,7 @@
 
 #include "data/cifar.h"
 #include "data/idx.h"
-#include "engine/core/check.h"
+#include "base/check.h"
 
 namespace mlcn {
 namespace {
@@ -80,8 +80,8 @@ Dataset load_fashion_mnist(const std::string& dir, const std::string& split) {
 
 Dataset load_cifar10(const std::string& dir, const std::string& split, int64_t limit) {
   check_dir(dir, "CIFAR-10",
-            "set data.path to a directory with the official binary files; "
-            "../shared/data/cifar10/to_binary.py writes them");
+            "set data.path to a directory with the official binary files (cifar-10-binary.tar.gz from "
+            "https://www.cs.toronto.edu/~kriz/cifar.html, extracted)");
   Dataset d;
   d.H = d.W = kCifarSide;
   d.C = kCifarChannels;

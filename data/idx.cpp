@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "data/byte_source.h"
-#include "engine/core/check.h"
+#include "base/check.h"
 
 namespace mlcn {
 namespace {

@@ -9,7 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "engine/core/check.h"
+#include "base/check.h"
 #include "kernels/cuda_context.h"
 
 namespace mlcn::cuda {

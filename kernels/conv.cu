@@ -71,7 +71,7 @@ bool aligned16(std::initializer_list<const void*> ptrs) {
   return true;
 }
 
-ConvPlan* get_plan(const cpu::ConvShape& s, bool tf32, bool aligned) {
+ConvPlan* get_plan(const ConvShape& s, bool tf32, bool aligned) {
   const PlanKey key{current_device(), tf32, s.B, s.H, s.W, s.C, s.K, s.kh, s.kw, s.stride, s.pad_h, s.pad_w, s.OH, s.OW,
                     s.groups, aligned};
   std::lock_guard<std::mutex> lock(plans_mutex());
@@ -213,7 +213,7 @@ Choice ensure(ConvPlan* p, Dir dir, bool tf32, cudnnHandle_t h, const void* x, c
 }
 
 // xp (B, Hin, Win, C) = x (B, H, W, C) shifted by the top/left pads, zero elsewhere.
-__global__ void pad_input_kernel(float* xp, const float* x, cpu::ConvShape s, int64_t Hin, int64_t Win) {
+__global__ void pad_input_kernel(float* xp, const float* x, ConvShape s, int64_t Hin, int64_t Win) {
   MLCN_GRID_STRIDE(e, s.B * Hin * Win * s.C) {
     const int64_t c = e % s.C, xw = (e / s.C) % Win, yh = (e / (s.C * Win)) % Hin, b = e / (s.C * Win * Hin);
     const int64_t y = yh - s.pad_h, xx = xw - s.pad_w;
@@ -222,7 +222,7 @@ __global__ void pad_input_kernel(float* xp, const float* x, cpu::ConvShape s, in
 }
 
 // dx (B, H, W, C) += the matching entries of dxp (B, Hin, Win, C).
-__global__ void crop_add_kernel(float* dx, const float* dxp, cpu::ConvShape s, int64_t Hin, int64_t Win) {
+__global__ void crop_add_kernel(float* dx, const float* dxp, ConvShape s, int64_t Hin, int64_t Win) {
   MLCN_GRID_STRIDE(e, s.B * s.H * s.W * s.C) {
     const int64_t c = e % s.C, xx = (e / s.C) % s.W, y = (e / (s.C * s.W)) % s.H, b = e / (s.C * s.W * s.H);
     const int64_t yp = y + s.pad_h, xp = xx + s.pad_w;
@@ -232,7 +232,7 @@ __global__ void crop_add_kernel(float* dx, const float* dxp, cpu::ConvShape s, i
 
 }  // namespace
 
-void conv2d_forward_cuda(float* out, const float* in, const float* w, const float* b, const cpu::ConvShape& s,
+void conv2d_forward_cuda(float* out, const float* in, const float* w, const float* b, const ConvShape& s,
                          cudaStream_t st) {
   if (s.B <= 0 || s.K <= 0 || s.OH <= 0 || s.OW <= 0) return;
   const bool tf32 = allow_tf32();
@@ -255,7 +255,7 @@ void conv2d_forward_cuda(float* out, const float* in, const float* w, const floa
 }
 
 void conv2d_backward_cuda(float* din, float* dw, float* db, const float* dout, const float* in, const float* w,
-                          const cpu::ConvShape& s, cudaStream_t st) {
+                          const ConvShape& s, cudaStream_t st) {
   if (s.B <= 0 || s.K <= 0 || s.OH <= 0 || s.OW <= 0) return;
   if (db) bias_backward_cuda(db, dout, s.B * s.OH * s.OW, s.K, st);
   if (!din && !dw) return;
@@ -301,12 +301,12 @@ size_t conv_plans_cached() {
   return plans().size();
 }
 
-void conv2d_forward(float* out, const float* in, const float* w, const float* b, const cpu::ConvShape& s) {
+void conv2d_forward(float* out, const float* in, const float* w, const float* b, const ConvShape& s) {
   conv2d_forward_cuda(out, in, w, b, s, current_stream());
 }
 
 void conv2d_backward(float* din, float* dw, float* db, const float* dout, const float* in, const float* w,
-                     const cpu::ConvShape& s) {
+                     const ConvShape& s) {
   conv2d_backward_cuda(din, dw, db, dout, in, w, s, current_stream());
 }
 

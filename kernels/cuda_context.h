@@ -5,7 +5,7 @@
 // stream of the current device. Handles are per (thread, device): cuBLAS and cuDNN handles
 // must not be shared by threads that drive different streams.
 // Include this header first in every .cu file: it pulls in the CUDA headers before
-// engine/core/check.h, which then defines MLCN_CUDA_CHECK, MLCN_CUBLAS_CHECK, MLCN_CUDNN_CHECK.
+// base/check.h, which then defines MLCN_CUDA_CHECK, MLCN_CUBLAS_CHECK, MLCN_CUDNN_CHECK.
 #pragma once
 #include <cublas_v2.h>     // defines: cublasHandle_t, CUBLAS_VER_MAJOR
 #include <cuda_runtime.h>  // defines: cudaStream_t, CUDART_VERSION
@@ -13,7 +13,7 @@
 
 #include <cstdint>
 
-#include "engine/core/check.h"
+#include "base/check.h"
 
 namespace mlcn::cuda {
 

@@ -16,7 +16,7 @@
 namespace mlcn::cuda {
 namespace {
 
-__global__ void depthwise_forward_kernel(float* out, const float* in, const float* w, cpu::ConvShape s) {
+__global__ void depthwise_forward_kernel(float* out, const float* in, const float* w, ConvShape s) {
   const int64_t taps = s.kh * s.kw;
   MLCN_GRID_STRIDE(e, s.B * s.OH * s.OW * s.C) {
     const int64_t c = e % s.C, ox = (e / s.C) % s.OW, oy = (e / (s.C * s.OW)) % s.OH, b = e / (s.C * s.OW * s.OH);
@@ -34,7 +34,7 @@ __global__ void depthwise_forward_kernel(float* out, const float* in, const floa
   }
 }
 
-__global__ void depthwise_din_kernel(float* din, const float* dout, const float* w, cpu::ConvShape s) {
+__global__ void depthwise_din_kernel(float* din, const float* dout, const float* w, ConvShape s) {
   const int64_t taps = s.kh * s.kw;
   MLCN_GRID_STRIDE(e, s.B * s.H * s.W * s.C) {
     const int64_t c = e % s.C, x = (e / s.C) % s.W, y = (e / (s.C * s.W)) % s.H, b = e / (s.C * s.W * s.H);
@@ -55,7 +55,7 @@ __global__ void depthwise_din_kernel(float* din, const float* dout, const float*
 constexpr int kDwRows = 8;
 
 // grid (taps, ceil(C / 32), position chunks); block (32, kDwRows).
-__global__ void depthwise_dw_kernel(float* dw, const float* dout, const float* in, cpu::ConvShape s, int64_t chunk) {
+__global__ void depthwise_dw_kernel(float* dw, const float* dout, const float* in, ConvShape s, int64_t chunk) {
   __shared__ float part[kDwRows][33];
   const int64_t taps = s.kh * s.kw, tap = blockIdx.x, i = tap / s.kw, j = tap % s.kw;
   const int64_t c = blockIdx.y * int64_t(32) + threadIdx.x;
@@ -81,7 +81,7 @@ __global__ void depthwise_dw_kernel(float* dw, const float* dout, const float* i
 
 }  // namespace
 
-void depthwise_forward_cuda(float* out, const float* in, const float* w, const cpu::ConvShape& s, cudaStream_t st) {
+void depthwise_forward_cuda(float* out, const float* in, const float* w, const ConvShape& s, cudaStream_t st) {
   const int64_t n = s.B * s.OH * s.OW * s.C;
   if (n <= 0) return;
   depthwise_forward_kernel<<<grid_for(n), kThreads, 0, st>>>(out, in, w, s);
@@ -89,7 +89,7 @@ void depthwise_forward_cuda(float* out, const float* in, const float* w, const c
 }
 
 void depthwise_backward_cuda(float* din, float* dw, const float* dout, const float* in, const float* w,
-                             const cpu::ConvShape& s, cudaStream_t st) {
+                             const ConvShape& s, cudaStream_t st) {
   const int64_t positions = s.B * s.OH * s.OW;
   if (positions <= 0 || s.C <= 0) return;
   if (din) {
@@ -108,12 +108,12 @@ void depthwise_backward_cuda(float* din, float* dw, const float* dout, const flo
   MLCN_CUDA_LAUNCH_CHECK();
 }
 
-void depthwise_forward(float* out, const float* in, const float* w, const cpu::ConvShape& s) {
+void depthwise_forward(float* out, const float* in, const float* w, const ConvShape& s) {
   depthwise_forward_cuda(out, in, w, s, current_stream());
 }
 
 void depthwise_backward(float* din, float* dw, const float* dout, const float* in, const float* w,
-                        const cpu::ConvShape& s) {
+                        const ConvShape& s) {
   depthwise_backward_cuda(din, dw, dout, in, w, s, current_stream());
 }
 

@@ -4,7 +4,7 @@
 #pragma once
 #include <cuda_runtime.h>
 
-#include "engine/cpu/capsule.h"  // defines: kSquashEps, kLengthEps
+#include "base/capsule_constants.h"  // defines: kSquashEps, kLengthEps
 
 // for (int64_t i = global thread index; i < n; i += total threads)
 #define MLCN_GRID_STRIDE(i, n) \

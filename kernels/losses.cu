@@ -6,7 +6,7 @@
 
 #include <algorithm>
 
-#include "engine/cpu/loss.h"
+#include "base/capsule_constants.h"  // defines: kMarginPlus, kMarginMinus, kMarginLambda
 #include "engine/ops/cuda_bridge.h"
 #include "kernels/allocator.h"
 #include "kernels/device_math.cuh"

@@ -4,7 +4,7 @@
 
 #include <utility>
 
-#include "engine/core/check.h"  // defines: MLCN_CHECK
+#include "base/check.h"  // defines: MLCN_CHECK
 #include "sched/placement.h"    // defines: make_problem
 #include "sched/step_sim.h"     // defines: simulate_step
 

@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>  // defines: nlohmann::ordered_json
 
-#include "engine/core/rng.h"  // defines: Rng
+#include "base/rng.h"  // defines: Rng
 #include "nas/search_space.h"  // defines: SearchSpace
 
 namespace mlcn {

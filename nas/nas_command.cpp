@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "engine/core/check.h"  // defines: MLCN_CHECK, MLCN_FAIL
+#include "base/check.h"  // defines: MLCN_CHECK, MLCN_FAIL
 #include "nas/generator.h"      // defines: ModelGenerator, model_to_json
 #include "nas/nas_config.h"     // defines: load_nas_config
 #include "nas/nas_run.h"        // defines: run_nas, load_search_config

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "engine/core/check.h"    // defines: MLCN_CHECK, MLCN_FAIL
+#include "base/check.h"    // defines: MLCN_CHECK, MLCN_FAIL
 #include "engine/train/config.h"  // defines: merge_strict
 #include "nas/train_bridge.h"   // defines: training_facts
 

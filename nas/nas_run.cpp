@@ -9,7 +9,7 @@
 #include <set>
 #include <sstream>
 
-#include "engine/core/check.h"      // defines: MLCN_CHECK, MLCN_FAIL
+#include "base/check.h"      // defines: MLCN_CHECK, MLCN_FAIL
 #include "engine/io/safetensors.h"  // defines: write_file_atomic
 #include "nas/nas_summary.h"        // defines: search_summary
 #include "nas/search.h"             // defines: run_search, SearchObserver

@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "engine/core/check.h"  // defines: MLCN_CHECK
+#include "base/check.h"  // defines: MLCN_CHECK
 
 namespace mlcn {
 

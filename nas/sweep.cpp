@@ -8,7 +8,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "engine/core/check.h"  // defines: MLCN_CHECK, MLCN_FAIL
+#include "base/check.h"  // defines: MLCN_CHECK, MLCN_FAIL
 #include "nas/nas_config.h"     // defines: load_nas_config
 #include "nas/nas_run.h"        // defines: run_nas
 

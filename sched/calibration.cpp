@@ -8,7 +8,7 @@
 #include <fstream>
 #include <set>
 
-#include "engine/core/check.h"  // defines: MLCN_CHECK, MLCN_FAIL
+#include "base/check.h"  // defines: MLCN_CHECK, MLCN_FAIL
 #include "sched/lane_io.h"      // defines: lane_to_json, lane_from_json
 
 namespace mlcn {

@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "engine/core/check.h"  // defines: MLCN_CHECK, MLCN_FAIL
+#include "base/check.h"  // defines: MLCN_CHECK, MLCN_FAIL
 
 namespace mlcn {
 

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <set>
 
-#include "engine/core/check.h"  // defines: MLCN_CHECK, MLCN_FAIL
+#include "base/check.h"  // defines: MLCN_CHECK, MLCN_FAIL
 
 namespace mlcn {
 

@@ -3,7 +3,7 @@
 
 #include <set>
 
-#include "engine/core/check.h"  // defines: MLCN_CHECK, MLCN_FAIL
+#include "base/check.h"  // defines: MLCN_CHECK, MLCN_FAIL
 #include "sched/devices.h"      // defines: read_json_file
 
 namespace mlcn {

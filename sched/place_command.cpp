@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 
-#include "engine/core/check.h"  // defines: MLCN_CHECK, MLCN_FAIL
+#include "base/check.h"  // defines: MLCN_CHECK, MLCN_FAIL
 #include "sched/calibration.h"  // defines: load_calibration
 #include "sched/cost_model.h"   // defines: CostModel
 #include "sched/lane_io.h"      // defines: load_lanes_file, load_lanes_from_config

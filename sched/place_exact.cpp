@@ -22,7 +22,7 @@
 #include <numeric>
 #include <unordered_set>
 
-#include "engine/core/check.h"   // defines: MLCN_CHECK, MLCN_FAIL
+#include "base/check.h"   // defines: MLCN_CHECK, MLCN_FAIL
 #include "sched/place_common.h"  // defines: fits, makespan_of
 #include "sched/placement.h"
 

@@ -6,8 +6,8 @@
 #include <numeric>
 #include <queue>
 
-#include "engine/core/check.h"   // defines: MLCN_CHECK, MLCN_FAIL
-#include "engine/core/rng.h"     // defines: Rng
+#include "base/check.h"   // defines: MLCN_CHECK, MLCN_FAIL
+#include "base/rng.h"     // defines: Rng
 #include "sched/place_common.h"  // defines: fits, identical_devices
 #include "sched/placement.h"
 

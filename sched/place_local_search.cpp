@@ -9,8 +9,8 @@
 #include <cmath>
 #include <limits>
 
-#include "engine/core/check.h"   // defines: Error
-#include "engine/core/rng.h"     // defines: Rng
+#include "base/check.h"   // defines: Error
+#include "base/rng.h"     // defines: Rng
 #include "sched/place_common.h"  // defines: fits, identical_devices, makespan_of
 #include "sched/placement.h"
 

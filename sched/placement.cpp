@@ -9,7 +9,7 @@
 #include <numeric>
 #include <sstream>
 
-#include "engine/core/check.h"  // defines: MLCN_CHECK, MLCN_FAIL
+#include "base/check.h"  // defines: MLCN_CHECK, MLCN_FAIL
 #include "sched/place_common.h"  // defines: fits, loads_of, identical_devices
 
 namespace mlcn {

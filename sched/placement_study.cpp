@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <sstream>
 
-#include "engine/core/check.h"  // defines: MLCN_CHECK, MLCN_FAIL
-#include "engine/core/rng.h"    // defines: Rng, splitmix64
+#include "base/check.h"  // defines: MLCN_CHECK, MLCN_FAIL
+#include "base/rng.h"    // defines: Rng, splitmix64
 #include "sched/calibration.h"  // defines: pearson
 #include "sched/cost_model.h"   // defines: CostModel
 #include "sched/placement.h"    // defines: place, make_problem

@@ -3,7 +3,7 @@
 
 #include <set>
 
-#include "engine/core/check.h"  // defines: MLCN_CHECK
+#include "base/check.h"  // defines: MLCN_CHECK
 
 namespace mlcn {
 

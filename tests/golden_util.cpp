@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/core/rng.h"
+#include "base/rng.h"
 #include "engine/models/model.h"
 #include "engine/ops/ops.h"
 #include "engine/train/config.h"
@@ -14,7 +14,7 @@ namespace mlcn {
 
 std::string golden_dir() {
   if (const char* env = std::getenv("MLCN_GOLDEN_DIR")) return env;
-  return std::string(MLCN_SOURCE_DIR) + "/../shared/data/golden";
+  return std::string(MLCN_SOURCE_DIR) + "/tests/golden";
 }
 
 double golden_value(uint64_t k, uint64_t i, double amplitude) {

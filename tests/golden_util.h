@@ -1,4 +1,4 @@
-// Runs one golden training step (../shared/data/golden) through the engine: the model from the
+// Runs one golden training step (tests/golden) through the engine: the model from the
 // file's config, weights from the closed form of golden/README.md, forward in training mode
 // (mask by label, no dropout), backward. Gradients come back in the exchange layout.
 #pragma once

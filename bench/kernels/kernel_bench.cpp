@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/core/rng.h"
+#include "base/rng.h"
 #include "engine/cpu/capsule.h"
 #include "kernels/conv.cuh"
 #include "kernels/cuda_backend.h"
@@ -247,7 +247,7 @@ void capsule_layer(Bench& bench, const std::string& tag, int64_t B, int64_t N, i
 
 // CapsNet's primary-capsule convolution: (B, 20, 20, 256) -> (B, 6, 6, 256), 9x9, stride 2.
 void primary_conv(Bench& bench, int64_t B) {
-  const cpu::ConvShape cs = cpu::make_conv_shape(B, 20, 20, 256, 256, 9, 9, 2, false);
+  const ConvShape cs = make_conv_shape(B, 20, 20, 256, 256, 9, 9, 2, false);
   const double nin = double(B * 20 * 20 * 256), nw = double(256 * 81 * 256), nout = double(B * 36 * 256);
   const double flops = 2 * nout * 81 * 256, f = 4;
   Buf x(size_t(nin), 11), w(size_t(nw), 12, -0.02, 0.02), b(256, 13), y(size_t(nout), 14), dy(size_t(nout), 15);
@@ -272,8 +272,8 @@ void primary_conv(Bench& bench, int64_t B) {
 // both backward passes. A row times all G lanes' work.
 void grouped_primary_conv(Bench& bench, int64_t B, int64_t G) {
   const int64_t C = 64, K = 128, H = 20;
-  cpu::ConvShape one = cpu::make_conv_shape(B, H, H, C, K, 6, 6, 2, false);
-  cpu::ConvShape grouped = cpu::make_conv_shape(B, H, H, G * C, G * K, 6, 6, 2, false);
+  ConvShape one = make_conv_shape(B, H, H, C, K, 6, 6, 2, false);
+  ConvShape grouped = make_conv_shape(B, H, H, G * C, G * K, 6, 6, 2, false);
   grouped.groups = G;
   const double nin = double(B * H * H * C), nw = double(K * 36 * C), nout = double(B * one.OH * one.OW * K);
   const double flops = 2 * nout * 36 * C * double(G), f = 4, bytes = (nin + nw + nout) * f * double(G);

@@ -1,4 +1,4 @@
-"""Check the PyTorch peer against the golden step files in /work/shared/data/golden.
+"""Check the PyTorch peer against the golden step files in tests/golden.
 
 For each file: parse the safetensors container (json + numpy), build the model from the
 metadata `config`, set every parameter listed in metadata `weights` from the closed form of
@@ -29,7 +29,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from models import build  # noqa: E402
 
-GOLDEN_DIR = "/work/shared/data/golden"
+GOLDEN_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "golden")
 sys.path.insert(0, GOLDEN_DIR)
 from golden_init import values  # noqa: E402
 

@@ -1,7 +1,7 @@
 """PyTorch peer of the engine's models: CapsNet (spec section 2) and MLCN (spec section 1).
 
-Both follow /work/shared/docs/mlcn-spec.md exactly, with the parameter names and layouts of
-/work/shared/data/golden/README.md, so a golden file's weights load by name:
+Both follow the models of the MLCN paper (do Rosario et al.) and CapsNet (Sabour et al.), with
+the parameter names and layouts of tests/golden/README.md, so a golden file's weights load by name:
 
 * CapsNet: conv1, primary, W (N_in, 10, 16, 8), decoder.fc1/fc2/fc3.
 * MLCN: lanes.L.{conv1, primary, deep_conv.N, deep_primary.N, W} for mlcn1 lanes,

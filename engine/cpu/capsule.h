@@ -8,10 +8,8 @@
 #pragma once
 #include <cstdint>
 
-namespace mlcn {
-inline constexpr double kSquashEps = 1e-7;  // Keras K.epsilon(), spec 1.2
-inline constexpr double kLengthEps = 1e-7;  // spec 1.6
-}  // namespace mlcn
+#include "base/capsule_constants.h"  // defines: kSquashEps, kLengthEps
+
 
 namespace mlcn::cpu {
 

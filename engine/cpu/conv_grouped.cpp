@@ -3,7 +3,7 @@
 // code with group g's filter rows, and scattered (or accumulated) back into their columns.
 #include <vector>
 
-#include "engine/core/check.h"
+#include "base/check.h"
 #include "engine/cpu/conv.h"
 
 namespace mlcn::cpu {

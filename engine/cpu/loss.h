@@ -4,9 +4,8 @@
 #pragma once
 #include <cstdint>
 
-namespace mlcn {
-inline constexpr double kMarginPlus = 0.9, kMarginMinus = 0.1, kMarginLambda = 0.5;
-}
+#include "base/capsule_constants.h"  // defines: kMarginPlus, kMarginMinus, kMarginLambda
+
 
 namespace mlcn::cpu {
 

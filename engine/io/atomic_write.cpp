@@ -7,7 +7,7 @@
 #include <cstring>
 #include <string>
 
-#include "engine/core/check.h"
+#include "base/check.h"
 #include "engine/io/safetensors.h"
 
 namespace mlcn {

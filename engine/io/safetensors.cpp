@@ -16,7 +16,7 @@
 #include <set>
 #include <sstream>
 
-#include "engine/core/check.h"
+#include "base/check.h"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
               "safetensors data is little-endian; this code copies it as host bytes");

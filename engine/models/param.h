@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "engine/core/autograd.h"
-#include "engine/core/rng.h"
+#include "base/rng.h"
 
 namespace mlcn {
 

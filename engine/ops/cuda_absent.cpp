@@ -1,6 +1,6 @@
 // Stand-ins for the CUDA entry points in builds without the CUDA backend: each throws, so a
 // tensor placed on a GPU is an error, never a silent CPU fallback. One per declaration in cuda_bridge.h.
-#include "engine/core/check.h"
+#include "base/check.h"
 #include "engine/ops/cuda_bridge.h"
 
 namespace mlcn::cuda {
@@ -26,10 +26,10 @@ void relu_backward(float*, const float*, const float*, int64_t) { MLCN_FAIL("rel
 void sigmoid_forward(float*, const float*, int64_t) { MLCN_FAIL("sigmoid_forward: not on this backend (built without CUDA)"); }
 void sigmoid_backward(float*, const float*, const float*, int64_t) { MLCN_FAIL("sigmoid_backward: not on this backend (built without CUDA)"); }
 void scale_inplace(float*, float, int64_t) { MLCN_FAIL("scale_inplace: not on this backend (built without CUDA)"); }
-void conv2d_forward(float*, const float*, const float*, const float*, const cpu::ConvShape&) { MLCN_FAIL("conv2d_forward: not on this backend (built without CUDA)"); }
-void conv2d_backward(float*, float*, float*, const float*, const float*, const float*, const cpu::ConvShape&) { MLCN_FAIL("conv2d_backward: not on this backend (built without CUDA)"); }
-void depthwise_forward(float*, const float*, const float*, const cpu::ConvShape&) { MLCN_FAIL("depthwise_forward: not on this backend (built without CUDA)"); }
-void depthwise_backward(float*, float*, const float*, const float*, const float*, const cpu::ConvShape&) { MLCN_FAIL("depthwise_backward: not on this backend (built without CUDA)"); }
+void conv2d_forward(float*, const float*, const float*, const float*, const ConvShape&) { MLCN_FAIL("conv2d_forward: not on this backend (built without CUDA)"); }
+void conv2d_backward(float*, float*, float*, const float*, const float*, const float*, const ConvShape&) { MLCN_FAIL("conv2d_backward: not on this backend (built without CUDA)"); }
+void depthwise_forward(float*, const float*, const float*, const ConvShape&) { MLCN_FAIL("depthwise_forward: not on this backend (built without CUDA)"); }
+void depthwise_backward(float*, float*, const float*, const float*, const float*, const ConvShape&) { MLCN_FAIL("depthwise_backward: not on this backend (built without CUDA)"); }
 void gemm(bool, bool, int64_t, int64_t, int64_t, const float*, const float*, float, float*) { MLCN_FAIL("gemm: not on this backend (built without CUDA)"); }
 void bias_add(float*, const float*, int64_t, int64_t) { MLCN_FAIL("bias_add: not on this backend (built without CUDA)"); }
 void bias_backward(float*, const float*, int64_t, int64_t) { MLCN_FAIL("bias_backward: not on this backend (built without CUDA)"); }

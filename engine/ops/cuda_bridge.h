@@ -42,12 +42,12 @@ void sigmoid_forward(float* out, const float* in, int64_t n);
 void sigmoid_backward(float* din, const float* dout, const float* out, int64_t n);
 void scale_inplace(float* x, float k, int64_t n);
 
-void conv2d_forward(float* out, const float* in, const float* w, const float* b, const cpu::ConvShape& s);
+void conv2d_forward(float* out, const float* in, const float* w, const float* b, const ConvShape& s);
 void conv2d_backward(float* din, float* dw, float* db, const float* dout, const float* in, const float* w,
-                     const cpu::ConvShape& s);
-void depthwise_forward(float* out, const float* in, const float* w, const cpu::ConvShape& s);
+                     const ConvShape& s);
+void depthwise_forward(float* out, const float* in, const float* w, const ConvShape& s);
 void depthwise_backward(float* din, float* dw, const float* dout, const float* in, const float* w,
-                        const cpu::ConvShape& s);
+                        const ConvShape& s);
 // C(M,N) = op(A) op(B) (+ C when beta = 1), row-major (cuBLAS underneath).
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, const float* B, float beta, float* C);
 void bias_add(float* out, const float* b, int64_t rows, int64_t cols);

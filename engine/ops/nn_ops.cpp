@@ -20,8 +20,8 @@ Var conv2d(Tape& t, const Var& x, const Var& w, const Var& b, int stride, bool s
   MLCN_CHECK(!b || b->value.numel() == Wt.dim(0), "conv2d: bias " << shape_str(b->value.shape()));
   same_device("conv2d", x, w);
   same_device("conv2d", x, b);
-  cpu::ConvShape s =
-      cpu::make_conv_shape(X.dim(0), X.dim(1), X.dim(2), X.dim(3), Wt.dim(0), Wt.dim(1), Wt.dim(2), stride, same);
+  ConvShape s =
+      make_conv_shape(X.dim(0), X.dim(1), X.dim(2), X.dim(3), Wt.dim(0), Wt.dim(1), Wt.dim(2), stride, same);
   s.groups = groups;
   bool rg = needs_grad(t, {&x, &w, &b});
   Var y = new_output({s.B, s.OH, s.OW, s.K}, X, rg);
@@ -58,8 +58,8 @@ Var depthwise_conv2d(Tape& t, const Var& x, const Var& w, int stride, bool same)
   MLCN_CHECK(Wt.dim(0) == X.dim(3), "depthwise_conv2d: filter " << shape_str(Wt.shape()) << " vs input "
                                                                 << shape_str(X.shape()));
   same_device("depthwise_conv2d", x, w);
-  cpu::ConvShape s =
-      cpu::make_conv_shape(X.dim(0), X.dim(1), X.dim(2), X.dim(3), X.dim(3), Wt.dim(1), Wt.dim(2), stride, same);
+  ConvShape s =
+      make_conv_shape(X.dim(0), X.dim(1), X.dim(2), X.dim(3), X.dim(3), Wt.dim(1), Wt.dim(2), stride, same);
   bool rg = needs_grad(t, {&x, &w});
   Var y = new_output({s.B, s.OH, s.OW, s.C}, X, rg);
   if (on_cuda(X)) {

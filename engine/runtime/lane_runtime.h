@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/core/rng.h"
+#include "base/rng.h"
 #include "engine/models/model.h"
 #include "engine/optim/adam.h"
 #include "engine/runtime/cpu_worker.h"

@@ -4,7 +4,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "engine/core/check.h"
+#include "base/check.h"
 
 namespace mlcn {
 using nlohmann::json;

@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/core/rng.h"
+#include "base/rng.h"
 
 namespace mlcn::test {
 

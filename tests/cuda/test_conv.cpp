@@ -48,7 +48,7 @@ TEST_CASE("conv2d forward and backward match the CPU twin", "[cuda][conv][cudnn]
   };
   for (const ConvCase& c : cases) {
     INFO(c.name);
-    cpu::ConvShape s = cpu::make_conv_shape(c.B, c.H, c.W, c.C, c.K, c.kh, c.kw, c.stride, c.same);
+    ConvShape s = make_conv_shape(c.B, c.H, c.W, c.C, c.K, c.kh, c.kw, c.stride, c.same);
     s.groups = c.groups;
     const size_t nin = size_t(s.B * s.H * s.W * s.C), nw = size_t(s.K * s.kh * s.kw * s.C / s.groups);
     const size_t nout = size_t(s.B * s.OH * s.OW * s.K);
@@ -77,7 +77,7 @@ TEST_CASE("conv2d forward and backward match the CPU twin", "[cuda][conv][cudnn]
 }
 
 TEST_CASE("conv2d chooses its algorithms once per shape", "[cuda][conv][cudnn]") {
-  const cpu::ConvShape s = cpu::make_conv_shape(3, 11, 10, 4, 6, 3, 3, 1, false);
+  const ConvShape s = make_conv_shape(3, 11, 10, 4, 6, 3, 3, 1, false);
   const auto in = rand_vec(size_t(s.B * s.H * s.W * s.C), 211), w = rand_vec(size_t(s.K * 9 * s.C), 212);
   Guarded d_in(in), d_w(w), d_out(size_t(s.B * s.OH * s.OW * s.K));
   cuda::conv2d_forward(d_out.get(), d_in.get(), d_w.get(), nullptr, s);
@@ -98,7 +98,7 @@ TEST_CASE("depthwise conv forward and backward match the CPU twin", "[cuda][conv
   };
   for (const ConvCase& c : cases) {
     INFO(c.name);
-    const cpu::ConvShape s = cpu::make_conv_shape(c.B, c.H, c.W, c.C, c.C, c.kh, c.kw, c.stride, c.same);
+    const ConvShape s = make_conv_shape(c.B, c.H, c.W, c.C, c.C, c.kh, c.kw, c.stride, c.same);
     const size_t nin = size_t(s.B * s.H * s.W * s.C), nw = size_t(s.C * s.kh * s.kw);
     const size_t nout = size_t(s.B * s.OH * s.OW * s.C);
     const auto in = rand_vec(nin, 221), w = rand_vec(nw, 222), dout = rand_vec(nout, 223);

@@ -116,7 +116,7 @@ TEST_CASE("cifar bad input: a missing batch file is named", "[cifar][bad]") {
     write_bytes(dir.file("data_batch_" + std::to_string(k) + ".bin"), cifar_records({0}));
   }
   CHECK_ERROR(load_dataset("cifar10", dir.path, "train"), dir.file("data_batch_3.bin"),
-              "cannot open", "No such file", "to_binary.py");
+              "cannot open", "No such file", "cifar-10-binary.tar.gz");
 }
 
 TEST_CASE("cifar bad input: missing directory and unknown split", "[cifar][bad]") {

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/core/check.h"
+#include "base/check.h"
 
 namespace mlcn_test {
 

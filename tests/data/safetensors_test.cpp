@@ -31,7 +31,7 @@ std::string parse_error(const std::vector<uint8_t>& b) {
   return error_of([&] { parse(b); });
 }
 
-const std::string kGolden = "/work/shared/data/golden/";
+const std::string kGolden = std::string(MLCN_SOURCE_DIR) + "/tests/golden/";
 
 }  // namespace
 

@@ -4,7 +4,7 @@
 
 #include <omp.h>
 
-#include "engine/core/rng.h"
+#include "base/rng.h"
 #include "engine/cpu/gemm.h"
 
 using namespace mlcn;

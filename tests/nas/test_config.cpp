@@ -2,7 +2,7 @@
 // the NAS-owned training keys, and the training config built for a generated model.
 #include <catch2/catch.hpp>
 
-#include "engine/core/check.h"
+#include "base/check.h"
 #include "nas/nas_config.h"
 #include "nas/train_bridge.h"
 

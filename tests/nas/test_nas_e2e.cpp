@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/core/check.h"
+#include "base/check.h"
 #include "nas/nas_run.h"
 #include "nas/train_bridge.h"
 

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "engine/core/check.h"
+#include "base/check.h"
 #include "nas/nas_command.h"
 #include "nas/nas_run.h"
 #include "nas/train_bridge.h"

@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <fstream>
 
-#include "engine/core/check.h"
-#include "engine/core/rng.h"
+#include "base/check.h"
+#include "base/rng.h"
 #include "sched/calibration.h"
 #include "sched/cost_model.h"
 

@@ -7,8 +7,8 @@
 #include <cmath>
 #include <limits>
 
-#include "engine/core/check.h"
-#include "engine/core/rng.h"
+#include "base/check.h"
+#include "base/rng.h"
 #include "sched/placement.h"
 
 using namespace mlcn;

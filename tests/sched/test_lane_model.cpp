@@ -3,7 +3,7 @@
 // decoder parameters, validity errors, and the memory bound's monotonicity.
 #include <catch2/catch.hpp>
 
-#include "engine/core/check.h"
+#include "base/check.h"
 #include "sched/lane_model.h"
 
 using namespace mlcn;

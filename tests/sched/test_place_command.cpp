@@ -4,7 +4,7 @@
 
 #include <fstream>
 
-#include "engine/core/check.h"
+#include "base/check.h"
 #include "sched/devices.h"
 #include "sched/lane_io.h"
 #include "sched/place_command.h"

@@ -6,8 +6,8 @@
 
 #include <numeric>
 
-#include "engine/core/check.h"
-#include "engine/core/rng.h"
+#include "base/check.h"
+#include "base/rng.h"
 #include "sched/placement.h"
 #include "sched/step_sim.h"
 

@@ -3,7 +3,7 @@
 // the measure hook fills a column, the table prints, and bad bench options are rejected.
 #include <catch2/catch.hpp>
 
-#include "engine/core/check.h"
+#include "base/check.h"
 #include "sched/placement_study.h"
 
 using namespace mlcn;
