@@ -8,6 +8,7 @@
 #include "data/cifar.h"
 #include "data/idx.h"
 #include "base/check.h"
+#include "base/datasets.h"  // defines: dataset_info
 
 namespace mlcn {
 namespace {
@@ -45,8 +46,7 @@ void check_dir(const std::string& dir, const std::string& name, const std::strin
 }
 
 Dataset load_fashion_mnist(const std::string& dir, const std::string& split) {
-  check_dir(dir, "Fashion-MNIST",
-            "apt-get install dataset-fashion-mnist, or set data.path to the directory");
+  check_dir(dir, "Fashion-MNIST", dataset_info("fashion-mnist").obtain);
   std::string prefix;
   if (split == "train") {
     prefix = "train";
@@ -79,9 +79,7 @@ Dataset load_fashion_mnist(const std::string& dir, const std::string& split) {
 }
 
 Dataset load_cifar10(const std::string& dir, const std::string& split, int64_t limit) {
-  check_dir(dir, "CIFAR-10",
-            "set data.path to a directory with the official binary files (cifar-10-binary.tar.gz from "
-            "https://www.cs.toronto.edu/~kriz/cifar.html, extracted)");
+  check_dir(dir, "CIFAR-10", dataset_info("cifar10").obtain);
   Dataset d;
   d.H = d.W = kCifarSide;
   d.C = kCifarChannels;
@@ -95,24 +93,14 @@ Dataset load_cifar10(const std::string& dir, const std::string& split, int64_t l
 
 }  // namespace
 
-std::string default_dataset_path(const std::string& name) {
-  if (name == "fashion-mnist") return "/usr/share/datasets/fashion-mnist/";
-  if (name == "cifar10") return "datasets/cifar10/";
-  MLCN_FAIL("unknown dataset \"" << name << "\": expected fashion-mnist or cifar10");
-}
+std::string default_dataset_path(const std::string& name) { return dataset_info(name).default_dir; }
 
 Dataset load_dataset(const std::string& name, const std::string& path, const std::string& split,
                      int64_t limit) {
   if (limit < 0) MLCN_FAIL(name << ": image limit " << limit << " must be >= 0 (0 = all)");
-  const std::string dir = path.empty() ? default_dataset_path(name) : path;
-  Dataset d;
-  if (name == "fashion-mnist") {
-    d = load_fashion_mnist(dir, split);
-  } else if (name == "cifar10") {
-    d = load_cifar10(dir, split, limit);
-  } else {
-    MLCN_FAIL("unknown dataset \"" << name << "\": expected fashion-mnist or cifar10");
-  }
+  const DatasetInfo& info = dataset_info(name);
+  const std::string dir = path.empty() ? info.default_dir : path;
+  Dataset d = info.name == "cifar10" ? load_cifar10(dir, split, limit) : load_fashion_mnist(dir, split);
   if (limit > 0 && limit < d.n) {
     d.n = limit;
     d.images.resize(static_cast<size_t>(limit * d.image_bytes()));

@@ -3,12 +3,9 @@
 // training config of each generated model.
 #include "nas/nas_config.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "base/check.h"    // defines: MLCN_CHECK, MLCN_FAIL
-#include "engine/train/config.h"  // defines: merge_strict
-#include "nas/train_bridge.h"   // defines: training_facts
+#include "base/json_io.h"          // defines: merge_strict, apply_set_overrides, read_json_file
+#include "nas/train_bridge.h"   // defines: training_facts, training_defaults
 
 namespace mlcn {
 using nlohmann::json;
@@ -103,26 +100,6 @@ void reject_owned(const json& user, const std::string& src) {
 
 }  // namespace
 
-void apply_overrides(json* j, const std::vector<std::string>& overrides) {
-  for (const std::string& o : overrides) {
-    auto eq = o.find('=');
-    MLCN_CHECK(eq != std::string::npos && eq > 0, "--set " << o << ": expected key=value");
-    std::vector<std::string> parts;
-    std::stringstream ks(o.substr(0, eq));
-    for (std::string p; std::getline(ks, p, '.');) parts.push_back(p);
-    json* node = j;
-    for (size_t i = 0; i + 1 < parts.size(); ++i) {
-      json& next = (*node)[parts[i]];
-      if (next.is_null()) next = json::object();
-      MLCN_CHECK(next.is_object(), "--set " << o << ": '" << parts[i] << "' is not a section");
-      node = &next;
-    }
-    const std::string text = o.substr(eq + 1);
-    json v = json::parse(text, nullptr, false);
-    (*node)[parts.back()] = v.is_discarded() ? json(text) : v;
-  }
-}
-
 NasConfig nas_config_from_json(const json& user, const std::string& src) {
   MLCN_CHECK(user.is_object(), src << ": the NAS config must be a JSON object");
   for (auto it = user.begin(); it != user.end(); ++it)
@@ -178,7 +155,7 @@ NasConfig nas_config_from_json(const json& user, const std::string& src) {
   c.cpu_devices = tc.cpu_devices;
   c.train_seed = tc.seed;
 
-  dataset_shape(tc.dataset, &sp.shape.H, &sp.shape.W, &sp.shape.C);
+  set_lane_input(sp.shape, tc.dataset);
   sp.shape.batch = tc.batch_size;
   sp.shape.routings = tc.routings;
   sp.shape.classes = 10;
@@ -221,19 +198,15 @@ NasConfig nas_config_from_json(const json& user, const std::string& src) {
 
 NasConfig parse_nas_config(const std::string& text, const std::string& source,
                            const std::vector<std::string>& overrides) {
-  json user = json::parse(text, nullptr, false, true);
-  MLCN_CHECK(!user.is_discarded(), source << ": invalid JSON");
+  json user = parse_json_text(text, source);
   MLCN_CHECK(user.is_object(), source << ": the NAS config must be a JSON object");
-  apply_overrides(&user, overrides);
-  return nas_config_from_json(user, source);
+  json defaults = training_defaults();
+  defaults["nas"] = nas_defaults();
+  return parse_with_overrides(user, overrides, defaults, source, nas_config_from_json);
 }
 
 NasConfig load_nas_config(const std::string& path, const std::vector<std::string>& overrides) {
-  std::ifstream f(path);
-  MLCN_CHECK(f.good(), path << ": cannot open NAS config file");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return parse_nas_config(ss.str(), path, overrides);
+  return parse_nas_config(read_json_file(path).dump(), path, overrides);
 }
 
 json training_config_json(const NasConfig& cfg, const GeneratedModel& m, int repeat, int epochs) {

@@ -53,8 +53,6 @@ struct NasConfig {
 };
 
 const nlohmann::json& nas_defaults();
-// Applies "a.b=value" overrides to a JSON object (value parsed as JSON, else a bare string).
-void apply_overrides(nlohmann::json* j, const std::vector<std::string>& overrides);
 NasConfig nas_config_from_json(const nlohmann::json& user, const std::string& source);
 NasConfig parse_nas_config(const std::string& text, const std::string& source,
                            const std::vector<std::string>& overrides = {});

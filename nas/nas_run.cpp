@@ -14,7 +14,7 @@
 #include "nas/nas_summary.h"        // defines: search_summary
 #include "nas/search.h"             // defines: run_search, SearchObserver
 #include "nas/train_bridge.h"       // defines: train_config, training_facts
-#include "sched/devices.h"          // defines: read_json_file
+#include "base/json_io.h"           // defines: read_json_file
 
 namespace mlcn {
 namespace fs = std::filesystem;

@@ -6,6 +6,8 @@
 
 namespace mlcn {
 
+const nlohmann::json& training_defaults() { return config_defaults(); }
+
 TrainingFacts training_facts(const nlohmann::json& config, const std::string& source) {
   Config c = config_from_json(config, source);
   TrainingFacts f;

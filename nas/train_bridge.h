@@ -18,6 +18,9 @@ struct TrainingFacts {
   uint64_t seed = 0;
 };
 
+// The engine's config defaults (every valid training key), for `--set` key suggestions.
+const nlohmann::json& training_defaults();
+
 // Validates a training config with the engine's parser (errors name `source` and the key).
 TrainingFacts training_facts(const nlohmann::json& config, const std::string& source);
 

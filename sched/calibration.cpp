@@ -8,7 +8,8 @@
 #include <fstream>
 #include <set>
 
-#include "base/check.h"  // defines: MLCN_CHECK, MLCN_FAIL
+#include "base/check.h"    // defines: MLCN_CHECK, MLCN_FAIL
+#include "base/json_io.h"  // defines: read_json_file
 #include "sched/lane_io.h"      // defines: lane_to_json, lane_from_json
 
 namespace mlcn {

@@ -6,7 +6,8 @@
 #include <fstream>
 #include <set>
 
-#include "base/check.h"  // defines: MLCN_CHECK, MLCN_FAIL
+#include "base/check.h"    // defines: MLCN_CHECK, MLCN_FAIL
+#include "base/json_io.h"  // defines: read_json_file
 
 namespace mlcn {
 
@@ -42,16 +43,6 @@ DeviceSpec device_from_json(const nlohmann::json& j, const std::string& where) {
 }
 
 }  // namespace
-
-nlohmann::json read_json_file(const std::string& path) {
-  std::ifstream in(path);
-  MLCN_CHECK(in.good(), "cannot open '" << path << "'");
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
-    MLCN_FAIL(path << ": invalid JSON: " << e.what());
-  }
-}
 
 DeviceSet device_set_from_json(const nlohmann::json& j, const std::string& where) {
   MLCN_CHECK(j.is_object(), where << ": a device set must be a JSON object with key 'devices'");

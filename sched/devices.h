@@ -38,7 +38,5 @@ DeviceSet identical_devices(int n, double speed = 1.0, double memory_bytes = 0,
 // (12, 24, 16, 16 GiB) when with_memory is true, unlimited otherwise.
 DeviceSet paper_gpus(bool with_memory = false);
 
-// Reads a whole JSON file; throws naming the file when it is missing or not valid JSON.
-nlohmann::json read_json_file(const std::string& path);
 
 }  // namespace mlcn

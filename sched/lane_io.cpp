@@ -4,7 +4,7 @@
 #include <set>
 
 #include "base/check.h"  // defines: MLCN_CHECK, MLCN_FAIL
-#include "sched/devices.h"      // defines: read_json_file
+#include "base/json_io.h"  // defines: read_json_file
 
 namespace mlcn {
 
@@ -20,7 +20,7 @@ int int_field(const nlohmann::json& j, const char* key, int fallback, const std:
 // The defaults shared by all lanes of a file or config: input shape, batch, routings.
 LaneDesc lane_defaults(const std::string& dataset, int batch, int routings, int classes) {
   LaneDesc d;
-  dataset_shape(dataset, &d.H, &d.W, &d.C);
+  set_lane_input(d, dataset);
   d.batch = batch;
   d.routings = routings;
   d.classes = classes;
@@ -91,31 +91,6 @@ std::vector<LaneDesc> lanes_from_json(const nlohmann::json& j, const std::string
 
 std::vector<LaneDesc> load_lanes_file(const std::string& path) {
   return lanes_from_json(read_json_file(path), path);
-}
-
-std::vector<LaneDesc> lanes_from_config(const nlohmann::json& cfg, const std::string& where) {
-  MLCN_CHECK(cfg.is_object(), where << ": a training config must be a JSON object");
-  MLCN_CHECK(cfg.contains("model") && cfg["model"].is_object() && cfg["model"].contains("lanes"),
-             where << ": key 'model.lanes' is required to place lanes");
-  const auto& model = cfg["model"];
-  std::string dataset = "fashion-mnist";
-  if (cfg.contains("data") && cfg["data"].is_object())
-    dataset = string_field(cfg["data"], "dataset", dataset, where + ": data");
-  int batch = 100;
-  if (cfg.contains("train") && cfg["train"].is_object())
-    batch = int_field(cfg["train"], "batch_size", batch, where + ": train");
-  int routings = int_field(model, "routings", 3, where + ": model");
-  LaneDesc defaults;
-  try {
-    defaults = lane_defaults(dataset, batch, routings, 10);
-  } catch (const Error& e) {
-    MLCN_FAIL(where << ": data.dataset: " << e.message());
-  }
-  return parse_lane_list(model["lanes"], defaults, where + ": model.lanes");
-}
-
-std::vector<LaneDesc> load_lanes_from_config(const std::string& path) {
-  return lanes_from_config(read_json_file(path), path);
 }
 
 }  // namespace mlcn

@@ -1,9 +1,9 @@
-// JSON for lanes: one LaneDesc as an object, a lanes file, and the lanes of a training config.
+// JSON for lanes: one LaneDesc as an object, and a lanes file.
 // Lanes file (docs/sched.md):
 //   {"dataset": "fashion-mnist", "batch_size": 100, "routings": 3, "classes": 10,
 //    "lanes": [{"type": "mlcn1", "width": 2, "depth": 3}, ...]}
-// A training config gives the same through model.lanes, model.routings, data.dataset and
-// train.batch_size; its other keys belong to the trainer and are not read here.
+// The lanes of a training config come from the engine's parsed Config (cli/config_lanes.h),
+// never from parsing the config again here.
 #pragma once
 #include <string>
 #include <vector>
@@ -22,7 +22,5 @@ LaneDesc lane_from_json(const nlohmann::json& j, const LaneDesc& defaults, const
 
 std::vector<LaneDesc> lanes_from_json(const nlohmann::json& j, const std::string& where);
 std::vector<LaneDesc> load_lanes_file(const std::string& path);
-std::vector<LaneDesc> lanes_from_config(const nlohmann::json& cfg, const std::string& where);
-std::vector<LaneDesc> load_lanes_from_config(const std::string& path);
 
 }  // namespace mlcn

@@ -6,7 +6,8 @@
 #include <algorithm>
 #include <sstream>
 
-#include "base/check.h"  // defines: MLCN_CHECK, MLCN_FAIL
+#include "base/check.h"     // defines: MLCN_CHECK, MLCN_FAIL
+#include "base/datasets.h"  // defines: dataset_info
 
 namespace mlcn {
 
@@ -154,14 +155,9 @@ std::string lane_label(const LaneDesc& l) {
   return os.str();
 }
 
-void dataset_shape(const std::string& ds, int* H, int* W, int* C) {
-  if (ds == "fashion-mnist" || ds == "fmnist" || ds == "mnist") {
-    *H = 28, *W = 28, *C = 1;
-  } else if (ds == "cifar10" || ds == "cifar-10") {
-    *H = 32, *W = 32, *C = 3;
-  } else {
-    MLCN_FAIL("unknown dataset '" << ds << "' (expected fashion-mnist or cifar10)");
-  }
+void set_lane_input(LaneDesc& l, const std::string& dataset) {
+  const DatasetInfo& d = dataset_info(dataset);
+  l.H = d.H, l.W = d.W, l.C = d.C;
 }
 
 void check_lane(const LaneDesc& l, const std::string& where) {

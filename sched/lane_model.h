@@ -29,9 +29,9 @@ bool operator!=(const LaneDesc& a, const LaneDesc& b);
 // "mlcn1 w=2 d=3 28x28x1", used in every error message that names a lane.
 std::string lane_label(const LaneDesc& lane);
 
-// Input shape of a dataset name: "fashion-mnist" (or "fmnist", "mnist") -> 28x28x1,
-// "cifar10" (or "cifar-10") -> 32x32x3. Throws naming the dataset otherwise.
-void dataset_shape(const std::string& dataset, int* H, int* W, int* C);
+// Sets the lane's input (H, W, C) to the images of `dataset` (base/datasets.h; throws naming
+// the accepted names).
+void set_lane_input(LaneDesc& lane, const std::string& dataset);
 
 // One layer of a lane or of the head, per sample: the unit the other numbers are summed from.
 struct LayerCost {

@@ -38,7 +38,7 @@ std::vector<LaneDesc> candidate_lanes(const StudyConfig& cfg) {
   for (int w = 1; w <= cfg.max_width; ++w)
     for (int d = 1; d <= cfg.max_depth; ++d) {
       LaneDesc l;
-      dataset_shape(cfg.dataset, &l.H, &l.W, &l.C);
+      set_lane_input(l, cfg.dataset);
       l.width = w;
       l.depth = d;
       l.batch = cfg.batch;

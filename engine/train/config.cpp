@@ -1,86 +1,25 @@
-// Config defaults, strict merging (unknown keys and wrong types name the key), overrides.
+// The training config: the defaults (config_defaults.json), validation of every key with its
+// range, and the file + `--set` entry points (JSON reading and merging are base/json_io.h's).
 #include "engine/train/config.h"
 
-#include <fstream>
-#include <sstream>
-
-#include "base/check.h"
+#include "base/check.h"     // defines: MLCN_CHECK, MLCN_FAIL
+#include "base/datasets.h"  // defines: dataset_info
+#include "base/json_io.h"   // defines: parse_json_text, merge_strict, apply_set_overrides
 
 namespace mlcn {
 using nlohmann::json;
 
 const json& config_defaults() {
-  static const json d = json::parse(R"({
-    "model": {"type": "mlcn", "lanes": [{"type": "mlcn1", "width": 4, "depth": 1},
-                                         {"type": "mlcn1", "width": 4, "depth": 1}],
-              "routings": 3, "lane_dropout": 0.0, "fast_caps": true, "routing_stop_grad": false},
-    "data": {"dataset": "fashion-mnist", "path": "", "train_limit": 0, "test_limit": 0},
-    "train": {"epochs": 3, "batch_size": 100, "lr": 0.001, "lr_decay": 0.9, "lam_recon": 0.392,
-              "seed": 0, "shift_fraction": 0.0, "log_every": 50, "prefetch": true},
-    "runtime": {"device": "auto", "threads": 0, "cpu_devices": 1, "placement": "round-robin",
-                "allow_tf32": false, "group_lanes": false, "cuda_graphs": false}
-  })");
+  static const json d = json::parse(
+#include "config_defaults.inc"
+  );
   return d;
 }
 
 namespace {
 
-const char* type_name(const json& v) {
-  if (v.is_boolean()) return "a boolean";
-  if (v.is_number_integer() || v.is_number_unsigned()) return "an integer";
-  if (v.is_number()) return "a number";
-  if (v.is_string()) return "a string";
-  if (v.is_array()) return "a list";
-  if (v.is_object()) return "an object";
-  return "null";
-}
-
-bool same_kind(const json& def, const json& v) {
-  if (def.is_number_float()) return v.is_number();
-  if (def.is_number_integer() || def.is_number_unsigned()) return v.is_number_integer() || v.is_number_unsigned();
-  if (def.is_boolean()) return v.is_boolean();
-  if (def.is_string()) return v.is_string();
-  if (def.is_array()) return v.is_array();
-  if (def.is_object()) return v.is_object();
-  return false;
-}
-
-}  // namespace
-
-void merge_strict(json& base, const json& user, const json& defaults, const std::string& path, const std::string& src,
-                  const std::set<std::string>& any_type) {
-  MLCN_CHECK(user.is_object(), src << ": " << (path.empty() ? "the config" : path) << " must be an object");
-  for (auto it = user.begin(); it != user.end(); ++it) {
-    std::string key = path.empty() ? it.key() : path + "." + it.key();
-    if (!defaults.contains(it.key())) MLCN_FAIL(src << ": unknown config key '" << key << "'");
-    const json& d = defaults.at(it.key());
-    if (any_type.count(key)) {
-      base[it.key()] = *it;
-      continue;
-    }
-    MLCN_CHECK(same_kind(d, *it), src << ": config key '" << key << "' must be " << type_name(d) << ", got "
-                                      << type_name(*it) << " (" << it->dump() << ")");
-    if (d.is_object()) {
-      if (!base[it.key()].is_object()) base[it.key()] = d;
-      merge_strict(base[it.key()], *it, d, key, src, any_type);
-    } else {
-      base[it.key()] = *it;
-    }
-  }
-}
-
-namespace {
-
-json parse_value(const std::string& text) {
-  try {
-    return json::parse(text);
-  } catch (const json::exception&) {
-    return json(text);  // a bare word is a string
-  }
-}
-
 LaneSpec parse_lane(const json& l, size_t i, const std::string& src) {
-  std::string key = "model.lanes[" + std::to_string(i) + "]";
+  const std::string key = "model.lanes[" + std::to_string(i) + "]";
   MLCN_CHECK(l.is_object(), src << ": " << key << " must be an object {type, width, depth}");
   LaneSpec s;
   for (auto it = l.begin(); it != l.end(); ++it) {
@@ -90,11 +29,11 @@ LaneSpec parse_lane(const json& l, size_t i, const std::string& src) {
       MLCN_CHECK(s.type == "mlcn1" || s.type == "mlcn2",
                  src << ": " << key << ".type must be mlcn1 or mlcn2, got '" << s.type << "'");
     } else if (it.key() == "width" || it.key() == "depth") {
-      MLCN_CHECK(it->is_number_integer() && it->get<int64_t>() >= 1 && it->get<int64_t>() <= 64,
-                 src << ": " << key << "." << it.key() << " must be an integer in 1..64, got " << it->dump());
-      (it.key() == "width" ? s.width : s.depth) = it->get<int>();
+      (it.key() == "width" ? s.width : s.depth) = int(json_int_in(*it, key + "." + it.key(), 1, 64, src));
     } else {
-      MLCN_FAIL(src << ": unknown config key '" << key << "." << it.key() << "'");
+      const std::string near = nearest_key(it.key(), {"type", "width", "depth"});
+      MLCN_FAIL(src << ": unknown config key '" << key << "." << it.key() << "'"
+                    << (near.empty() ? "" : " (did you mean '" + key + "." + near + "'?)"));
     }
   }
   return s;
@@ -103,9 +42,8 @@ LaneSpec parse_lane(const json& l, size_t i, const std::string& src) {
 }  // namespace
 
 InputShape dataset_shape(const std::string& dataset) {
-  if (dataset == "fashion-mnist") return {28, 28, 1, 10};
-  if (dataset == "cifar10") return {32, 32, 3, 10};
-  MLCN_FAIL("data.dataset must be fashion-mnist or cifar10, got '" << dataset << "'");
+  const DatasetInfo& d = dataset_info(dataset);
+  return {d.H, d.W, d.C, d.classes};
 }
 
 Config config_from_json(const json& user, const std::string& src) {
@@ -115,39 +53,44 @@ Config config_from_json(const json& user, const std::string& src) {
              src << ": config key 'runtime.placement' must be a string or a list of device indices");
   if (user.contains("model") && user["model"].contains("lanes")) merged["model"]["lanes"] = user["model"]["lanes"];
   Config c;
-  c.json = merged;
   const json& m = merged["model"];
   c.model_type = m["type"];
   MLCN_CHECK(c.model_type == "mlcn" || c.model_type == "capsnet",
              src << ": model.type must be mlcn or capsnet, got '" << c.model_type << "'");
   for (size_t i = 0; i < m["lanes"].size(); ++i) c.lanes.push_back(parse_lane(m["lanes"][i], i, src));
-  if (c.model_type == "capsnet") c.lanes.clear();
+  if (c.model_type == "capsnet") {  // CapsNet has no lanes: listing some is a mistake, not a no-op
+    MLCN_CHECK(!(user.contains("model") && user["model"].contains("lanes")),
+               src << ": model.lanes is not used by model.type capsnet; remove it or use type mlcn");
+    c.lanes.clear();
+    merged["model"].erase("lanes");
+  }
   MLCN_CHECK(c.model_type == "capsnet" || !c.lanes.empty(), src << ": model.lanes must list at least one lane");
-  c.routings = m["routings"];
-  MLCN_CHECK(c.routings >= 1 && c.routings <= 10, src << ": model.routings must be in 1..10, got " << c.routings);
+  c.routings = int(json_int_in(m["routings"], "model.routings", 1, 10, src));
   c.lane_dropout = m["lane_dropout"];
   MLCN_CHECK(c.lane_dropout >= 0 && c.lane_dropout < 1, src << ": model.lane_dropout must be in [0, 1), got " << c.lane_dropout);
   c.fast_caps = m["fast_caps"];
   c.routing_stop_grad = m["routing_stop_grad"];
   const json& d = merged["data"];
-  c.dataset = d["dataset"];
-  dataset_shape(c.dataset);
+  try {
+    c.dataset = dataset_info(d["dataset"].get<std::string>()).name;
+  } catch (const Error& e) {
+    MLCN_FAIL(src << ": data.dataset: " << e.message());
+  }
+  merged["data"]["dataset"] = c.dataset;
   c.data_path = d["path"];
-  c.train_limit = d["train_limit"];
-  c.test_limit = d["test_limit"];
-  MLCN_CHECK(c.train_limit >= 0 && c.test_limit >= 0, src << ": data.train_limit/test_limit must be >= 0");
+  c.train_limit = json_int_in(d["train_limit"], "data.train_limit", 0, int64_t(1) << 40, src);
+  c.test_limit = json_int_in(d["test_limit"], "data.test_limit", 0, int64_t(1) << 40, src);
   const json& t = merged["train"];
-  c.epochs = t["epochs"];
-  c.batch_size = t["batch_size"];
+  c.epochs = int(json_int_in(t["epochs"], "train.epochs", 0, 1000000, src));
+  c.batch_size = int(json_int_in(t["batch_size"], "train.batch_size", 1, 65536, src));
   c.lr = t["lr"];
   c.lr_decay = t["lr_decay"];
   c.lam_recon = t["lam_recon"];
+  MLCN_CHECK(t["seed"].is_number_unsigned(), src << ": train.seed must be a non-negative integer, got " << json_brief(t["seed"]));
   c.seed = t["seed"];
   c.shift_fraction = t["shift_fraction"];
-  c.log_every = t["log_every"];
+  c.log_every = int(json_int_in(t["log_every"], "train.log_every", 0, 1000000000, src));
   c.prefetch = t["prefetch"];
-  MLCN_CHECK(c.epochs >= 0, src << ": train.epochs must be >= 0, got " << c.epochs);
-  MLCN_CHECK(c.batch_size >= 1, src << ": train.batch_size must be >= 1, got " << c.batch_size);
   MLCN_CHECK(c.lr > 0, src << ": train.lr must be > 0, got " << c.lr);
   MLCN_CHECK(c.lr_decay > 0 && c.lr_decay <= 1, src << ": train.lr_decay must be in (0, 1], got " << c.lr_decay);
   MLCN_CHECK(c.shift_fraction >= 0 && c.shift_fraction < 0.5, src << ": train.shift_fraction must be in [0, 0.5)");
@@ -155,9 +98,8 @@ Config config_from_json(const json& user, const std::string& src) {
   c.device = r["device"];
   MLCN_CHECK(c.device == "auto" || c.device == "cpu" || c.device == "cuda",
              src << ": runtime.device must be auto, cpu or cuda, got '" << c.device << "'");
-  c.threads = r["threads"];
-  c.cpu_devices = r["cpu_devices"];
-  MLCN_CHECK(c.threads >= 0 && c.cpu_devices >= 1, src << ": runtime.threads must be >= 0 and runtime.cpu_devices >= 1");
+  c.threads = int(json_int_in(r["threads"], "runtime.threads", 0, 1024, src));
+  c.cpu_devices = int(json_int_in(r["cpu_devices"], "runtime.cpu_devices", 1, 256, src));
   c.placement = r["placement"];
   c.allow_tf32 = r["allow_tf32"];
   c.group_lanes = r["group_lanes"];
@@ -172,43 +114,19 @@ Config config_from_json(const json& user, const std::string& src) {
                     << c.lanes[i].depth << ") is invalid for " << c.dataset << ": " << e.message());
     }
   }
+  c.json = merged;
   return c;
 }
 
 Config parse_config(const std::string& text, const std::string& source, const std::vector<std::string>& overrides) {
-  json user;
-  try {
-    user = json::parse(text, nullptr, true, true);
-  } catch (const json::parse_error& e) {
-    MLCN_FAIL(source << ": invalid JSON: " << e.what());
-  }
+  json user = parse_json_text(text, source);
   MLCN_CHECK(user.is_object(), source << ": the config must be a JSON object");
-  for (const std::string& o : overrides) {
-    auto eq = o.find('=');
-    MLCN_CHECK(eq != std::string::npos && eq > 0, "--set " << o << ": expected key=value");
-    std::string key = o.substr(0, eq);
-    json* node = &user;
-    std::stringstream ks(key);
-    std::string part;
-    std::vector<std::string> parts;
-    while (std::getline(ks, part, '.')) parts.push_back(part);
-    for (size_t i = 0; i + 1 < parts.size(); ++i) {
-      json& next = (*node)[parts[i]];
-      if (next.is_null()) next = json::object();
-      MLCN_CHECK(next.is_object(), "--set " << o << ": '" << parts[i] << "' is not a section");
-      node = &next;
-    }
-    (*node)[parts.back()] = parse_value(o.substr(eq + 1));
-  }
-  return config_from_json(user, source);
+  return parse_with_overrides(user, overrides, config_defaults(), source, config_from_json);
 }
 
 Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
-  std::ifstream f(path);
-  MLCN_CHECK(f.good(), path << ": cannot open config file");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return parse_config(ss.str(), path, overrides);
+  json user = read_json_file(path);
+  return parse_config(user.dump(), path, overrides);
 }
 
 ModelSpec model_spec(const Config& c, DType dt) {

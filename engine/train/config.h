@@ -1,7 +1,7 @@
 // Training configuration: JSON with fixed keys and defaults (docs/config.md documents each).
-// Unknown keys and wrong types are errors naming the key; `--set a.b=c` overrides one key.
+// Unknown keys, wrong types and out-of-range values are errors naming the source and the key;
+// `--set a.b=c` overrides one key (base/json_io.h), and its errors name `--set`.
 #pragma once
-#include <set>
 #include <string>
 #include <vector>
 
@@ -11,41 +11,38 @@
 
 namespace mlcn {
 
+// Filled only by config_from_json: every value comes from engine/train/config_defaults.json
+// (the one place defaults live; docs/config.md is checked against it) or the user's config.
 struct Config {
   nlohmann::json json;  // the resolved config (defaults + file + overrides), as written to runs
 
   // model
   std::string model_type;
-  std::vector<LaneSpec> lanes;
-  int routings = 3;
+  std::vector<LaneSpec> lanes;  // empty for capsnet
+  int routings = 0;
   double lane_dropout = 0;
-  bool fast_caps = true;
+  bool fast_caps = false;
   bool routing_stop_grad = false;
   // data
-  std::string dataset, data_path;
+  std::string dataset, data_path;  // dataset: canonical name (base/datasets.h)
   int64_t train_limit = 0, test_limit = 0;
   // train
-  int epochs = 1, batch_size = 100;
-  double lr = 1e-3, lr_decay = 0.9, lam_recon = 0.392, shift_fraction = 0;
+  int epochs = 0, batch_size = 0;
+  double lr = 0, lr_decay = 0, lam_recon = 0, shift_fraction = 0;
   uint64_t seed = 0;
-  int log_every = 50;
-  bool prefetch = true;
+  int log_every = 0;
+  bool prefetch = false;
   // runtime
-  std::string device = "auto";
+  std::string device;
   int threads = 0;      // 0: all cores
-  int cpu_devices = 1;  // CPU workers the threads are split over
+  int cpu_devices = 0;  // CPU workers the threads are split over
   nlohmann::json placement;  // "round-robin", an algorithm name, or a list of device indices
   bool allow_tf32 = false;
   bool group_lanes = false;  // same-shape lanes of a device run as one (grouped convolutions)
   bool cuda_graphs = false;  // GPU training steps replay from CUDA graphs after one eager step
 };
 
-// Merges `user` onto `base` (objects), checking every key and value type against `defaults`
-// (which has every valid key); errors name `source` and the dotted key (prefix `path`). Keys
-// in `any_type` (dotted) are copied as they are, for the caller to check.
-void merge_strict(nlohmann::json& base, const nlohmann::json& user, const nlohmann::json& defaults,
-                  const std::string& path, const std::string& source, const std::set<std::string>& any_type = {});
-// The built-in defaults (every valid key appears here).
+// The defaults (engine/train/config_defaults.json): every valid key appears here.
 const nlohmann::json& config_defaults();
 // Parses `text` (from `source`, for errors), applies `overrides` ("a.b=value"), validates.
 Config parse_config(const std::string& text, const std::string& source, const std::vector<std::string>& overrides = {});

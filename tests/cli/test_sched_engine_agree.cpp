@@ -13,7 +13,7 @@ TEST_CASE("analytic parameter counts equal the engine's", "[sched][models]") {
         for (int d = 1; d <= 5; ++d) {
           mlcn::LaneDesc l;
           l.type = type, l.width = w, l.depth = d;
-          mlcn::dataset_shape(ds, &l.H, &l.W, &l.C);
+          mlcn::set_lane_input(l, ds);
           if (!mlcn::lane_is_valid(l)) continue;
           mlcn::InputShape in{l.H, l.W, l.C, 10};
           auto lane = mlcn::make_lane({type, w, d}, in, mlcn::LaneOptions{}, "");

@@ -84,7 +84,7 @@ TEST_CASE("dataset bad input: missing directory or files hint at the Debian pack
 
 TEST_CASE("dataset bad input: unknown dataset name or split", "[dataset][bad]") {
   TempDir dir;
-  CHECK_ERROR(load_dataset("mnist", dir.path, "test"), "unknown dataset \"mnist\"",
+  CHECK_ERROR(load_dataset("mnist", dir.path, "test"), "unknown dataset 'mnist'",
               "fashion-mnist or cifar10");
   CHECK_ERROR(load_dataset("fashion-mnist", dir.path, "val"), "unknown split \"val\"");
 }

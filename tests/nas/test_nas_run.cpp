@@ -1,6 +1,6 @@
 // The NAS driver with a stand-in trainer: the search directory's files, an interrupted search
-// resumed to the same result without redoing trainings, refusal to overwrite or to resume with
-// another config, and `--generate-only`.
+// resumed to the same result without redoing trainings, and refusal to overwrite or to resume
+// with another config (`mlcn nas` itself: tests/cli/test_cmd_nas.cpp).
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -8,10 +8,9 @@
 #include <sstream>
 
 #include "base/check.h"
-#include "nas/nas_command.h"
 #include "nas/nas_run.h"
 #include "nas/train_bridge.h"
-#include "sched/devices.h"
+#include "base/json_io.h"
 
 using namespace mlcn;
 namespace fs = std::filesystem;
@@ -135,38 +134,4 @@ TEST_CASE("a search refuses to overwrite a search or to resume with another conf
   CHECK_THROWS_WITH(run_nas(other, opt), Catch::Matchers::Contains("another config"));
   CHECK_NOTHROW(run_nas(cfg, opt));  // resuming a finished search only rewrites its summary
   CHECK_THROWS_WITH(load_search_config((dir / "none").string()), Catch::Matchers::Contains("no search to resume"));
-}
-
-TEST_CASE("nas --generate-only prints the search's models, the same for the same seed", "[nas][cli]") {
-  fs::path dir = fresh_dir("generate");
-  fs::create_directories(dir);
-  const std::string path = (dir / "nas.json").string();
-  std::ofstream(path) << kConfig;
-  std::ostringstream a, b, c;
-  REQUIRE(run_nas_command({"--config", path, "--generate-only", "--count", "20"}, a) == 0);
-  REQUIRE(run_nas_command({"--generate-only", "--config", path, "--count", "20"}, b) == 0);
-  REQUIRE(run_nas_command({"--config", path, "--generate-only", "--set", "nas.seed=9"}, c) == 0);
-  CHECK(a.str() == b.str());
-  std::istringstream la(a.str()), lc(c.str());
-  std::vector<std::string> lines, other;
-  for (std::string l; std::getline(la, l);) lines.push_back(l);
-  for (std::string l; std::getline(lc, l);) other.push_back(l);
-  REQUIRE(lines.size() == 20);
-  CHECK(other.size() == 5);  // nas.iterations
-  NasConfig cfg = load_nas_config(path);
-  ModelGenerator gen(cfg.space);
-  for (int id = 0; id < 20; ++id) {
-    json m = json::parse(lines[size_t(id)]);
-    CHECK(m["id"] == id);
-    CHECK(m.dump() == json::parse(model_to_json(gen.generate(3, id), cfg.space).dump()).dump());
-  }
-  CHECK(json::parse(other[0])["lanes"] != json::parse(lines[0])["lanes"]);
-  using Catch::Matchers::Contains;
-  CHECK_THROWS_WITH(run_nas_command({"--generate-only"}, a), Contains("--config FILE is required"));
-  CHECK_THROWS_WITH(run_nas_command({"--config", path, "--count", "3"}, a), Contains("--generate-only"));
-  CHECK_THROWS_WITH(run_nas_command({"--config", path, "--count", "x", "--generate-only"}, a), Contains("--count"));
-  CHECK_THROWS_WITH(run_nas_command({"--resume", dir.string(), "--set", "nas.seed=1"}, a),
-                    Contains("--set needs --config"));
-  CHECK_THROWS_WITH(run_nas_command({"--resume", dir.string(), "--generate-only"}, a), Contains("--resume"));
-  CHECK_THROWS_WITH(run_nas_command({"--config", path, "--bogus", "1"}, a), Contains("unknown option"));
 }

@@ -1,0 +1,97 @@
+// Dispatch of `mlcn` subcommands, --help, --version, and the exit-status contract (cli.h).
+#include "cli/cli.h"
+
+#include <cstdlib>
+#include <new>
+
+#include "base/json_io.h"  // defines: nearest_key
+#include "cli/commands.h"  // defines: commands, Command
+
+#ifndef MLCN_GIT_COMMIT
+#define MLCN_GIT_COMMIT "unknown"
+#endif
+
+namespace mlcn::cli {
+
+namespace {
+
+constexpr const char* kVersion = "0.2.0";
+
+bool is_help(const std::string& a) { return a == "--help" || a == "-h" || a == "help"; }
+
+std::string overview() {
+  std::string s = "usage: mlcn COMMAND [options]   (mlcn COMMAND --help for its options)\n\ncommands:\n";
+  for (const Command& c : commands()) s += "  " + c.name + std::string(8 - c.name.size(), ' ') + c.summary + "\n";
+  s += "\n  --version   print the version, commit and build options\n";
+  return s;
+}
+
+}  // namespace
+
+std::string version_line() {
+  std::string s = std::string("mlcn ") + kVersion + " (commit " + MLCN_GIT_COMMIT + "; CUDA backend: ";
+#ifdef MLCN_WITH_CUDA
+  s += "on";
+#else
+  s += "off";
+#endif
+  s += "; MPI: ";
+#ifdef MLCN_WITH_MPI
+  s += "on";
+#else
+  s += "off";
+#endif
+  return s + ")";
+}
+
+int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  if (args.empty()) {
+    err << overview();
+    return 2;
+  }
+  const std::string& name = args[0];
+  if (is_help(name)) {
+    out << overview();
+    return 0;
+  }
+  if (name == "--version") {
+    out << version_line() << "\n";
+    return 0;
+  }
+  const Command* cmd = nullptr;
+  std::vector<std::string> names;
+  for (const Command& c : commands()) {
+    names.push_back(c.name);
+    if (c.name == name) cmd = &c;
+  }
+  if (!cmd) {
+    const std::string near = nearest_key(name, names);
+    err << "mlcn: unknown command '" << name << "'" << (near.empty() ? "" : " (did you mean '" + near + "'?)")
+        << "\n\n" << overview();
+    return 2;
+  }
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  for (const std::string& a : rest)
+    if (a == "--help" || a == "-h") {
+      out << cmd->usage << "\n";
+      return 0;
+    }
+  try {
+    return cmd->run(parse_args("mlcn " + name, rest, cmd->flags), out);
+  } catch (const UsageError& e) {
+    err << "mlcn " << name << ": " << e.message() << "\n" << cmd->usage << "\n";
+    return 2;
+  } catch (const Error& e) {
+    const bool debug = std::getenv("MLCN_DEBUG") != nullptr;
+    err << "mlcn " << name << ": error: " << (debug ? e.what() : e.message()) << "\n";
+    return 1;
+  } catch (const std::bad_alloc&) {
+    err << "mlcn " << name << ": error: out of memory (a batch size, lane width or dataset limit too large?)\n";
+    return 1;
+  } catch (const std::exception& e) {
+    err << "mlcn " << name << ": error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace mlcn::cli
