@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "base/check.h"      // defines: MLCN_CHECK, MLCN_FAIL
-#include "engine/io/safetensors.h"  // defines: write_file_atomic
+#include "base/atomic_write.h"         // defines: write_file_atomic
 #include "nas/nas_summary.h"        // defines: search_summary
 #include "nas/search.h"             // defines: run_search, SearchObserver
 #include "nas/train_bridge.h"       // defines: train_config, training_facts

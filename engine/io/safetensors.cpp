@@ -16,6 +16,7 @@
 #include <set>
 #include <sstream>
 
+#include "base/atomic_write.h"  // defines: write_file_atomic
 #include "base/check.h"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,

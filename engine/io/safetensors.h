@@ -71,9 +71,4 @@ std::vector<uint8_t> serialize_safetensors(const StFile& file);
 // serialize_safetensors() written with write_file_atomic().
 void write_safetensors(const std::string& path, const StFile& file);
 
-// Writes `path` atomically: the bytes go to `<path>.tmp.<pid>` in the same directory, which
-// is fsynced, renamed over `path`, and the directory fsynced. On any failure the temp file
-// is removed, an existing `path` is left untouched, and an mlcn::Error names the path.
-void write_file_atomic(const std::string& path, const void* data, size_t size);
-
 }  // namespace mlcn

@@ -12,6 +12,7 @@
 
 #include "data/batcher.h"
 #include "data/dataset.h"
+#include "base/atomic_write.h"  // defines: write_file_atomic
 #include "engine/io/safetensors.h"
 #include "engine/ops/cuda_bridge.h"
 #include "engine/train/checkpoint.h"

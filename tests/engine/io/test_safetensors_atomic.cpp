@@ -9,7 +9,8 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 
-#include "data_test_util.h"
+#include "file_test_util.h"
+#include "base/atomic_write.h"
 #include "engine/io/safetensors.h"
 
 using namespace mlcn;

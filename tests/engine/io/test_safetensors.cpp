@@ -7,7 +7,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
-#include "data_test_util.h"
+#include "file_test_util.h"
 
 using namespace mlcn;
 using namespace mlcn_test;

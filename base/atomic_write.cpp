@@ -1,4 +1,4 @@
-// write_file_atomic (declared in safetensors.h): temp file in the same directory, fsync,
+// write_file_atomic (atomic_write.h): temp file in the same directory, fsync,
 // rename over the target, fsync the directory; a failure leaves the old file intact.
 #include <fcntl.h>
 #include <unistd.h>
@@ -8,7 +8,7 @@
 #include <string>
 
 #include "base/check.h"
-#include "engine/io/safetensors.h"
+#include "base/atomic_write.h"
 
 namespace mlcn {
 

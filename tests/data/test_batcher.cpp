@@ -6,7 +6,7 @@
 #include <catch2/catch.hpp>
 #include <set>
 
-#include "data_test_util.h"
+#include "file_test_util.h"
 
 using namespace mlcn;
 using namespace mlcn_test;

@@ -4,7 +4,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "data_test_util.h"
+#include "file_test_util.h"
 
 using namespace mlcn;
 using namespace mlcn_test;

@@ -1,4 +1,4 @@
-// Helpers shared by the data and safetensors tests: a fresh temp directory per test, raw
+// Helpers shared by the file-reading tests (base, data, engine/io): a fresh temp directory per test, raw
 // file writing, gzip compression, and a check that an mlcn::Error is one line containing
 // the given fragments (the file name first among them).
 #pragma once
