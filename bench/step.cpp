@@ -44,7 +44,7 @@ std::vector<BenchModel> bench_models() {
 
 int main(int argc, char** argv) {
   int threads = 2, warmup = 2, iters = 5, cpu_devices = 1;
-  bool json = false;
+  bool json = false, tf32 = false;
   std::string only, device = "cpu", variants = "eager";
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -57,9 +57,10 @@ int main(int argc, char** argv) {
     else if (a == "--json") json = true;
     else if (a == "--device") device = next();
     else if (a == "--cpu-devices") cpu_devices = std::max(1, std::atoi(next().c_str()));
+    else if (a == "--tf32") tf32 = next() == "on";  // TF32 cuBLAS/cuDNN math (runtime.allow_tf32)
     else {
       std::fprintf(stderr, "usage: step [--device cpu|cuda] [--threads N] [--cpu-devices N] [--warmup W] [--iters I] "
-                           "[--models a,b] [--variants eager,grouped,graphs,grouped+graphs] [--json]\n");
+                           "[--models a,b] [--variants eager,grouped,graphs,grouped+graphs] [--tf32 on|off] [--json]\n");
       return 2;
     }
   }
@@ -71,6 +72,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "step: --device cuda, but no usable GPU (CUDA compiled: %s)\n", cuda::compiled() ? "yes" : "no");
     return 1;
   }
+  if (device == "cuda") cuda::set_allow_tf32(tf32);
   const int64_t B = 100;
   Rng rng(1);
   Tensor x = Tensor::empty({B, 28, 28, 1});
