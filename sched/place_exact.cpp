@@ -11,8 +11,12 @@
 //   - consecutive devices of one class (same times for every lane, same capacity) hold
 //     subsets with increasing smallest lane index (empty ones last); hence a device of the
 //     last class must take the smallest remaining lane;
-//   - a state (device k, remaining lanes, symmetry constraint) whose subtree found nothing
-//     better than the incumbent is remembered exactly and never searched again.
+//   - a state (device k, remaining lanes, symmetry constraint) whose subtree was searched to
+//     the end without finding a placement is remembered exactly and never searched again.
+//     Only such states: a subtree that found one proved nothing about the devices k.. alone
+//     (its placement's makespan may be set by a device before k), so remembering it would cut
+//     better completions reached by another prefix (issue 12: that made exact order-dependent
+//     and claim optimality on mixed speeds with binding memory).
 // Any completion is an improvement (every device finishes before T), so T drops as the
 // search goes. At the time limit the incumbent is returned with the root lower bound.
 #include <algorithm>
@@ -149,6 +153,9 @@ class BinSearch {
 
   void fill(int k, uint64_t rem, int prev) {
     if (out_of_time()) return;
+    // An improvement found since device k-1 was filled may have made a filled device critical.
+    for (int j = 0; j < k; ++j)
+      if (!(load_[j] < target())) return;
     if (k == G_ - 1) {
       finish(rem, prev);
       return;
@@ -187,8 +194,9 @@ class BinSearch {
     }
     subset_[k] = 0;
     load_[k] = 0;
+    const int64_t found_before = found_;
     enumerate(k, 0, rem, allowed, must, 0.0, 0.0, 0.0, lo_w, lo_m);
-    remember(key);
+    if (found_ == found_before) remember(key);
   }
 
   // Chooses how many of block b's allowed members device k takes (most first).
@@ -239,6 +247,7 @@ class BinSearch {
     subset_[k] = rem;
     load_[k] = tsum;
     ub_ = *std::max_element(load_.begin(), load_.end());
+    ++found_;
     best_.assign(L_, -1);
     for (int kk = 0; kk < G_; ++kk)
       for (int i = 0; i < L_; ++i)
@@ -263,6 +272,7 @@ class BinSearch {
   std::vector<int> best_;
   double ub_ = INFINITY;
   int64_t nodes_ = 0;
+  int64_t found_ = 0;                   // placements found (each better than the last)
   bool timed_out_ = false;
   std::unordered_set<StateKey, StateHash> failed_;
 };
