@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <numeric>
 #include <unordered_set>
@@ -55,7 +56,10 @@ struct StateHash {
 
 class BinSearch {
  public:
-  BinSearch(const PlacementProblem& p, double time_limit_s) : p_(p), L_(p.lanes()), G_(p.devices()) {
+  // Stops at the time limit, after node_limit nodes, or (first_only) at the first placement.
+  BinSearch(const PlacementProblem& p, double time_limit_s, int64_t node_limit = INT64_MAX,
+            bool first_only = false)
+      : p_(p), L_(p.lanes()), G_(p.devices()), node_limit_(node_limit), first_only_(first_only) {
     deadline_ = std::chrono::steady_clock::now() +
                 std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                     std::chrono::duration<double>(std::max(0.0, time_limit_s)));
@@ -134,6 +138,7 @@ class BinSearch {
 
   bool out_of_time() {
     if ((++nodes_ & 1023) == 0 && std::chrono::steady_clock::now() > deadline_) timed_out_ = true;
+    if (nodes_ >= node_limit_) timed_out_ = true;
     return timed_out_;
   }
 
@@ -252,6 +257,7 @@ class BinSearch {
     for (int kk = 0; kk < G_; ++kk)
       for (int i = 0; i < L_; ++i)
         if (subset_[kk] >> i & 1) best_[lane_[i]] = dev_[kk];
+    if (first_only_) timed_out_ = true;  // stops the search; nothing more is remembered
   }
 
   void remember(const StateKey& key) {
@@ -260,6 +266,8 @@ class BinSearch {
 
   const PlacementProblem& p_;
   const int L_, G_;
+  const int64_t node_limit_;
+  const bool first_only_;
   std::chrono::steady_clock::time_point deadline_;
   std::vector<int> lane_, dev_, cls_;   // sorted lane -> lane, sorted device -> device, class
   std::vector<std::vector<double>> t_;  // (L, G) in sorted order
@@ -278,6 +286,24 @@ class BinSearch {
 };
 
 }  // namespace
+
+int find_placement_exact(const PlacementProblem& p, std::vector<int>* device, double time_limit_s) {
+  MLCN_CHECK(p.lanes() <= 64, "exact: at most 64 lanes, got " << p.lanes());
+  BinSearch search(p, time_limit_s, INT64_MAX, true);
+  std::vector<int> found = search.run({});
+  if (!found.empty()) {
+    *device = found;
+    return 1;
+  }
+  return search.timed_out() ? -1 : 0;
+}
+
+std::vector<int> improve_exact(const PlacementProblem& p, const std::vector<int>& start,
+                               int64_t node_limit) {
+  if (p.lanes() > 64 || p.devices() < 2) return start;
+  BinSearch search(p, 1e9, node_limit);
+  return search.run(start);
+}
 
 Placement place_exact(const PlacementProblem& p, const std::vector<int>& start,
                       const PlaceOptions& opt) {
