@@ -2,6 +2,8 @@
 // models; the predicted step time comes from sched's step-time simulator.
 #include "nas/generator.h"
 
+#include <algorithm>
+#include <limits>
 #include <utility>
 
 #include "base/check.h"  // defines: MLCN_CHECK
@@ -9,6 +11,20 @@
 #include "sched/step_sim.h"     // defines: simulate_step
 
 namespace mlcn {
+
+namespace {
+
+constexpr double kTolerance = 1e-9;  // relative, on both limits (rounding of the summed loads)
+
+bool within(double used, double add, double limit) { return used + add <= limit * (1 + kTolerance); }
+
+}  // namespace
+
+double bucket_balance(const std::vector<BucketUse>& use) {
+  double top = 0, sum = 0;
+  for (const BucketUse& u : use) top = std::max(top, u.load), sum += u.load;
+  return sum > 0 ? top / (sum / double(use.size())) : 0.0;
+}
 
 ModelGenerator::ModelGenerator(SearchSpace space) : space_(std::move(space)) {
   check_space(space_);
@@ -26,6 +42,18 @@ ModelGenerator::ModelGenerator(SearchSpace space) : space_(std::move(space)) {
   MLCN_CHECK(!lanes_.empty(), "nas: no valid " << space_.lane_type << " lane with width in [" << space_.width_min
                                                << ", " << space_.width_max << "] and depth in [" << space_.depth_min
                                                << ", " << space_.depth_max << "]");
+  // The time target: each bucket's load limit, or the time it holds when its memory fills
+  // with the family's lanes in the mix a uniform draw gives, whichever is less; the least of
+  // these over the buckets that can take a lane.
+  target_ = std::numeric_limits<double>::infinity();
+  for (int b = 0; b < int(space_.buckets.size()); ++b) {
+    const Bucket& bk = space_.buckets[b];
+    double load = 0, mem = 0;
+    for (size_t c = 0; c < lanes_.size(); ++c)
+      if (mem_[c] <= bk.memory_bytes && load_[c][b] <= bk.load_limit) load += load_[c][b], mem += mem_[c];
+    density_.push_back(mem > 0 ? load / mem : 0.0);
+    if (mem > 0) target_ = std::min(target_, std::min(bk.load_limit, bk.memory_bytes * density_.back()));
+  }
   bool any = false;
   for (int b = 0; b < int(space_.buckets.size()) && !any; ++b) any = !fitting(b, BucketUse{}).empty();
   MLCN_CHECK(any, "nas.buckets: no lane fits any empty bucket (the smallest lane, "
@@ -35,7 +63,8 @@ ModelGenerator::ModelGenerator(SearchSpace space) : space_(std::move(space)) {
 
 bool ModelGenerator::fits(int c, int b, const BucketUse& use) const {
   const Bucket& bk = space_.buckets[b];
-  return use.memory_bytes + mem_[c] <= bk.memory_bytes && use.load + load_[c][b] <= bk.load_limit;
+  return within(use.memory_bytes, mem_[c], bk.memory_bytes) &&
+         within(use.load, load_[c][b], std::min(bk.load_limit, target_));
 }
 
 std::vector<int> ModelGenerator::fitting(int b, const BucketUse& use) const {
@@ -48,6 +77,16 @@ std::vector<int> ModelGenerator::fitting(int b, const BucketUse& use) const {
 int ModelGenerator::random_lane(int b, const BucketUse& use, Rng& rng) const {
   std::vector<int> cand = fitting(b, use);
   if (cand.empty()) return -1;
+  // Behind: the time still to reach per byte still free exceeds the family's mean density,
+  // so uniform draws would fill the memory first. Draw among the lanes dense enough.
+  const double free = space_.buckets[b].memory_bytes - use.memory_bytes;
+  const double need = free > 0 ? (target_ - use.load) / free : 0.0;
+  if (need > density_[b]) {
+    std::vector<int> dense;
+    for (int c : cand)
+      if (load_[c][b] >= need * mem_[c]) dense.push_back(c);
+    if (!dense.empty()) cand.swap(dense);
+  }
   return cand[rng.below(cand.size())];
 }
 
@@ -62,7 +101,7 @@ GeneratedModel ModelGenerator::fill(Rng& rng) const {
     double best = 0;
     for (int b = 0; b < B; ++b) {
       if (full[b]) continue;
-      double frac = m.use[b].load / space_.buckets[b].load_limit;
+      double frac = m.use[b].load / std::min(space_.buckets[b].load_limit, target_);
       if (least.empty() || frac < best) {
         least.assign(1, b);
         best = frac;
@@ -83,6 +122,7 @@ GeneratedModel ModelGenerator::fill(Rng& rng) const {
     m.use[b].load += load_[c][b];
     m.use[b].lanes += 1;
   }
+  m.balance = bucket_balance(m.use);
   if (!m.lanes.empty()) {
     DeviceSet ds = bucket_devices(space_);
     PlacementProblem p = make_problem(m.lanes, ds, space_.cost, space_.memory);
@@ -135,6 +175,7 @@ nlohmann::ordered_json model_to_json(const GeneratedModel& m, const SearchSpace&
   for (const BucketUse& u : m.use) load += u.load;
   if (!m.lanes.empty()) params += head_params(s.shape, int(m.lanes.size()));
   j["load"] = load;
+  j["balance"] = m.balance;
   j["parameters"] = params;
   j["predicted_step_time"] = m.predicted_step_time;
   j["step_time_unit"] = s.cost.kind() == CostModelKind::paper ? "paper cost units (d*w^2 / speed)" : "seconds";

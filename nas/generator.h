@@ -1,10 +1,16 @@
-// The lane generator and bucket filling of spec §4.4. A lane fits a bucket when the bucket's
-// memory use plus the lane's memory bound stays within its memory limit and its load plus the
-// lane's time on that bucket stays within its load limit. Filling repeats: take the least-
-// filled bucket that is not full (lowest load / limit; ties drawn at random), add a uniformly
-// drawn lane among those that fit it, or mark it full when none fits; it stops when every
-// bucket is full. The bucket each lane was drawn for is its placement, so the model is
-// balanced by construction.
+// The lane generator and bucket filling of spec §4.4, steered so that the buckets end with
+// equal times (issue 12). Every bucket gets one time target T = the least over buckets of
+// min(load limit, memory limit x the family's mean load-per-byte on that bucket): the time a
+// bucket reaches when memory binds first with uniformly drawn lanes. A lane fits a bucket
+// when the bucket's memory plus the lane's memory bound stays within the memory limit and its
+// load plus the lane's time on that bucket stays within T (both compared with a relative
+// tolerance of 1e-9, so a lane that brings a bucket exactly to a limit is taken despite
+// rounding in the sums). Filling repeats: take the open bucket with the lowest load / T (ties
+// drawn at random); draw a lane uniformly among those that fit it, but when the bucket is
+// behind (its remaining time per remaining byte exceeds the family's mean) only among the
+// fitting lanes at least that time-dense, so memory does not run out before the time does;
+// mark the bucket full when no lane fits. The bucket each lane was drawn for is its placement.
+// Each model reports its balance: largest / mean bucket time.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -28,6 +34,7 @@ struct GeneratedModel {
   std::vector<int> bucket;           // (L) bucket index of each lane: the placement
   std::vector<BucketUse> use;        // (B) what the lanes take of each bucket
   double predicted_step_time = 0;    // sched step-time simulator on the buckets as devices
+  double balance = 0;                // largest / mean bucket time (load); 0 for no lanes
 };
 
 class ModelGenerator {
@@ -41,11 +48,14 @@ class ModelGenerator {
   const std::vector<LaneDesc>& candidates() const { return lanes_; }
   double lane_memory(int c) const { return mem_[c]; }
   double lane_load(int c, int b) const { return load_[c][b]; }
-  // Whether candidate c fits bucket b on top of `use`.
+  // The time target T of every bucket (see above): at most each bucket's load limit.
+  double time_target() const { return target_; }
+  // Whether candidate c fits bucket b on top of `use` (memory limit and T, tolerance 1e-9).
   bool fits(int c, int b, const BucketUse& use) const;
   // Indices of the candidates that fit bucket b on top of `use`.
   std::vector<int> fitting(int b, const BucketUse& use) const;
-  // A uniformly drawn fitting candidate, or -1 when none fits.
+  // A fitting candidate drawn as described above (steered when the bucket is behind), or -1
+  // when none fits.
   int random_lane(int b, const BucketUse& use, Rng& rng) const;
 
   // One model drawn with rng (id left 0).
@@ -59,12 +69,17 @@ class ModelGenerator {
   std::vector<LaneDesc> lanes_;
   std::vector<double> mem_;
   std::vector<std::vector<double>> load_;  // (candidates, buckets)
+  std::vector<double> density_;            // (buckets) family's mean load per byte on the bucket
+  double target_ = 0;
 };
+
+// Largest / mean bucket load of a model's bucket use (1 = perfectly balanced; 0: no load).
+double bucket_balance(const std::vector<BucketUse>& use);
 
 // Lanes as a training config's model.lanes: [{"type", "width", "depth"}, ...].
 nlohmann::json lanes_config_json(const std::vector<LaneDesc>& lanes);
 // id, lanes, placement, buckets [{name, lanes, memory_gib, memory_fraction, load,
-// load_fraction}], load, parameters, predicted_step_time, step_time_unit.
+// load_fraction}], load, balance, parameters, predicted_step_time, step_time_unit.
 nlohmann::ordered_json model_to_json(const GeneratedModel& m, const SearchSpace& s);
 
 }  // namespace mlcn

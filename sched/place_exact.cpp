@@ -11,13 +11,18 @@
 //   - consecutive devices of one class (same times for every lane, same capacity) hold
 //     subsets with increasing smallest lane index (empty ones last); hence a device of the
 //     last class must take the smallest remaining lane;
-//   - a state (device k, remaining lanes, symmetry constraint) whose subtree found nothing
-//     better than the incumbent is remembered exactly and never searched again.
+//   - a state (device k, remaining lanes, symmetry constraint) whose subtree was searched to
+//     the end without finding a placement is remembered exactly and never searched again.
+//     Only such states: a subtree that found one proved nothing about the devices k.. alone
+//     (its placement's makespan may be set by a device before k), so remembering it would cut
+//     better completions reached by another prefix (issue 12: that made exact order-dependent
+//     and claim optimality on mixed speeds with binding memory).
 // Any completion is an improvement (every device finishes before T), so T drops as the
 // search goes. At the time limit the incumbent is returned with the root lower bound.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <numeric>
 #include <unordered_set>
@@ -51,7 +56,10 @@ struct StateHash {
 
 class BinSearch {
  public:
-  BinSearch(const PlacementProblem& p, double time_limit_s) : p_(p), L_(p.lanes()), G_(p.devices()) {
+  // Stops at the time limit, after node_limit nodes, or (first_only) at the first placement.
+  BinSearch(const PlacementProblem& p, double time_limit_s, int64_t node_limit = INT64_MAX,
+            bool first_only = false)
+      : p_(p), L_(p.lanes()), G_(p.devices()), node_limit_(node_limit), first_only_(first_only) {
     deadline_ = std::chrono::steady_clock::now() +
                 std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                     std::chrono::duration<double>(std::max(0.0, time_limit_s)));
@@ -130,6 +138,7 @@ class BinSearch {
 
   bool out_of_time() {
     if ((++nodes_ & 1023) == 0 && std::chrono::steady_clock::now() > deadline_) timed_out_ = true;
+    if (nodes_ >= node_limit_) timed_out_ = true;
     return timed_out_;
   }
 
@@ -149,6 +158,9 @@ class BinSearch {
 
   void fill(int k, uint64_t rem, int prev) {
     if (out_of_time()) return;
+    // An improvement found since device k-1 was filled may have made a filled device critical.
+    for (int j = 0; j < k; ++j)
+      if (!(load_[j] < target())) return;
     if (k == G_ - 1) {
       finish(rem, prev);
       return;
@@ -187,8 +199,9 @@ class BinSearch {
     }
     subset_[k] = 0;
     load_[k] = 0;
+    const int64_t found_before = found_;
     enumerate(k, 0, rem, allowed, must, 0.0, 0.0, 0.0, lo_w, lo_m);
-    remember(key);
+    if (found_ == found_before) remember(key);
   }
 
   // Chooses how many of block b's allowed members device k takes (most first).
@@ -239,10 +252,12 @@ class BinSearch {
     subset_[k] = rem;
     load_[k] = tsum;
     ub_ = *std::max_element(load_.begin(), load_.end());
+    ++found_;
     best_.assign(L_, -1);
     for (int kk = 0; kk < G_; ++kk)
       for (int i = 0; i < L_; ++i)
         if (subset_[kk] >> i & 1) best_[lane_[i]] = dev_[kk];
+    if (first_only_) timed_out_ = true;  // stops the search; nothing more is remembered
   }
 
   void remember(const StateKey& key) {
@@ -251,6 +266,8 @@ class BinSearch {
 
   const PlacementProblem& p_;
   const int L_, G_;
+  const int64_t node_limit_;
+  const bool first_only_;
   std::chrono::steady_clock::time_point deadline_;
   std::vector<int> lane_, dev_, cls_;   // sorted lane -> lane, sorted device -> device, class
   std::vector<std::vector<double>> t_;  // (L, G) in sorted order
@@ -263,11 +280,30 @@ class BinSearch {
   std::vector<int> best_;
   double ub_ = INFINITY;
   int64_t nodes_ = 0;
+  int64_t found_ = 0;                   // placements found (each better than the last)
   bool timed_out_ = false;
   std::unordered_set<StateKey, StateHash> failed_;
 };
 
 }  // namespace
+
+int find_placement_exact(const PlacementProblem& p, std::vector<int>* device, double time_limit_s) {
+  MLCN_CHECK(p.lanes() <= 64, "exact: at most 64 lanes, got " << p.lanes());
+  BinSearch search(p, time_limit_s, INT64_MAX, true);
+  std::vector<int> found = search.run({});
+  if (!found.empty()) {
+    *device = found;
+    return 1;
+  }
+  return search.timed_out() ? -1 : 0;
+}
+
+std::vector<int> improve_exact(const PlacementProblem& p, const std::vector<int>& start,
+                               int64_t node_limit) {
+  if (p.lanes() > 64 || p.devices() < 2) return start;
+  BinSearch search(p, 1e9, node_limit);
+  return search.run(start);
+}
 
 Placement place_exact(const PlacementProblem& p, const std::vector<int>& start,
                       const PlaceOptions& opt) {

@@ -17,6 +17,8 @@ using place_detail::fits;
 
 namespace {
 
+constexpr double kFallbackSeconds = 10;  // exact's memory search after the list schedule
+
 // Depth-first list scheduling: lanes in `order`; each tries the devices with room in
 // increasing rank(l, g, load) (ties: lower index). When a lane finds no room the search
 // backtracks, so it returns the plain list schedule whenever that fits memory, and otherwise
@@ -52,11 +54,16 @@ class ListScheduler {
     }
     return nodes_ >= node_limit_ ? -1 : 0;
   }
+  // When the backtracking runs out of steps (memory that binds can make it exponential),
+  // exact's complete memory search settles feasibility: a placement is returned whenever
+  // one exists (issue 12).
   std::vector<int> run() {
     std::vector<int> out;
     int status = search(&out);
+    if (status == -1) status = find_placement_exact(p_, &out, kFallbackSeconds);
     MLCN_CHECK(status != -1, algo_ << ": no placement fitting memory found within " << node_limit_
-                                   << " steps; try --algo exact");
+                                   << " list-schedule steps and " << kFallbackSeconds
+                                   << " s of exhaustive search; try --algo exact");
     if (status == 0) {
       int big = int(std::max_element(p_.mem.begin(), p_.mem.end()) - p_.mem.begin());
       MLCN_FAIL(algo_ << ": no placement fits all lanes in memory; "

@@ -206,6 +206,10 @@ std::vector<int> place_local_search(const PlacementProblem& p, const PlaceOption
     if (ms <= makespan(cur) * (1 + 1e-12)) cur = s;
     if (ms < best_ms) best_ms = ms, best = s;
   }
+  // Where memory binds on mixed speeds the moves above stall well above the optimum (issue
+  // 12); a node-limited run of exact's branch and bound from the best found closes most of it.
+  if (best_ms > lb * (1 + 1e-9) && opt.search_nodes > 0)
+    return improve_exact(p, best.dev, opt.search_nodes);
   return best.dev;
 }
 

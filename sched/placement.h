@@ -70,6 +70,7 @@ struct PlaceOptions {
   uint64_t seed = 1;
   double time_limit_s = 10;   // exact only
   int kicks = 200;            // local-search perturbations
+  int64_t search_nodes = 200000;  // local-search: exact's branch and bound from its best, nodes
 };
 
 std::vector<std::string> placement_algorithms();
@@ -85,6 +86,14 @@ std::vector<int> place_local_search(const PlacementProblem& p, const PlaceOption
 // Branch and bound starting from `start` (a feasible assignment). Fills optimal/nodes.
 Placement place_exact(const PlacementProblem& p, const std::vector<int>& start,
                       const PlaceOptions& opt);
+
+// Any placement that fits memory, by exact's complete search with no makespan target:
+// 1 (found, *device filled), 0 (none exists), -1 (time limit reached first). At most 64 lanes.
+int find_placement_exact(const PlacementProblem& p, std::vector<int>* device, double time_limit_s);
+// exact's branch and bound from the feasible `start`, stopped after node_limit nodes: the
+// best placement found (start itself when none is better). Deterministic.
+std::vector<int> improve_exact(const PlacementProblem& p, const std::vector<int>& start,
+                               int64_t node_limit);
 
 // Lanes sorted by decreasing work (mean over devices of time * speed), ties by index.
 std::vector<int> lanes_by_decreasing_work(const PlacementProblem& p);

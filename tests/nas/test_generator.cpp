@@ -19,8 +19,9 @@ NasConfig config(const std::string& nas, const std::string& rest = R"("data": {"
   return parse_nas_config("{\"nas\": " + nas + ", " + rest + "}", "test");
 }
 
-// Independent check of one model against its space (sched models only).
-void check_model(const GeneratedModel& m, const SearchSpace& s) {
+// Independent check of one model against its space (sched models only); buckets are full up
+// to their memory limit and to the generator's time target.
+void check_model(const GeneratedModel& m, const SearchSpace& s, double target) {
   const int B = int(s.buckets.size());
   REQUIRE(m.lanes.size() == m.bucket.size());
   REQUIRE(int(m.use.size()) == B);
@@ -54,7 +55,7 @@ void check_model(const GeneratedModel& m, const SearchSpace& s) {
         if (!lane_is_valid(l)) continue;
         const double t = s.cost.lane_time(l, DeviceSpec{"b", s.buckets[b].speed, 0});
         const bool fits = mem[b] + lane_memory_bytes(l, s.memory) <= s.buckets[b].memory_bytes &&
-                          load[b] + t <= s.buckets[b].load_limit;
+                          load[b] + t <= std::min(s.buckets[b].load_limit, target);
         INFO("bucket " << b << " still fits w=" << w << " d=" << d);
         REQUIRE_FALSE(fits);
       }
@@ -97,7 +98,7 @@ TEST_CASE("generated models respect every bucket and fill them completely", "[na
         GeneratedModel m = gen.generate(7, id);
         REQUIRE(m.id == id);
         REQUIRE_FALSE(m.lanes.empty());
-        check_model(m, cfg.space);
+        check_model(m, cfg.space, gen.time_target());
         lanes += m.lanes.size();
       }
       INFO(c.name << ": " << lanes << " lanes");
@@ -133,6 +134,8 @@ TEST_CASE("filling keeps buckets balanced and predicts the step time of the plac
     }
     // Paper model: the step time is the slowest bucket (no head or exchange term).
     CHECK(m.predicted_step_time == Approx(max_load));
+    CHECK(m.balance == Approx(bucket_balance(m.use)));
+    CHECK(m.balance < 1.02);
     // A bucket is full only when not even the smallest lane (w=1, d=1, cost 1) fits.
     CHECK(min_load > cfg.space.buckets[0].load_limit - 1);
   }
@@ -151,8 +154,9 @@ TEST_CASE("each lane goes to the least-filled bucket that still fits a lane", "[
       for (int o = 0; o < int(B.size()); ++o) {
         bool open = false;  // bucket o could still take some lane, so it was not full
         for (int c = 0; c < int(gen.candidates().size()); ++c) open = open || gen.fits(c, o, use[size_t(o)]);
-        const double fb = use[size_t(b)].load / B[size_t(b)].load_limit;
-        if (open) REQUIRE(fb <= use[size_t(o)].load / B[size_t(o)].load_limit);
+        const double T = gen.time_target();
+        const double fb = use[size_t(b)].load / std::min(B[size_t(b)].load_limit, T);
+        if (open) REQUIRE(fb <= use[size_t(o)].load / std::min(B[size_t(o)].load_limit, T));
       }
       int c = 0;
       while (gen.candidates()[size_t(c)] != m.lanes[l]) ++c;
@@ -180,7 +184,7 @@ TEST_CASE("a lane that fits no bucket is never drawn; fitting() agrees with fits
   for (int64_t id = 0; id < 100; ++id) {
     GeneratedModel m = gen.generate(5, id);
     CHECK(m.use[1].lanes == 1);
-    check_model(m, cfg.space);
+    check_model(m, cfg.space, gen.time_target());
   }
 }
 
@@ -198,5 +202,6 @@ TEST_CASE("model JSON reports lanes, placement and bucket use", "[nas][generator
     CHECK(b["memory_fraction"].get<double>() <= 1.0);
   }
   CHECK(j["predicted_step_time"].get<double>() > 0);
+  CHECK(j["balance"].get<double>() >= 1.0);
   CHECK(j["parameters"].get<int64_t>() > 0);
 }
