@@ -10,10 +10,12 @@
 
 #include "cli/cmd_nas.h"
 #include "cli/cmd_place.h"
+#include "engine/comm/comm.h"
 #include "engine/io/safetensors.h"
 #include "engine/ops/cuda_bridge.h"
 #include "engine/ops/ops.h"
 #include "engine/train/checkpoint.h"
+#include "engine/train/dist_setup.h"
 #include "data/batcher.h"
 #include "data/dataset.h"
 #include "engine/train/trainer.h"
@@ -57,7 +59,7 @@ Config resolve_placement_name(Config cfg, const std::string& source) {
   round_robin["runtime"]["placement"] = "round-robin";
   const size_t devices = runtime_options(config_from_json(round_robin, source), cfg.lanes.size()).devices.size();
   std::vector<int> placement = resolve_placement(cfg.placement, lanes_from_config(cfg.json, source),
-                                                 identical_devices(static_cast<int>(devices)), "flops", cfg.seed + 1);
+                                                 identical_devices(group_device_count(cfg, static_cast<int>(devices))), "flops", cfg.seed + 1);
   cfg.json["runtime"]["placement"] = placement;
   cfg.placement = cfg.json["runtime"]["placement"];
   return cfg;
@@ -78,7 +80,8 @@ int cmd_train(const Args& a) {
   if (a.resume.empty() && std::filesystem::exists(out + "/last.safetensors") && a.out.empty())
     MLCN_FAIL(out << " already holds a run; pass --out DIR or --resume " << out);
   nlohmann::json s = train_run(cfg, out, a.resume);
-  std::printf("test accuracy %.4f after %d epoch(s) in %.1f s (run in %s)\n", s["test_accuracy"].get<double>(), cfg.epochs,
+  if (world().rank() == 0)
+    std::printf("test accuracy %.4f after %d epoch(s) in %.1f s (run in %s)\n", s["test_accuracy"].get<double>(), cfg.epochs,
               s["seconds"].get<double>(), out.c_str());
   return 0;
 }
@@ -138,6 +141,8 @@ int cmd_info(const Args& a) {
     cuda::MemoryStats m = cuda::memory_stats(d);
     j["devices"].push_back({{"type", "cuda"}, {"index", d}, {"name", cuda::device_name(d)}, {"memory_bytes", m.total}});
   }
+  j["ranks"] = gather_to_rank0(j["devices"]);  // under mpirun: every rank's devices
+  if (world().rank() != 0) return 0;
   if (!a.config.empty()) {
     Config cfg = config_for(a);
     Model model(model_spec(cfg));
@@ -173,6 +178,7 @@ void usage() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  DistributedSession distributed(&argc, &argv);
   if (argc < 2) {
     usage();
     return 2;
@@ -190,10 +196,12 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const Error& e) {
     const bool debug = std::getenv("MLCN_DEBUG") != nullptr;
-    std::fprintf(stderr, "mlcn %s: error: %s\n", cmd.c_str(), debug ? e.what() : e.message().c_str());
+    std::fprintf(stderr, "mlcn %s: %serror: %s\n", cmd.c_str(), rank_prefix().c_str(), debug ? e.what() : e.message().c_str());
+    abort_world_if_distributed("mlcn " + cmd + ": " + rank_prefix() + "failed; aborting every rank");
     return 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "mlcn %s: error: %s\n", cmd.c_str(), e.what());
+    std::fprintf(stderr, "mlcn %s: %serror: %s\n", cmd.c_str(), rank_prefix().c_str(), e.what());
+    abort_world_if_distributed("mlcn " + cmd + ": " + rank_prefix() + "failed; aborting every rank");
     return 1;
   }
 }

@@ -18,7 +18,8 @@ const json& config_defaults() {
     "train": {"epochs": 3, "batch_size": 100, "lr": 0.001, "lr_decay": 0.9, "lam_recon": 0.392,
               "seed": 0, "shift_fraction": 0.0, "log_every": 50, "prefetch": true},
     "runtime": {"device": "auto", "threads": 0, "cpu_devices": 1, "placement": "round-robin",
-                "allow_tf32": false, "group_lanes": false, "cuda_graphs": false}
+                "allow_tf32": false, "group_lanes": false, "cuda_graphs": false,
+                "mode": "model", "replicas": 0}
   })");
   return d;
 }
@@ -162,6 +163,10 @@ Config config_from_json(const json& user, const std::string& src) {
   c.allow_tf32 = r["allow_tf32"];
   c.group_lanes = r["group_lanes"];
   c.cuda_graphs = r["cuda_graphs"];
+  c.mode = r["mode"];
+  c.replicas = r["replicas"];
+  MLCN_CHECK(c.mode == "model" || c.mode == "data", src << ": runtime.mode must be model or data, got '" << c.mode << "'");
+  MLCN_CHECK(c.replicas >= 0, src << ": runtime.replicas must be >= 0, got " << c.replicas);
   const InputShape in = dataset_shape(c.dataset);
   for (size_t i = 0; i < c.lanes.size(); ++i) {  // an invalid depth is a config error, found now
     try {
