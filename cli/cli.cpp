@@ -4,8 +4,9 @@
 #include <cstdlib>
 #include <new>
 
-#include "base/json_io.h"  // defines: nearest_key
-#include "cli/commands.h"  // defines: commands, Command
+#include "base/json_io.h"       // defines: nearest_key
+#include "cli/commands.h"       // defines: commands, Command
+#include "engine/comm/comm.h"  // defines: rank_prefix, abort_world_if_distributed
 
 #ifndef MLCN_GIT_COMMIT
 #define MLCN_GIT_COMMIT "unknown"
@@ -83,15 +84,17 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     return 2;
   } catch (const Error& e) {
     const bool debug = std::getenv("MLCN_DEBUG") != nullptr;
-    err << "mlcn " << name << ": error: " << (debug ? e.what() : e.message()) << "\n";
-    return 1;
+    err << "mlcn " << name << ": " << rank_prefix() << "error: " << (debug ? e.what() : e.message()) << "\n";
   } catch (const std::bad_alloc&) {
-    err << "mlcn " << name << ": error: out of memory (a batch size, lane width or dataset limit too large?)\n";
-    return 1;
+    err << "mlcn " << name << ": " << rank_prefix()
+        << "error: out of memory (a batch size, lane width or dataset limit too large?)\n";
   } catch (const std::exception& e) {
-    err << "mlcn " << name << ": error: " << e.what() << "\n";
-    return 1;
+    err << "mlcn " << name << ": " << rank_prefix() << "error: " << e.what() << "\n";
   }
+  err.flush();
+  // Under mpirun one failing rank ends every rank (never a hang waiting for it).
+  abort_world_if_distributed("mlcn " + name + ": " + rank_prefix() + "failed; aborting every rank");
+  return 1;
 }
 
 }  // namespace mlcn::cli

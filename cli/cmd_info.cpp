@@ -5,7 +5,9 @@
 #include "cli/cli.h"                 // defines: version_line
 #include "cli/commands.h"
 #include "cli/run_config.h"          // defines: load_run_config, lane_descs
+#include "engine/comm/comm.h"         // defines: world
 #include "engine/ops/cuda_bridge.h"  // defines: cuda::compiled, cuda::device_count
+#include "engine/train/dist_setup.h"  // defines: gather_to_rank0
 #include "sched/lane_model.h"        // defines: lane_stats
 
 namespace mlcn::cli {
@@ -20,6 +22,8 @@ int cmd_info(const Args& a, std::ostream& out) {
     cuda::MemoryStats m = cuda::memory_stats(d);
     j["devices"].push_back({{"type", "cuda"}, {"index", d}, {"name", cuda::device_name(d)}, {"memory_bytes", m.total}});
   }
+  j["ranks"] = gather_to_rank0(j["devices"]);  // under mpirun: every rank's devices, on rank 0
+  if (world().rank() != 0) return 0;
   if (a.has("--config")) {
     const Config cfg = load_run_config(a.get("--config"), "", a.all("--set"));
     Model model(model_spec(cfg));

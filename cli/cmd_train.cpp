@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/run_config.h"           // defines: load_run_config, resolve_placement_name
+#include "engine/comm/comm.h"         // defines: world
 #include "engine/train/checkpoint.h"  // defines: checkpoint_config
 #include "engine/train/trainer.h"     // defines: train_run
 
@@ -39,6 +40,7 @@ int cmd_train(const Args& a, std::ostream& out) {
                                                                resume, a.all("--set")),
                                                   resume);
   nlohmann::json s = train_run(cfg, dir, resume);
+  if (world().rank() != 0) return 0;  // rank 0 alone reports (and writes the run)
   char line[256];
   std::snprintf(line, sizeof line, "test accuracy %.4f after %d epoch(s) in %.1f s (run in %s)\n",
                 s["test_accuracy"].get<double>(), cfg.epochs, s["seconds"].get<double>(), dir.c_str());

@@ -1,6 +1,7 @@
 // Resolving a command's training config (run_config.h).
 #include "cli/run_config.h"
 
+#include "engine/train/dist_setup.h"      // defines: group_device_count
 #include "engine/train/trainer.h"         // defines: runtime_options
 #include "engine/train/checkpoint.h"      // defines: checkpoint_config
 #include "sched/devices.h"                // defines: identical_devices
@@ -27,8 +28,10 @@ Config resolve_placement_name(Config cfg, const std::string& source) {
   nlohmann::json round_robin = cfg.json;
   round_robin["runtime"]["placement"] = "round-robin";
   const size_t devices = runtime_options(config_from_json(round_robin, source), cfg.lanes.size()).devices.size();
-  std::vector<int> placement = resolve_placement(cfg.placement, lane_descs(cfg),
-                                                 identical_devices(static_cast<int>(devices)), "flops", cfg.seed + 1);
+  // sched places over the devices of one replica group, across every rank of it.
+  std::vector<int> placement =
+      resolve_placement(cfg.placement, lane_descs(cfg), identical_devices(group_device_count(cfg, int(devices))),
+                        "flops", cfg.seed + 1);
   cfg.json["runtime"]["placement"] = placement;
   cfg.placement = cfg.json["runtime"]["placement"];
   return cfg;

@@ -51,13 +51,14 @@ LaneRuntime::LaneRuntime(Model& model, const RuntimeOptions& opt)
     for (size_t l = 0; l < L; ++l) placement_.push_back(static_cast<int>(l % workers_.size()));
   MLCN_CHECK(placement_.size() == L, "runtime.placement has " << placement_.size() << " entries for " << L << " lanes");
   for (size_t l = 0; l < L; ++l)
-    MLCN_CHECK(placement_[l] >= 0 && placement_[l] < static_cast<int>(workers_.size()),
+    MLCN_CHECK((placement_[l] == -1 && opt.exchange) || (placement_[l] >= 0 && placement_[l] < static_cast<int>(workers_.size())),
                "runtime.placement: lane " << l << " on device " << placement_[l] << ", but there are "
                                           << workers_.size() << " devices");
   MLCN_CHECK(head_device_ >= 0 && head_device_ < static_cast<int>(workers_.size()), "runtime: bad head device");
 
   std::vector<Device> lane_devices;
-  for (size_t l = 0; l < L; ++l) lane_devices.push_back(memory_of(devices_[placement_[l]]));
+  for (size_t l = 0; l < L; ++l)
+    lane_devices.push_back(placement_[l] < 0 ? Device::cpu() : memory_of(devices_[placement_[l]]));
   if (head_device().is_cuda()) {
     head_stream_ = cuda::create_stream(head_device().index);
     head_event_ = cuda::create_event(head_device().index);
@@ -210,10 +211,18 @@ StepResult LaneRuntime::step(const Tensor& x, const std::vector<int32_t>& labels
     }
     head_tape_.clear();
     head_tape_.grad_enabled = grad;
-    for (size_t l = 0; l < L; ++l) gathered[l] = make_var(outs[l]->value.to(hd), grad);
+    std::vector<Tensor> values(L);
+    for (size_t l = 0; l < L; ++l)
+      if (outs[l]) values[l] = outs[l]->value;
+    if (opt_.exchange) {  // other ranks' lanes: the host needs this rank's outputs complete
+      for (auto& u : units_)
+        if (u->stream) cuda::stream_synchronize(u->stream);
+      opt_.exchange(values);
+    }
+    for (size_t l = 0; l < L; ++l) gathered[l] = make_var(values[l].to(hd), grad);
     std::vector<double> scale;
     const double p = model_.spec().lane_dropout;
-    if (mode == StepMode::Train && p > 0 && dropout_rng) {  // one keep-mask over lanes per step (spec 1.6)
+    if (mode != StepMode::Eval && p > 0 && dropout_rng) {  // one keep-mask over lanes per step (spec 1.6)
       for (size_t l = 0; l < L; ++l) scale.push_back(dropout_rng->uniform() < p ? 0.0 : 1.0 / (1.0 - p));
     }
     Var V = concat_last(head_tape_, gathered);

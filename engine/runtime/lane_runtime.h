@@ -13,6 +13,7 @@
 // With cuda_graphs, a GPU unit's training step is captured after one eager step and replayed
 // from CUDA graphs (unit_graph.h); other modes and batch sizes run eagerly.
 #pragma once
+#include <functional>
 #include <map>
 #include <memory>
 #include <utility>
@@ -27,7 +28,7 @@ namespace mlcn {
 
 enum class StepMode {
   Train,  // forward, backward, lane dropout, Adam update
-  Grad,   // forward and backward (mask by label, no dropout), gradients kept, no update
+  Grad,   // forward and backward (mask by label; lane dropout only when given an rng), gradients kept, no update
   Eval    // forward only, mask by argmax
 };
 
@@ -45,6 +46,10 @@ struct RuntimeOptions {
   std::vector<Device> devices;  // explicit devices (cpu:k or cuda:k); empty: cpu_devices CPU workers
   bool group_lanes = false;     // same-shape lanes of a device run as one LaneGroup
   bool cuda_graphs = false;     // GPU units replay their training step from CUDA graphs
+  // Model parallelism across ranks (engine/runtime/dist_runtime.h): placement -1 marks a lane
+  // another rank runs; before the head, exchange gets every lane's output (B, classes, D_l),
+  // this rank's defined and complete, and fills in the others.
+  std::function<void(std::vector<Tensor>&)> exchange;
 };
 
 class LaneRuntime {

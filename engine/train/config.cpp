@@ -104,6 +104,9 @@ Config config_from_json(const json& user, const std::string& src) {
   c.allow_tf32 = r["allow_tf32"];
   c.group_lanes = r["group_lanes"];
   c.cuda_graphs = r["cuda_graphs"];
+  c.mode = r["mode"];
+  c.replicas = int(json_int_in(r["replicas"], "runtime.replicas", 0, 4096, src));
+  MLCN_CHECK(c.mode == "model" || c.mode == "data", src << ": runtime.mode must be model or data, got '" << c.mode << "'");
   const InputShape in = dataset_shape(c.dataset);
   for (size_t i = 0; i < c.lanes.size(); ++i) {  // an invalid depth is a config error, found now
     try {

@@ -40,6 +40,8 @@ struct Config {
   bool allow_tf32 = false;
   bool group_lanes = false;  // same-shape lanes of a device run as one (grouped convolutions)
   bool cuda_graphs = false;  // GPU training steps replay from CUDA graphs after one eager step
+  std::string mode = "model";  // across ranks: model (lanes over ranks) | data (batch over ranks)
+  int replicas = 0;            // replica groups in model mode (0: 1); docs/distributed.md
 };
 
 // The defaults (engine/train/config_defaults.json): every valid key appears here.

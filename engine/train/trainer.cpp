@@ -16,6 +16,7 @@
 #include "engine/io/safetensors.h"
 #include "engine/ops/cuda_bridge.h"
 #include "engine/train/checkpoint.h"
+#include "engine/train/dist_setup.h"
 
 namespace mlcn {
 namespace fs = std::filesystem;
@@ -62,7 +63,8 @@ std::string describe_devices(const RuntimeOptions& o) {
   return s;
 }
 
-EvalResult evaluate(LaneRuntime& rt, const Config& cfg) {
+namespace {
+template <class Runtime> EvalResult evaluate_with(Runtime& rt, const Config& cfg) {
   Dataset test = load_dataset(cfg.dataset, cfg.data_path, "test", cfg.test_limit);
   BatchOptions bo;
   bo.batch_size = cfg.batch_size;
@@ -84,6 +86,10 @@ EvalResult evaluate(LaneRuntime& rt, const Config& cfg) {
   r.loss = loss_sum / double(std::max<int64_t>(r.images, 1));
   return r;
 }
+}  // namespace
+
+EvalResult evaluate(LaneRuntime& rt, const Config& cfg) { return evaluate_with(rt, cfg); }
+EvalResult evaluate(DistRuntime& rt, const Config& cfg) { return evaluate_with(rt, cfg); }
 
 namespace {
 void append_line(const fs::path& p, const std::string& line) {
@@ -103,8 +109,10 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
   const fs::path out(out_dir);
   Model model(model_spec(cfg));
   model.init(cfg.seed);
-  const RuntimeOptions ro = runtime_options(cfg, model.num_lanes());
-  LaneRuntime rt(model, ro);
+  const RuntimeOptions ro = rank_runtime_options(cfg, model.num_lanes());
+  const int group_devices = group_device_count(cfg, static_cast<int>(ro.devices.size()));
+  DistRuntime rt(model, ro, dist_options(cfg, group_devices), world());
+  const bool writer = rt.writer();  // rank 0 alone writes the run directory and the progress
   const bool gpu = ro.devices[0].is_cuda();
   int64_t start_epoch = 0;
   double best_acc = -1;
@@ -117,21 +125,26 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
       if (j.is_object() && j.contains("test_accuracy") && j.value("epoch", 0) <= start_epoch)
         best_acc = std::max(best_acc, j["test_accuracy"].get<double>());
     }
-    std::fprintf(stderr, "resumed from %s after epoch %lld\n", resume_dir.c_str(), (long long)start_epoch);
+    if (writer) std::fprintf(stderr, "resumed from %s after epoch %lld\n", resume_dir.c_str(), (long long)start_epoch);
   }
   const std::string cfg_text = cfg.json.dump(2) + "\n";
-  write_file_atomic((out / "config.json").string(), cfg_text.data(), cfg_text.size());
-  if (resume_dir.empty()) {  // a fresh run into a used directory replaces its logs
+  if (writer) write_file_atomic((out / "config.json").string(), cfg_text.data(), cfg_text.size());
+  if (writer && resume_dir.empty()) {  // a fresh run into a used directory replaces its logs
     fs::remove(out / "metrics.csv");
     fs::remove(out / "events.jsonl");
   }
-  if (!fs::exists(out / "metrics.csv"))
+  if (writer && !fs::exists(out / "metrics.csv"))
     append_line(out / "metrics.csv",
                 "epoch,lr,margin_loss,recon_loss,train_acc,test_acc,test_loss,images_per_s,seconds,peak_host_mb,peak_gpu_mb,gpu_free_mb");
-  std::fprintf(stderr, "devices: %s; model %s, %zu lane(s) in %zu unit(s)%s, %lld parameters\n",
-               describe_devices(ro).c_str(), cfg.model_type.c_str(), model.num_lanes(), rt.units().size(),
-               ro.cuda_graphs && !ro.devices.empty() && ro.devices[0].is_cuda() ? ", CUDA graphs" : "",
-               (long long)model.num_params());
+  if (writer && world().size() > 1)
+    std::fprintf(stderr, "%d ranks (%s): %d replica group(s) of %d rank(s), lanes on devices [%s] of each group\n",
+                 world().size(), world().kind().c_str(), rt.replicas(), rt.group_size(),
+                 nlohmann::json(rt.placement()).dump().c_str());
+  if (writer)
+    std::fprintf(stderr, "devices: %s; model %s, %zu lane(s) in %zu unit(s)%s, %lld parameters\n",
+                 describe_devices(ro).c_str(), cfg.model_type.c_str(), model.num_lanes(), rt.local().units().size(),
+                 ro.cuda_graphs && !ro.devices.empty() && ro.devices[0].is_cuda() ? ", CUDA graphs" : "",
+                 (long long)model.num_params());
 
   Dataset train = load_dataset(cfg.dataset, cfg.data_path, "train", cfg.train_limit);
   BatchOptions bo;
@@ -141,7 +154,7 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
   bo.prefetch = cfg.prefetch;
   Batcher batcher(train, bo);
   batcher.seek(start_epoch, 0);
-  const bool tty = isatty(fileno(stderr));
+  const bool tty = writer && isatty(fileno(stderr));
   const auto t_run = Clock::now();
   EvalResult last_eval;
   double total_images_per_s = 0;
@@ -162,6 +175,7 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
       Tensor x = Tensor::empty({b.size, train.H, train.W, train.C});
       std::copy(b.images, b.images + x.numel(), x.data<float>());
       std::vector<int32_t> labels(b.labels, b.labels + b.size);
+      fault_point(e * steps + s);
       StepResult r = rt.step(x, labels, StepMode::Train, lr, &dropout_rng);
       MLCN_CHECK(std::isfinite(r.loss), "training diverged: loss is " << r.loss << " at epoch " << e + 1 << " step " << s + 1);
       margin += r.margin * double(b.size);
@@ -169,7 +183,7 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
       seen += b.size;
       correct += r.correct;
       double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-      if (tty || (cfg.log_every > 0 && (s + 1) % cfg.log_every == 0) || s + 1 == steps) {
+      if (writer && (tty || (cfg.log_every > 0 && (s + 1) % cfg.log_every == 0) || s + 1 == steps)) {
         double ips = double(seen) / std::max(secs, 1e-9), eta = double(steps - s - 1) * secs / double(s + 1);
         std::fprintf(stderr, "%sepoch %lld/%d step %lld/%lld loss %.4f acc %.3f %.0f img/s eta %.0fs%s",
                      tty ? "\r" : "", (long long)e + 1, cfg.epochs, (long long)s + 1, (long long)steps,
@@ -192,6 +206,8 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
     last_eval = evaluate(rt, cfg);
     const double ips = double(seen) / secs;
     total_images_per_s = ips;
+    rt.sync_for_checkpoint();  // collective: every lane's state reaches rank 0
+    if (!writer) continue;
     append_line(out / "metrics.csv", std::to_string(e + 1) + "," + fmt(lr, 6) + "," + fmt(margin / seen, 5) + "," +
                                          fmt(recon / seen, 5) + "," + fmt(double(correct) / seen) + "," +
                                          fmt(last_eval.accuracy) + "," + fmt(last_eval.loss, 5) + "," + fmt(ips, 1) +
@@ -212,6 +228,15 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
                             {"seconds", std::chrono::duration<double>(Clock::now() - t_run).count()},
                             {"images_per_s_last_epoch", total_images_per_s}, {"parameters", model.num_params()},
                             {"devices", describe_devices(ro)}};
+  if (world().size() > 1) {
+    const CommStats& c = rt.stats();
+    const double n = double(std::max<int64_t>(c.steps, 1));
+    summary["distributed"] = {{"ranks", world().size()}, {"replica_groups", rt.replicas()},
+                              {"exchange_bytes_per_step", double(c.exchange_bytes) / n},
+                              {"allreduce_bytes_per_step", double(c.allreduce_bytes) / n},
+                              {"collective_seconds", c.seconds}};
+  }
+  if (!writer) return summary;
   const std::string summary_text = summary.dump(2) + "\n";
   write_file_atomic((out / "summary.json").string(), summary_text.data(), summary_text.size());
   return summary;

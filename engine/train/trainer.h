@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/runtime/dist_runtime.h"
 #include "engine/runtime/lane_runtime.h"
 #include "engine/train/config.h"
 
@@ -17,9 +18,12 @@ struct EvalResult {
 };
 
 // Trains per the config; writes the run into out_dir (created). resume_dir: continue a run.
+// Under mpirun every rank calls it; rank 0 alone writes the run directory and the progress.
 nlohmann::json train_run(const Config& cfg, const std::string& out_dir, const std::string& resume_dir);
 // Evaluates a model on the config's test split.
 EvalResult evaluate(LaneRuntime& rt, const Config& cfg);
+// The same across ranks (collective: every rank reads the test set, each runs its part).
+EvalResult evaluate(DistRuntime& rt, const Config& cfg);
 // Runtime options from the config (threads split over cpu_devices, placement list).
 // runtime.device auto picks every visible GPU when the CUDA backend finds one, else the CPU.
 RuntimeOptions runtime_options(const Config& cfg, size_t lanes);
