@@ -44,7 +44,7 @@ from paper_values import PAPER  # noqa: E402  (beside this file)
 SCALES = {
     "smoke": {"train_limit": 200, "test_limit": 100, "epochs": 1, "batches": [100, 150],
               "fig8": ["--networks", "1", "--sizes", "6,9", "--time-limit", "2"],
-              "nas": ["data.train_limit=100", "data.test_limit=100", "train.batch_size=50", "nas.iterations=2",
+              "nas": ["data.train_limit=50", "data.test_limit=50", "train.batch_size=50", "nas.iterations=2",
                       "nas.repeats=1", "nas.epochs=1"],
               "fig4": ["--iters", "1", "--warmup", "0", "--batch", "20"]},
     "cpu": {"train_limit": 6000, "test_limit": 2000, "epochs": 2, "batches": [100, 150, 300, 600],
