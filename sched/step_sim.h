@@ -3,7 +3,12 @@
 // v_l and dL/dv_l (2 * B * classes floats) for every lane not on the head device, plus the
 // input batch broadcast to every other device that holds lanes, over one link of the given
 // bandwidth (transfers serialised: an upper estimate).
+// Distributed steps (docs/distributed.md): ring collectives over links of a latency and a
+// bandwidth; model parallelism = slowest device's lanes + the head (on every rank) + the ring
+// all-gather of the lane outputs; data parallelism = the step of one shard + the ring
+// all-reduce of every gradient (not overlapped with the backward, as the engine runs it).
 #pragma once
+#include <string>
 #include <vector>
 
 #include "sched/placement.h"  // defines: PlacementProblem
@@ -29,5 +34,30 @@ struct StepTime {
 
 StepTime simulate_step(const PlacementProblem& p, const std::vector<int>& device,
                        const StepTimeParams& params);
+
+// A link between ranks: time(bytes) = latency + bytes / bandwidth per message.
+struct Link {
+  std::string name;
+  double latency_s = 0;
+  double bytes_per_s = 0;
+};
+// Ring all-reduce of `bytes` on n ranks: 2 (n-1) messages of bytes / n each.
+double ring_allreduce_seconds(double bytes, int n, const Link& link);
+// Ring all-gather of `bytes_per_rank` from each of n ranks: n-1 messages of that size.
+double ring_allgather_seconds(double bytes_per_rank, int n, const Link& link);
+
+struct DistStepTime {
+  double compute = 0, comm = 0, total = 0;
+  double comm_bytes = 0;  // sent by one rank per step
+};
+// Model parallel on n identical devices: lane_seconds per lane (one device, batch B) placed
+// longest-first on the least-loaded device; head_seconds runs on every device after the
+// all-gather of out_bytes[l] = B * classes * D_l * 4 per lane.
+DistStepTime simulate_model_parallel(const std::vector<double>& lane_seconds, const std::vector<double>& out_bytes,
+                                     double head_seconds, int n, const Link& link);
+// Data parallel on n devices: one shard's step fixed_seconds + per_sample_seconds * B / n,
+// then the all-reduce of param_bytes.
+DistStepTime simulate_data_parallel(double fixed_seconds, double per_sample_seconds, int batch, double param_bytes, int n,
+                                    const Link& link);
 
 }  // namespace mlcn

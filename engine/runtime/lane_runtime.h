@@ -49,7 +49,7 @@ struct RuntimeOptions {
   // Model parallelism across ranks (engine/runtime/dist_runtime.h): placement -1 marks a lane
   // another rank runs; before the head, exchange gets every lane's output (B, classes, D_l),
   // this rank's defined and complete, and fills in the others.
-  std::function<void(std::vector<Tensor>&)> exchange;
+  std::function<void(std::vector<Tensor>&)> exchange = nullptr;
 };
 
 class LaneRuntime {

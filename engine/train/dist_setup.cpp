@@ -1,6 +1,7 @@
 // Distributed training setup; see dist_setup.h.
 #include "engine/train/dist_setup.h"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -40,7 +41,18 @@ RuntimeOptions rank_runtime_options(const Config& cfg, size_t lanes) {
     const int here = local ? std::max(1, std::atoi(local)) : world().size();
     j["runtime"]["threads"] = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / here);
   }
-  return runtime_options(config_from_json(j, "runtime"), lanes);
+  RuntimeOptions o = runtime_options(config_from_json(j, "runtime"), lanes);
+  // Several ranks on one machine with GPUs: rank k of the machine takes GPU k (mod the count).
+  const char* local_rank = std::getenv("OMPI_COMM_WORLD_LOCAL_RANK");
+  if (!local_rank) local_rank = std::getenv("SLURM_LOCALID");
+  const char* local_size = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+  if (!local_size) local_size = std::getenv("SLURM_NTASKS_PER_NODE");
+  if (world().size() > 1 && local_rank && local_size && std::atoi(local_size) > 1 && !o.devices.empty() &&
+      o.devices[0].is_cuda()) {
+    const Device mine = o.devices[std::atoi(local_rank) % o.devices.size()];
+    o.devices = {mine};
+  }
+  return o;
 }
 
 int group_device_count(const Config& cfg, int local_devices) {

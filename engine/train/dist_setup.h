@@ -13,7 +13,8 @@ namespace mlcn {
 // group does not have (a checkpoint resumed on fewer ranks) is replaced by round-robin.
 DistOptions dist_options(const Config& cfg, int group_devices);
 // This rank's devices and threads (runtime.threads 0 on several ranks of one machine: the cores
-// divided by the ranks there). Its placement is left to DistRuntime.
+// divided by the ranks there; with GPUs, local rank k takes GPU k). Its placement is left to
+// DistRuntime.
 RuntimeOptions rank_runtime_options(const Config& cfg, size_t lanes);
 // Devices of one replica group of the world (collective): what sched places the lanes over.
 int group_device_count(const Config& cfg, int local_devices);

@@ -1,0 +1,147 @@
+// Shared by the distributed benchmarks (fig4_scaling, fig5_batch, fig7_lanes): timing one
+// training step of a model on one process or across the ranks of mpirun, the MPI link
+// calibration, the devices the simulator predicts (assumptions written in docs/results.md),
+// and the table/CSV output where every row says `measured` or `simulated`.
+#pragma once
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "engine/comm/comm.h"
+#include "engine/runtime/dist_runtime.h"
+#include "sched/lane_model.h"
+#include "sched/step_sim.h"
+
+namespace mlcn::bench {
+
+inline ModelSpec capsnet_spec() {
+  ModelSpec s;
+  s.type = "capsnet";
+  return s;
+}
+
+inline ModelSpec mlcn_spec(int lanes, int width, int depth) {
+  ModelSpec s;
+  for (int l = 0; l < lanes; ++l) s.lanes.push_back({"mlcn1", width, depth});
+  return s;
+}
+
+struct StepTiming {
+  double seconds = 0;     // median step
+  double comm_bytes = 0;  // per step and rank: lane outputs received + gradients all-reduced
+  double comm_seconds = 0;  // per step inside collectives
+};
+
+// Median seconds of one Train step (after `warmup` steps) of `spec` at batch B: one process
+// with `cpu_devices` single-thread workers (world size 1), or the ranks of `world` in `mode`.
+inline StepTiming time_step(const ModelSpec& spec, int B, const std::string& mode, int cpu_devices, int warmup, int iters) {
+  Model m(spec);
+  m.init(1);
+  RuntimeOptions o;
+  o.threads_per_device = 1;
+  for (int d = 0; d < cpu_devices; ++d) o.devices.push_back(Device::cpu(d));
+  DistRuntime rt(m, o, {mode, 0, {}}, world());
+  Rng r(3);
+  Tensor x = Tensor::empty({B, 28, 28, 1});
+  for (int64_t i = 0; i < x.numel(); ++i) x.set(i, r.uniform());
+  std::vector<int32_t> labels;
+  for (int b = 0; b < B; ++b) labels.push_back(static_cast<int32_t>(r.below(10)));
+  std::vector<double> t;
+  for (int i = 0; i < warmup + iters; ++i) {
+    world().barrier();
+    const auto t0 = std::chrono::steady_clock::now();
+    rt.step(x, labels, StepMode::Train, 1e-3, nullptr);
+    world().barrier();
+    if (i >= warmup) t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(t.begin(), t.end());
+  const CommStats& c = rt.stats();
+  const double n = double(std::max<int64_t>(c.steps, 1));
+  return {t[t.size() / 2], double(c.exchange_bytes + c.allreduce_bytes) / n, c.seconds / n};
+}
+
+// Latency and bandwidth of the world's all-reduce (ring model t = 2 (n-1) (lat + s/n / bw)),
+// fitted by least squares over messages of 4 KiB .. 4 MiB.
+inline Link measure_link(int reps = 7) {
+  std::vector<double> xs, ys;
+  const int n = world().size();
+  for (int64_t floats : {1024, 16384, 262144, 1048576}) {
+    Tensor t = Tensor::zeros({floats});
+    std::vector<double> ts;
+    for (int i = 0; i < reps; ++i) {
+      world().barrier();
+      const auto t0 = std::chrono::steady_clock::now();
+      world().allreduce_sum(t);
+      ts.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::sort(ts.begin(), ts.end());
+    xs.push_back(double(floats) * 4 / n);  // bytes per message
+    ys.push_back(ts[ts.size() / 2] / (2.0 * (n - 1)));
+  }
+  double mx = 0, my = 0, sxx = 0, sxy = 0;
+  for (size_t i = 0; i < xs.size(); ++i) mx += xs[i] / xs.size(), my += ys[i] / ys.size();
+  for (size_t i = 0; i < xs.size(); ++i) sxx += (xs[i] - mx) * (xs[i] - mx), sxy += (xs[i] - mx) * (ys[i] - my);
+  const double slope = std::max(sxy / sxx, 1e-15);
+  return {"mpi-loopback (measured)", std::max(0.0, my - slope * mx), 1.0 / slope};
+}
+
+// A device the simulator predicts: its sustained float32 rate relative to the measured CPU rank
+// comes from `flops_per_s` (an assumption) against the CPU's measured rate; its link is `link`.
+struct SimDevice {
+  std::string name;
+  double flops_per_s = 0;  // 0: the measured CPU rank itself
+  Link link;
+};
+
+// The devices of the predictions; the figures are assumptions (docs/results.md, "Assumptions").
+inline std::vector<SimDevice> sim_devices(const Link& cpu_link) {
+  return {{"cpu-rank", 0, cpu_link},
+          // K80 (one GK210 die, as the paper counts GPUs): 4.4 TFLOP/s fp32 boost per die, 35% sustained;
+          // PCIe 3.0 x16 inside a node, EDR InfiniBand between: 10 GB/s, 10 us per message (MPI).
+          {"k80", 4.37e12 * 0.35, {"pcie3/ib-edr (assumed)", 10e-6, 10e9}},
+          // H100 SXM: 67 TFLOP/s fp32, 40% sustained; NVLink 4 through NVSwitch, NCCL: 350 GB/s
+          // per direction achieved, 8 us per ring step.
+          {"h100", 67e12 * 0.40, {"nvlink4 (assumed)", 8e-6, 350e9}}};
+}
+
+// One output row: printed as a table line and kept for the CSV.
+struct Row {
+  std::vector<std::string> cells;
+};
+
+inline void print_and_write(const std::string& title, const std::vector<std::string>& header, const std::vector<Row>& rows,
+                            const std::string& csv) {
+  std::printf("%s\n", title.c_str());
+  std::vector<size_t> w(header.size());
+  for (size_t c = 0; c < header.size(); ++c) {
+    w[c] = header[c].size();
+    for (const Row& r : rows) w[c] = std::max(w[c], r.cells[c].size());
+  }
+  auto line = [&](const std::vector<std::string>& cells) {
+    for (size_t c = 0; c < cells.size(); ++c) std::printf("%s%-*s", c ? " | " : "| ", int(w[c]), cells[c].c_str());
+    std::printf(" |\n");
+  };
+  line(header);
+  for (size_t c = 0; c < header.size(); ++c) std::printf("%s%s", c ? "-|-" : "|-", std::string(w[c], '-').c_str());
+  std::printf("-|\n");
+  for (const Row& r : rows) line(r.cells);
+  std::ofstream f(csv);
+  for (size_t c = 0; c < header.size(); ++c) f << (c ? "," : "") << header[c];
+  f << "\n";
+  for (const Row& r : rows) {
+    for (size_t c = 0; c < r.cells.size(); ++c) f << (c ? "," : "") << r.cells[c];
+    f << "\n";
+  }
+  std::printf("(CSV: %s)\n", csv.c_str());
+}
+
+inline std::string num(double v, int prec = 3) {
+  char b[64];
+  std::snprintf(b, sizeof b, "%.*f", prec, v);
+  return b;
+}
+
+}  // namespace mlcn::bench

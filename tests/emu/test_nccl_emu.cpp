@@ -1,0 +1,136 @@
+// The NCCL communicator (engine/comm/nccl_comm.cpp) on the emulated NCCL (emu_nccl.cpp): two
+// ranks as host threads on the two emulated GPUs, the unique id broadcast over a thread
+// bootstrap communicator. All-reduce (in place, float32 and float64), all-gather and broadcast
+// give the exact results; inputs written on a lane stream and outputs read on it afterwards are
+// ordered only by the communicator's events (the emulator runs unordered work too late, so a
+// missing event fails); a communicator of size 1 is the identity.
+#include <catch2/catch.hpp>
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "engine/comm/nccl_comm.h"
+#include "engine/ops/cuda_bridge.h"
+
+using namespace mlcn;
+
+namespace {
+
+// The bootstrap between rank threads: broadcast_bytes only (what NcclComm's constructor uses).
+struct ThreadBoot {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::string bytes;
+  bool set = false;
+};
+
+class ThreadComm : public Comm {
+ public:
+  ThreadComm(ThreadBoot& b, int rank, int size) : b_(b), rank_(rank), size_(size) {}
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  std::string kind() const override { return "threads"; }
+  void allreduce_sum(Tensor&) override { MLCN_FAIL("thread bootstrap: no host all-reduce"); }
+  void allgather(const Tensor&, Tensor&) override { MLCN_FAIL("thread bootstrap: no host all-gather"); }
+  void broadcast(Tensor&, int) override { MLCN_FAIL("thread bootstrap: no host broadcast"); }
+  void broadcast_bytes(std::string& bytes, int root) override {
+    std::unique_lock<std::mutex> lock(b_.mu);
+    if (rank_ == root) {
+      b_.bytes = bytes;
+      b_.set = true;
+      b_.cv.notify_all();
+    } else {
+      b_.cv.wait(lock, [&] { return b_.set; });
+      bytes = b_.bytes;
+    }
+  }
+  std::vector<int64_t> allgather_int(int64_t) override { MLCN_FAIL("thread bootstrap: no all-gather"); }
+  void barrier() override {}
+  [[noreturn]] void abort(const std::string& why) override { MLCN_FAIL(why); }
+  std::unique_ptr<Comm> split(int, int) override { MLCN_FAIL("thread bootstrap: no split"); }
+
+ private:
+  ThreadBoot& b_;
+  int rank_, size_;
+};
+
+Tensor on_device(const std::vector<double>& v, DType dt, int dev) {
+  Tensor h = Tensor::empty({static_cast<int64_t>(v.size())}, dt);
+  for (size_t i = 0; i < v.size(); ++i) h.set(static_cast<int64_t>(i), v[i]);
+  Tensor d = Tensor::empty(h.shape(), dt, Device::cuda(dev));
+  d.copy_from(h);  // on the device's current stream: the lane stream below
+  return d;
+}
+
+std::vector<double> host(const Tensor& t) {
+  Tensor h = t.to(Device::cpu());
+  std::vector<double> v;
+  for (int64_t i = 0; i < h.numel(); ++i) v.push_back(h.item(i));
+  return v;
+}
+
+// What each rank saw, checked on the test thread afterwards.
+struct Seen {
+  std::vector<double> sum32, sum64, gathered, bcast;
+  std::string error;
+};
+
+void rank_main(ThreadBoot& boot, int rank, int size, Seen& out) {
+  try {
+    ThreadComm bootstrap(boot, rank, size);
+    NcclComm c(bootstrap, rank);
+    void* lane = cuda::create_stream(rank);
+    cuda::set_stream(rank, lane);
+    c.set_order_stream(lane);
+    const double base = 10.0 * (rank + 1);
+    Tensor a = on_device({base + 0.25, base + 1, -base}, DType::F32, rank);
+    c.allreduce_sum_async(a);  // no host wait: the lane stream's copy below is ordered by the event
+    out.sum32 = host(a);
+    Tensor b = on_device({base * 1e-3, 1.0 / 3.0}, DType::F64, rank);
+    c.allreduce_sum(b);
+    out.sum64 = host(b);
+    Tensor in = on_device({double(rank), double(rank) + 0.5}, DType::F32, rank);
+    Tensor all = Tensor::empty({2 * size}, DType::F32, Device::cuda(rank));
+    c.allgather(in, all);
+    out.gathered = host(all);
+    Tensor x = on_device({double(rank + 7), double(rank - 7)}, DType::F32, rank);
+    c.broadcast(x, size - 1);
+    out.bcast = host(x);
+  } catch (const std::exception& e) {
+    out.error = e.what();
+  }
+}
+
+std::vector<Seen> run_ranks(int size) {
+  ThreadBoot boot;
+  std::vector<Seen> seen(size);
+  std::vector<std::thread> ts;
+  for (int r = 0; r < size; ++r) ts.emplace_back(rank_main, std::ref(boot), r, size, std::ref(seen[r]));
+  for (auto& t : ts) t.join();
+  return seen;
+}
+
+}  // namespace
+
+TEST_CASE("emulated NCCL, 2 ranks on 2 GPUs: all-reduce, all-gather and broadcast ordered by events", "[nccl]") {
+  REQUIRE(cuda::available());
+  std::vector<Seen> seen = run_ranks(2);
+  for (int r = 0; r < 2; ++r) {
+    INFO("rank " << r);
+    REQUIRE(seen[r].error.empty());
+    CHECK(seen[r].sum32 == std::vector<double>{30.5, 32, -30});
+    CHECK(seen[r].sum64 == std::vector<double>{10e-3 + 20e-3, 1.0 / 3.0 + 1.0 / 3.0});
+    CHECK(seen[r].gathered == std::vector<double>{0, 0.5, 1, 1.5});
+    CHECK(seen[r].bcast == std::vector<double>{8, -6});
+  }
+}
+
+TEST_CASE("emulated NCCL, a communicator of size 1 is the identity", "[nccl]") {
+  REQUIRE(cuda::available());
+  std::vector<Seen> seen = run_ranks(1);
+  REQUIRE(seen[0].error.empty());
+  CHECK(seen[0].sum32 == std::vector<double>{10.25, 11, -10});
+  CHECK(seen[0].gathered == std::vector<double>{0, 0.5});
+  CHECK(seen[0].bcast == std::vector<double>{7, -7});
+}
