@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/ops/cuda_bridge.h"
+#include "engine/core/backend.h"
 #include "engine/runtime/lane_runtime.h"
 
 using namespace mlcn;
@@ -67,8 +67,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "step: --device must be cpu or cuda\n");
     return 2;
   }
-  if (device == "cuda" && !cuda::available()) {
-    std::fprintf(stderr, "step: --device cuda, but no usable GPU (CUDA compiled: %s)\n", cuda::compiled() ? "yes" : "no");
+  if (device == "cuda" && !cuda_available()) {
+    std::fprintf(stderr, "step: --device cuda, but no usable GPU (CUDA compiled: %s)\n", cuda_compiled() ? "yes" : "no");
     return 1;
   }
   const int64_t B = 100;

@@ -11,7 +11,7 @@
 #include "cli/cmd_nas.h"
 #include "cli/cmd_place.h"
 #include "engine/io/safetensors.h"
-#include "engine/ops/cuda_bridge.h"
+#include "engine/core/backend.h"
 #include "engine/ops/ops.h"
 #include "engine/train/checkpoint.h"
 #include "data/batcher.h"
@@ -131,12 +131,14 @@ int cmd_step(const Args& a) {
 
 int cmd_info(const Args& a) {
   nlohmann::json j;
-  j["build"] = {{"cuda_compiled", cuda::compiled()}, {"versions", cuda::versions()}, {"version", "0.1"}};
+  j["build"] = {{"cuda_compiled", cuda_compiled()},
+                {"versions", cuda_compiled() ? cuda().versions() : std::string("built without CUDA")},
+                {"version", "0.1"}};
   j["devices"] = {{{"type", "cpu"}, {"threads", std::thread::hardware_concurrency()}}};
-  const int gpus = cuda::available() ? cuda::device_count() : 0;
+  const int gpus = cuda_device_count();
   for (int d = 0; d < gpus; ++d) {
-    cuda::MemoryStats m = cuda::memory_stats(d);
-    j["devices"].push_back({{"type", "cuda"}, {"index", d}, {"name", cuda::device_name(d)}, {"memory_bytes", m.total}});
+    kernels::MemoryInfo m = cuda().memory_info(d);
+    j["devices"].push_back({{"type", "cuda"}, {"index", d}, {"name", cuda().device_name(d)}, {"memory_bytes", m.total}});
   }
   if (!a.config.empty()) {
     Config cfg = config_for(a);
