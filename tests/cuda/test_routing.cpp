@@ -114,7 +114,7 @@ TEST_CASE("routing J=1 fast path matches the CPU fast path and the general loop"
                "J=1 general loop vs fast path");
 }
 
-TEST_CASE("the bridge entry points route through the selected variant", "[cuda][routing]") {
+TEST_CASE("the backend table's routing entries use the selected variant", "[cuda][routing]") {
   const Shape4 s{2, 11, 3, 4, 3};
   const auto uh = rand_vec(size_t(s.B * s.N * s.J * s.D), 131, -0.6, 0.6);
   std::vector<float> v(size_t(s.B * s.J * s.D));
