@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/ops/cuda_bridge.h"
+#include "engine/core/backend.h"
 #include "engine/runtime/lane_runtime.h"
 
 using namespace mlcn;
@@ -68,11 +68,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "step: --device must be cpu or cuda\n");
     return 2;
   }
-  if (device == "cuda" && !cuda::available()) {
-    std::fprintf(stderr, "step: --device cuda, but no usable GPU (CUDA compiled: %s)\n", cuda::compiled() ? "yes" : "no");
+  if (device == "cuda" && !cuda_available()) {
+    std::fprintf(stderr, "step: --device cuda, but no usable GPU (CUDA compiled: %s)\n", cuda_compiled() ? "yes" : "no");
     return 1;
   }
-  if (device == "cuda") cuda::set_allow_tf32(tf32);
+  if (device == "cuda") cuda().set_allow_tf32(tf32);
   const int64_t B = 100;
   Rng rng(1);
   Tensor x = Tensor::empty({B, 28, 28, 1});

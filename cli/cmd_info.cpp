@@ -6,7 +6,7 @@
 #include "cli/commands.h"
 #include "cli/run_config.h"          // defines: load_run_config, lane_descs
 #include "engine/comm/comm.h"         // defines: world
-#include "engine/ops/cuda_bridge.h"  // defines: cuda::compiled, cuda::device_count
+#include "engine/core/backend.h"     // defines: cuda, cuda_compiled, cuda_device_count
 #include "engine/train/dist_setup.h"  // defines: gather_to_rank0
 #include "sched/lane_model.h"        // defines: lane_stats
 
@@ -15,12 +15,14 @@ namespace mlcn::cli {
 int cmd_info(const Args& a, std::ostream& out) {
   if (a.has("--set") && !a.has("--config")) throw UsageError("--set needs --config FILE");
   nlohmann::json j;
-  j["build"] = {{"version", version_line()}, {"cuda_compiled", cuda::compiled()}, {"versions", cuda::versions()}};
+  j["build"] = {{"version", version_line()},
+                {"cuda_compiled", cuda_compiled()},
+                {"versions", cuda_compiled() ? cuda().versions() : std::string("built without CUDA")}};
   j["devices"] = {{{"type", "cpu"}, {"threads", std::thread::hardware_concurrency()}}};
-  const int gpus = cuda::available() ? cuda::device_count() : 0;
+  const int gpus = cuda_device_count();
   for (int d = 0; d < gpus; ++d) {
-    cuda::MemoryStats m = cuda::memory_stats(d);
-    j["devices"].push_back({{"type", "cuda"}, {"index", d}, {"name", cuda::device_name(d)}, {"memory_bytes", m.total}});
+    kernels::MemoryInfo m = cuda().memory_info(d);
+    j["devices"].push_back({{"type", "cuda"}, {"index", d}, {"name", cuda().device_name(d)}, {"memory_bytes", m.total}});
   }
   j["ranks"] = gather_to_rank0(j["devices"]);  // under mpirun: every rank's devices, on rank 0
   if (world().rank() != 0) return 0;

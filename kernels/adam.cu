@@ -8,11 +8,10 @@
 
 #include <algorithm>
 
-#include "engine/ops/cuda_bridge.h"
 #include "kernels/adam.cuh"
 #include "kernels/device_math.cuh"
 
-namespace mlcn::cuda {
+namespace mlcn::kernels {
 namespace {
 
 struct AdamConsts {
@@ -90,13 +89,4 @@ void adam_update_many_cuda(const AdamSlice* slices, int count, const float* lr_t
   }
 }
 
-void adam_update(float* p, const float* g, float* m, float* v, int64_t n, double lr_t, double b1, double b2,
-                 double eps) {
-  adam_update_cuda(p, g, m, v, n, lr_t, b1, b2, eps, current_stream());
-}
-
-void adam_update_many(const AdamSlice* slices, int count, const float* lr_t, double b1, double b2, double eps) {
-  adam_update_many_cuda(slices, count, lr_t, b1, b2, eps, current_stream());
-}
-
-}  // namespace mlcn::cuda
+}  // namespace mlcn::kernels

@@ -1,14 +1,13 @@
 // Launchers of the Adam update (kernels/adam.cu); formula in engine/cpu/adam.h. The
-// multi-tensor form (AdamSlice) is declared in engine/ops/cuda_bridge.h; this is its
-// stream-taking launcher.
+// multi-tensor form takes AdamSlice, the leaf type of base/adam_slice.h.
 #pragma once
 #include <cuda_runtime.h>  // defines: cudaStream_t
 
 #include <cstdint>
 
-#include "engine/ops/cuda_bridge.h"  // defines: AdamSlice
+#include "base/adam_slice.h"  // defines: AdamSlice
 
-namespace mlcn::cuda {
+namespace mlcn::kernels {
 
 // p, g, m, v: (n)
 void adam_update_cuda(float* p, const float* g, float* m, float* v, int64_t n, double lr_t, double b1, double b2,
@@ -17,4 +16,4 @@ void adam_update_cuda(float* p, const float* g, float* m, float* v, int64_t n, d
 void adam_update_many_cuda(const AdamSlice* slices, int count, const float* lr_t, double b1, double b2, double eps,
                            cudaStream_t s);
 
-}  // namespace mlcn::cuda
+}  // namespace mlcn::kernels

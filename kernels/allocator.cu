@@ -12,7 +12,7 @@
 #include "base/check.h"
 #include "kernels/cuda_context.h"
 
-namespace mlcn::cuda {
+namespace mlcn::kernels {
 namespace {
 
 struct Block {
@@ -24,8 +24,6 @@ struct Block {
 
 using FreeKey = std::tuple<int, cudaStream_t, uint64_t, size_t>;  // (device, stream, pool, size class)
 
-thread_local uint64_t t_pool = 0;  // the pool this thread allocates from (allocator_set_pool)
-
 struct DeviceCounters {
   size_t in_use = 0, peak = 0, reserved = 0, mallocs = 0;
 };
@@ -34,9 +32,11 @@ class Cache {
  public:
   void* allocate(size_t bytes, int device, cudaStream_t stream) {
     const size_t cls = allocator_size_class(bytes);
-    const uint64_t pool = t_pool;
+    uint64_t pool = 0;
     {
       std::lock_guard<std::mutex> lock(mu_);
+      auto sp = stream_pool_.find(stream);
+      if (sp != stream_pool_.end()) pool = sp->second;
       auto it = free_.find(FreeKey{device, stream, pool, cls});
       if (it != free_.end() && !it->second.empty()) {
         void* p = it->second.back();
@@ -77,6 +77,17 @@ class Cache {
     counters(b.device).in_use -= b.bytes;
     const bool pool_alive = b.pool == 0 || dead_pools_.count(b.pool) == 0;
     free_[FreeKey{b.device, b.stream, pool_alive ? b.pool : 0, b.bytes}].push_back(p);
+  }
+
+  void set_pool(cudaStream_t stream, uint64_t pool) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (pool == 0) stream_pool_.erase(stream);
+    else stream_pool_[stream] = pool;
+  }
+  uint64_t pool_of(cudaStream_t stream) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = stream_pool_.find(stream);
+    return it == stream_pool_.end() ? 0 : it->second;
   }
 
   uint64_t new_pool() {
@@ -158,6 +169,7 @@ class Cache {
   std::vector<DeviceCounters> per_device_;
   uint64_t last_pool_ = 0;
   std::set<uint64_t> dead_pools_;
+  std::map<cudaStream_t, uint64_t> stream_pool_;  // streams capturing a graph -> its pool
 };
 
 Cache& cache() {
@@ -184,8 +196,8 @@ AllocatorStats allocator_stats(int device) { return cache().stats(device); }
 void allocator_reset_peak(int device) { cache().reset_peak(device); }
 void allocator_empty_cache(int device) { cache().empty_cache(device); }
 uint64_t allocator_new_pool() { return cache().new_pool(); }
-void allocator_set_pool(uint64_t pool) { t_pool = pool; }
-uint64_t allocator_pool() { return t_pool; }
+void allocator_set_pool(cudaStream_t stream, uint64_t pool) { cache().set_pool(stream, pool); }
+uint64_t allocator_pool(cudaStream_t stream) { return cache().pool_of(stream); }
 void allocator_release_pool(uint64_t pool, int device) { cache().release_pool(pool, device); }
 
 DeviceBuffer::DeviceBuffer(size_t bytes, cudaStream_t stream) : bytes_(bytes) {
@@ -222,4 +234,4 @@ DeviceBuffer upload(const void* host, size_t bytes, cudaStream_t s) {
   return buf;
 }
 
-}  // namespace mlcn::cuda
+}  // namespace mlcn::kernels

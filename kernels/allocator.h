@@ -11,7 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace mlcn::cuda {
+namespace mlcn::kernels {
 
 struct AllocatorStats {
   size_t in_use = 0, peak = 0, reserved = 0, mallocs = 0;
@@ -27,14 +27,14 @@ void allocator_empty_cache(int device);
 // The size class a request of `bytes` is served from.
 size_t allocator_size_class(size_t bytes);
 
-// Private pools for CUDA graphs. While a thread's pool is non-zero, its allocations are served
-// from, and its blocks released to, that pool only: the addresses a captured graph uses are never
+// Private pools for CUDA graphs. While a stream has a pool (it is capturing a graph), allocations
+// on that stream are served from, and their blocks released to, that pool only: the addresses a captured graph uses are never
 // handed to other work. empty_cache leaves pools alone; release_pool frees a pool's cached blocks
 // (synchronising the device), and blocks of a released pool still live at that point go to the
 // shared cache when released.
 uint64_t allocator_new_pool();
-void allocator_set_pool(uint64_t pool);  // 0: the shared cache
-uint64_t allocator_pool();
+void allocator_set_pool(cudaStream_t stream, uint64_t pool);  // 0: the shared cache again
+uint64_t allocator_pool(cudaStream_t stream);
 void allocator_release_pool(uint64_t pool, int device);
 
 // A scratch device buffer on the current device for work on `stream`, returned to the cache
@@ -62,4 +62,4 @@ class DeviceBuffer {
 // a pinned source is waited for).
 DeviceBuffer upload(const void* host, size_t bytes, cudaStream_t stream);
 
-}  // namespace mlcn::cuda
+}  // namespace mlcn::kernels

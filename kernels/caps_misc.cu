@@ -3,12 +3,11 @@
 // sequential sum over D, so it matches the CPU twin up to FMA contraction.
 #include "kernels/cuda_context.h"
 
-#include "engine/ops/cuda_bridge.h"
 #include "kernels/allocator.h"
 #include "kernels/caps_misc.cuh"
 #include "kernels/device_math.cuh"
 
-namespace mlcn::cuda {
+namespace mlcn::kernels {
 namespace {
 
 __global__ void length_forward_kernel(float* y, const float* v, int64_t rows, int64_t D) {
@@ -104,24 +103,4 @@ void concat_copy_cuda(float* dst, const float* src, int64_t rows, int64_t D, int
   MLCN_CUDA_LAUNCH_CHECK();
 }
 
-void length_forward(float* y, const float* v, int64_t rows, int64_t D) {
-  length_forward_cuda(y, v, rows, D, current_stream());
-}
-void length_backward(float* dv, const float* dy, const float* v, const float* y, int64_t rows, int64_t D) {
-  length_backward_cuda(dv, dy, v, y, rows, D, current_stream());
-}
-void mask_forward(float* out, const float* v, const int32_t* sel, int64_t B, int64_t J, int64_t D) {
-  mask_forward_cuda(out, v, sel, B, J, D, current_stream());
-}
-void mask_backward(float* dv, const float* dout, const int32_t* sel, int64_t B, int64_t J, int64_t D) {
-  mask_backward_cuda(dv, dout, sel, B, J, D, current_stream());
-}
-void lane_scale(float* out, const float* in, const float* scale, int64_t B, int64_t J, int64_t L) {
-  lane_scale_cuda(out, in, scale, B, J, L, current_stream());
-}
-void concat_copy(float* dst, const float* src, int64_t rows, int64_t D, int64_t D_total, int64_t off,
-                 bool into_total) {
-  concat_copy_cuda(dst, src, rows, D, D_total, off, into_total, current_stream());
-}
-
-}  // namespace mlcn::cuda
+}  // namespace mlcn::kernels

@@ -7,7 +7,7 @@
 
 #include <cstdint>
 
-namespace mlcn::cuda {
+namespace mlcn::kernels {
 
 // y (rows) = sqrt(|v|^2 + eps) of v (rows, D)
 void length_forward_cuda(float* y, const float* v, int64_t rows, int64_t D, cudaStream_t s);
@@ -26,4 +26,4 @@ void lane_scale_cuda(float* out, const float* in, const float* scale, int64_t B,
 void concat_copy_cuda(float* dst, const float* src, int64_t rows, int64_t D, int64_t D_total, int64_t off,
                       bool into_total, cudaStream_t s);
 
-}  // namespace mlcn::cuda
+}  // namespace mlcn::kernels

@@ -17,14 +17,12 @@
 #include <mutex>
 #include <vector>
 
-#include "engine/ops/cuda_bridge.h"
 #include "kernels/allocator.h"
 #include "kernels/conv.cuh"
-#include "kernels/cuda_backend.h"
 #include "kernels/device_math.cuh"
 #include "kernels/elementwise.cuh"
 
-namespace mlcn::cuda {
+namespace mlcn::kernels {
 namespace {
 
 enum Dir { kFwd = 0, kData = 1, kFilter = 2 };
@@ -301,13 +299,4 @@ size_t conv_plans_cached() {
   return plans().size();
 }
 
-void conv2d_forward(float* out, const float* in, const float* w, const float* b, const ConvShape& s) {
-  conv2d_forward_cuda(out, in, w, b, s, current_stream());
-}
-
-void conv2d_backward(float* din, float* dw, float* db, const float* dout, const float* in, const float* w,
-                     const ConvShape& s) {
-  conv2d_backward_cuda(din, dw, db, dout, in, w, s, current_stream());
-}
-
-}  // namespace mlcn::cuda
+}  // namespace mlcn::kernels

@@ -6,7 +6,7 @@
 
 #include "base/conv_shape.h"  // defines: ConvShape
 
-namespace mlcn::cuda {
+namespace mlcn::kernels {
 
 // out (B, OH, OW, K) = conv(in (B, H, W, C), w (K, kh, kw, C)) + b (K) [b may be null]
 void conv2d_forward_cuda(float* out, const float* in, const float* w, const float* b, const ConvShape& s,
@@ -23,4 +23,4 @@ void depthwise_backward_cuda(float* din, float* dw, const float* dout, const flo
 // Number of convolution shapes whose cuDNN algorithms have been chosen (for tests and logs).
 size_t conv_plans_cached();
 
-}  // namespace mlcn::cuda
+}  // namespace mlcn::kernels

@@ -1,5 +1,5 @@
-// The per-thread CUDA context, the backend switches, and cuda_backend_init(), which registers
-// the caching allocator as the engine's device memory hooks (engine/core/tensor.h).
+// The CUDA context of the kernels (cuda_context.h): setup streams, per-thread cuBLAS/cuDNN
+// handles bound to the stream of each call, device properties, and the backend switches.
 #include "kernels/cuda_context.h"
 
 #include <atomic>
@@ -9,15 +9,10 @@
 #include <utility>
 #include <vector>
 
-#include "engine/core/tensor.h"
 #include "kernels/allocator.h"
-#include "kernels/cuda_backend.h"
 
-namespace mlcn::cuda {
+namespace mlcn::kernels {
 namespace {
-
-thread_local int t_device = -1;  // -1: never set; the runtime's current device applies
-thread_local cudaStream_t t_stream = nullptr;
 
 // Handles released by threads that ended, per device, for the next thread to reuse. Handles
 // are never destroyed: destroying them during process exit, after the runtime has shut down,
@@ -90,39 +85,23 @@ const DeviceProps& props(int device) {
 std::atomic<bool> g_allow_tf32{false};
 std::atomic<RoutingVariant> g_routing{RoutingVariant::Auto};
 
-// The device memory hooks handed to the engine.
-void* mem_alloc(size_t bytes, int index) { return device_allocate(bytes, index, stream_for(index)); }
-void mem_release(void* p, size_t, int) { device_release(p); }
-void mem_memset0(void* p, size_t bytes, int index) {
-  DeviceGuard g(index);
-  MLCN_CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, stream_for(index)));
-}
-// Host-bound copies wait for the stream (the caller reads the data next); host-to-device copies
-// from pageable memory are staged before cudaMemcpyAsync returns; copies between two GPUs wait,
-// since the reader may be on another stream (the lane runtime orders its own with events).
-void mem_copy(void* dst, Device dd, const void* src, Device sd, size_t bytes) {
-  if (dd.is_cpu() && sd.is_cpu()) {
-    std::memcpy(dst, src, bytes);
-    return;
-  }
-  const int dev = dd.is_cuda() ? dd.index : sd.index;
-  DeviceGuard g(dev);
-  cudaStream_t s = stream_for(dev);
-  if (dd.is_cuda() && sd.is_cuda() && dd.index != sd.index) {
-    MLCN_CUDA_CHECK(cudaMemcpyPeerAsync(dst, dd.index, src, sd.index, bytes, s));
-    MLCN_CUDA_CHECK(cudaStreamSynchronize(s));
-    return;
-  }
-  MLCN_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, s));
-  if (dd.is_cpu()) MLCN_CUDA_CHECK(cudaStreamSynchronize(s));
-}
-
 }  // namespace
 
-void set_current_stream(int device, cudaStream_t s) {
-  MLCN_CUDA_CHECK(cudaSetDevice(device));
-  t_device = device;
-  t_stream = s;
+cudaStream_t setup_stream(int device) {
+  static std::mutex mu;
+  static auto* streams = new std::map<int, cudaStream_t>();
+  std::lock_guard<std::mutex> lock(mu);
+  cudaStream_t& s = (*streams)[device];
+  if (!s) {
+    DeviceGuard g(device);
+    MLCN_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  }
+  return s;
+}
+
+cudaStream_t stream_of(const Stream& s) {
+  MLCN_CHECK(s.device >= 0, "CUDA work without a device: the stream names none");
+  return s.handle ? static_cast<cudaStream_t>(s.handle) : setup_stream(s.device);
 }
 
 int current_device() {
@@ -130,10 +109,6 @@ int current_device() {
   MLCN_CUDA_CHECK(cudaGetDevice(&d));
   return d;
 }
-
-cudaStream_t current_stream() { return stream_for(current_device()); }
-
-cudaStream_t stream_for(int device) { return device == t_device ? t_stream : nullptr; }
 
 namespace {
 // One cuBLAS workspace per (device, stream), made on first use and kept (streams are never
@@ -213,13 +188,7 @@ bool allow_tf32() { return g_allow_tf32; }
 void set_routing_variant(RoutingVariant v) { g_routing = v; }
 RoutingVariant routing_variant() { return g_routing; }
 
-}  // namespace mlcn::cuda
-
-namespace mlcn {
-
-bool cuda_available() { return cuda_device_count() > 0; }
-
-int cuda_device_count() {
+int device_count() {
   static const int count = [] {
     int n = 0;
     if (cudaGetDeviceCount(&n) != cudaSuccess) {
@@ -231,37 +200,15 @@ int cuda_device_count() {
   return count;
 }
 
-void cuda_backend_init() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    if (!cuda_available()) return;
-    DeviceMemoryOps ops;
-    ops.alloc = cuda::mem_alloc;
-    ops.release = cuda::mem_release;
-    ops.copy = cuda::mem_copy;
-    ops.memset0 = cuda::mem_memset0;
-    register_cuda_memory_ops(ops);
-  });
-}
-
-std::string cuda_device_name(int device) {
-  cudaDeviceProp p{};
-  MLCN_CUDA_CHECK(cudaGetDeviceProperties(&p, device));
-  return p.name;
-}
-
-CudaMemoryInfo cuda_memory_info(int device) {
-  CudaMemoryInfo info;
+kernels::MemoryInfo memory_info(int device) {
+  kernels::MemoryInfo info;
   {
-    cuda::DeviceGuard g(device);
+    DeviceGuard g(device);
     MLCN_CUDA_CHECK(cudaMemGetInfo(&info.free, &info.total));
   }
-  cuda::AllocatorStats s = cuda::allocator_stats(device);
+  AllocatorStats s = allocator_stats(device);
   info.in_use = s.in_use, info.peak = s.peak, info.reserved = s.reserved, info.mallocs = s.mallocs;
   return info;
 }
 
-void cuda_reset_peak(int device) { cuda::allocator_reset_peak(device); }
-void cuda_empty_cache(int device) { cuda::allocator_empty_cache(device); }
-
-}  // namespace mlcn
+}  // namespace mlcn::kernels

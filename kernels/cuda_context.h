@@ -1,9 +1,9 @@
-// Per-thread CUDA context: the current device and stream (set by the lane runtime, one stream
-// per lane), lazily created cuBLAS and cuDNN handles bound to that stream, device property
-// queries, and the launch helpers every kernel file uses. Every entry point in
-// engine/ops/cuda_bridge.h launches on current_stream(); the default is the legacy default
-// stream of the current device. Handles are per (thread, device): cuBLAS and cuDNN handles
-// must not be shared by threads that drive different streams.
+// The CUDA context of the kernels: each device's setup stream, the conversion of a Stream
+// (base/stream.h) to a cudaStream_t, cuBLAS and cuDNN handles bound to the stream of the call,
+// device property queries, the backend switches (TF32, routing variant), and the launch helpers
+// every kernel file uses. There is no current stream: every launch names its stream. Handles
+// are cached per (thread, device), since cuBLAS and cuDNN handles must not be shared by
+// threads that drive different streams; each call re-binds its handle to the call's stream.
 // Include this header first in every .cu file: it pulls in the CUDA headers before
 // base/check.h, which then defines MLCN_CUDA_CHECK, MLCN_CUBLAS_CHECK, MLCN_CUDNN_CHECK.
 #pragma once
@@ -14,18 +14,20 @@
 #include <cstdint>
 
 #include "base/check.h"
+#include "base/stream.h"
+#include "kernels/api.h"  // defines: RoutingVariant, MemoryInfo
 
-namespace mlcn::cuda {
+namespace mlcn::kernels {
 
-// Makes `device` current for this thread and `s` its stream (s may be null: the legacy default).
-void set_current_stream(int device, cudaStream_t s);
-// The runtime's current device (cudaGetDevice), and the stream set for it by this thread
-// (the legacy default stream when none was set, or while a DeviceGuard selects another device).
+
+// The device's setup stream: non-blocking, created on first use, never destroyed.
+cudaStream_t setup_stream(int device);
+// The cudaStream_t of s (its device's setup stream when s.handle is null).
+cudaStream_t stream_of(const Stream& s);
+// The runtime's current device (cudaGetDevice).
 int current_device();
-cudaStream_t current_stream();
-// The stream work on `device` goes to: the current stream if `device` is the current one,
-// else that device's legacy default stream.
-cudaStream_t stream_for(int device);
+// Devices the runtime finds (0 on any error: no driver, no device); never throws.
+int device_count();
 
 // Handles of the current device for this thread, bound to stream `s` (re-bound only when the
 // stream changes, since binding a cuBLAS handle resets its workspace).
@@ -35,6 +37,15 @@ cudnnHandle_t cudnn_handle(cudaStream_t s);
 int sm_count(int device);
 // Largest dynamic shared memory one block may opt in to (cudaDevAttrMaxSharedMemoryPerBlockOptin).
 size_t max_shared_per_block(int device);
+
+// TF32 tensor-core math for cuBLAS GEMMs and cuDNN convolutions (off by default).
+void set_allow_tf32(bool allow);
+bool allow_tf32();
+// The routing variant the api table's routing entries use (Auto by default).
+void set_routing_variant(RoutingVariant v);
+RoutingVariant routing_variant();
+// The driver's and the caching allocator's view of a device's memory.
+kernels::MemoryInfo memory_info(int device);
 
 // Makes `device` current for the lifetime of the guard, then restores the previous one.
 class DeviceGuard {
@@ -59,4 +70,4 @@ inline unsigned grid_for(int64_t n, int threads = kThreads) {
   return static_cast<unsigned>(blocks < 1 ? 1 : blocks);
 }
 
-}  // namespace mlcn::cuda
+}  // namespace mlcn::kernels

@@ -9,11 +9,10 @@
 
 #include <algorithm>
 
-#include "engine/ops/cuda_bridge.h"
 #include "kernels/conv.cuh"
 #include "kernels/device_math.cuh"
 
-namespace mlcn::cuda {
+namespace mlcn::kernels {
 namespace {
 
 __global__ void depthwise_forward_kernel(float* out, const float* in, const float* w, ConvShape s) {
@@ -108,13 +107,4 @@ void depthwise_backward_cuda(float* din, float* dw, const float* dout, const flo
   MLCN_CUDA_LAUNCH_CHECK();
 }
 
-void depthwise_forward(float* out, const float* in, const float* w, const ConvShape& s) {
-  depthwise_forward_cuda(out, in, w, s, current_stream());
-}
-
-void depthwise_backward(float* din, float* dw, const float* dout, const float* in, const float* w,
-                        const ConvShape& s) {
-  depthwise_backward_cuda(din, dw, dout, in, w, s, current_stream());
-}
-
-}  // namespace mlcn::cuda
+}  // namespace mlcn::kernels

@@ -10,7 +10,7 @@
 #define MLCN_GRID_STRIDE(i, n) \
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < (n); i += int64_t(gridDim.x) * blockDim.x)
 
-namespace mlcn::cuda {
+namespace mlcn::kernels {
 
 // squash(s) = f(n2) s with f(n2) = n2 / ((1 + n2) sqrt(n2 + eps)); fp = f'(n2). Safe at n2 = 0.
 __device__ __forceinline__ void squash_factor(float n2, float& f, float& fp) {
@@ -35,4 +35,4 @@ inline int lanes_for(long long d) {
   return g;
 }
 
-}  // namespace mlcn::cuda
+}  // namespace mlcn::kernels

@@ -3,11 +3,10 @@
 // Arithmetic is written as in engine/cpu/elementwise.cpp (expf, IEEE division; no fast-math).
 #include "kernels/cuda_context.h"
 
-#include "engine/ops/cuda_bridge.h"
 #include "kernels/device_math.cuh"
 #include "kernels/elementwise.cuh"
 
-namespace mlcn::cuda {
+namespace mlcn::kernels {
 namespace {
 
 __global__ void add_inplace_kernel(float* dst, const float* src, int64_t n) {
@@ -119,25 +118,4 @@ void bias_backward_cuda(float* db, const float* dout, int64_t rows, int64_t cols
   MLCN_CUDA_LAUNCH_CHECK();
 }
 
-// Bridge entry points (engine/ops/cuda_bridge.h): the current thread's stream.
-void add_inplace(float* dst, const float* src, int64_t n, int device) {
-  DeviceGuard g(device);
-  add_inplace_cuda(dst, src, n, stream_for(device));
-}
-void relu_forward(float* out, const float* in, int64_t n) { relu_forward_cuda(out, in, n, current_stream()); }
-void relu_backward(float* din, const float* dout, const float* out, int64_t n) {
-  relu_backward_cuda(din, dout, out, n, current_stream());
-}
-void sigmoid_forward(float* out, const float* in, int64_t n) { sigmoid_forward_cuda(out, in, n, current_stream()); }
-void sigmoid_backward(float* din, const float* dout, const float* out, int64_t n) {
-  sigmoid_backward_cuda(din, dout, out, n, current_stream());
-}
-void scale_inplace(float* x, float k, int64_t n) { scale_inplace_cuda(x, k, n, current_stream()); }
-void bias_add(float* out, const float* b, int64_t rows, int64_t cols) {
-  bias_add_cuda(out, b, rows, cols, current_stream());
-}
-void bias_backward(float* db, const float* dout, int64_t rows, int64_t cols) {
-  bias_backward_cuda(db, dout, rows, cols, current_stream());
-}
-
-}  // namespace mlcn::cuda
+}  // namespace mlcn::kernels

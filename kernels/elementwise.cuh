@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-namespace mlcn::cuda {
+namespace mlcn::kernels {
 
 void add_inplace_cuda(float* dst, const float* src, int64_t n, cudaStream_t s);  // dst (n) += src (n)
 void relu_forward_cuda(float* out, const float* in, int64_t n, cudaStream_t s);  // (n)
@@ -21,4 +21,4 @@ void bias_add_cuda(float* out, const float* b, int64_t rows, int64_t cols, cudaS
 // db (cols) += column sums of dout (rows, cols)
 void bias_backward_cuda(float* db, const float* dout, int64_t rows, int64_t cols, cudaStream_t s);
 
-}  // namespace mlcn::cuda
+}  // namespace mlcn::kernels

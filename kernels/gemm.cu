@@ -4,11 +4,9 @@
 // default float32 math (no TF32 unless NVIDIA_TF32_OVERRIDE forces it).
 #include "kernels/cuda_context.h"
 
-#include "engine/ops/cuda_bridge.h"
-#include "kernels/cuda_backend.h"
 #include "kernels/gemm.cuh"
 
-namespace mlcn::cuda {
+namespace mlcn::kernels {
 
 void gemm_cuda(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, const float* B, float beta, float* C,
                cudaStream_t s) {
@@ -27,8 +25,4 @@ void gemm_cuda(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A
                                 int(K), &one, B, ldb, A, lda, &beta, C, int(N)));
 }
 
-void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, const float* B, float beta, float* C) {
-  gemm_cuda(ta, tb, M, N, K, A, B, beta, C, current_stream());
-}
-
-}  // namespace mlcn::cuda
+}  // namespace mlcn::kernels

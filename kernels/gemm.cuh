@@ -6,9 +6,9 @@
 
 #include <cstdint>
 
-namespace mlcn::cuda {
+namespace mlcn::kernels {
 
 void gemm_cuda(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, const float* B, float beta, float* C,
                cudaStream_t s);
 
-}  // namespace mlcn::cuda
+}  // namespace mlcn::kernels

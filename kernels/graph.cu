@@ -1,16 +1,13 @@
-// CUDA graphs and pinned host memory for the lane runtime (engine/ops/cuda_bridge.h). A capture
-// records what the calling thread launches on its current stream, in relaxed mode (the caching
-// allocator may still cudaMalloc a new block mid-capture), with the thread's allocations routed
-// to the graph's private pool (kernels/allocator.h) until the capture ends.
+// CUDA graphs of one stream's work, and pinned host memory (kernels/api.h). A capture records
+// what is queued on its stream, in relaxed mode (the caching allocator may still cudaMalloc a
+// new block mid-capture), with that stream's allocations routed to the graph's private pool
+// (kernels/allocator.h) until the capture ends.
 #include "kernels/cuda_context.h"
 
-#include "engine/ops/cuda_bridge.h"
 #include "kernels/allocator.h"
+#include "kernels/graph.cuh"
 
-namespace mlcn::cuda {
-namespace {
-thread_local cudaStream_t t_capturing = nullptr;  // the stream this thread is capturing, if any
-}  // namespace
+namespace mlcn::kernels {
 
 void* pinned_alloc(size_t bytes) {
   void* p = nullptr;
@@ -22,29 +19,19 @@ void pinned_free(void* p) {
   if (p) (void)cudaFreeHost(p);
 }
 
-void copy_to_device_async(void* dst, const void* src, size_t bytes) {
-  if (bytes == 0) return;
-  MLCN_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, current_stream()));
-}
-
 uint64_t graph_pool_create() { return allocator_new_pool(); }
 
-void graph_capture_begin(uint64_t pool) {
-  MLCN_CHECK(!t_capturing, "graph_capture_begin: this thread is already capturing");
-  cudaStream_t s = current_stream();
-  MLCN_CHECK(s != nullptr, "graph_capture_begin: the legacy default stream cannot be captured; set a stream first");
+void graph_capture_begin(cudaStream_t s, uint64_t pool) {
+  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+  MLCN_CUDA_CHECK(cudaStreamIsCapturing(s, &status));
+  MLCN_CHECK(status == cudaStreamCaptureStatusNone, "graph_capture_begin: the stream is already capturing");
   MLCN_CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeRelaxed));
-  t_capturing = s;
-  allocator_set_pool(pool);
+  allocator_set_pool(s, pool);
 }
 
-bool capturing() { return t_capturing != nullptr; }
-
-void* graph_capture_end() {
-  MLCN_CHECK(t_capturing, "graph_capture_end: this thread is not capturing");
-  cudaStream_t s = t_capturing;
-  t_capturing = nullptr;
-  allocator_set_pool(0);
+void* graph_capture_end(cudaStream_t s) {
+  MLCN_CHECK(allocator_pool(s) != 0, "graph_capture_end: the stream is not capturing");
+  allocator_set_pool(s, 0);
   cudaGraph_t graph = nullptr;
   MLCN_CUDA_CHECK(cudaStreamEndCapture(s, &graph));
   cudaGraphExec_t exec = nullptr;
@@ -54,17 +41,16 @@ void* graph_capture_end() {
   return exec;
 }
 
-void graph_capture_abort() noexcept {
-  if (!t_capturing) return;
+void graph_capture_abort(cudaStream_t s) noexcept {
+  if (allocator_pool(s) == 0) return;
   cudaGraph_t graph = nullptr;
-  if (cudaStreamEndCapture(t_capturing, &graph) == cudaSuccess && graph) (void)cudaGraphDestroy(graph);
+  if (cudaStreamEndCapture(s, &graph) == cudaSuccess && graph) (void)cudaGraphDestroy(graph);
   (void)cudaGetLastError();  // an invalidated capture leaves a non-sticky error behind
-  t_capturing = nullptr;
-  allocator_set_pool(0);
+  allocator_set_pool(s, 0);
 }
 
-void graph_launch(void* exec) {
-  MLCN_CUDA_CHECK(cudaGraphLaunch(static_cast<cudaGraphExec_t>(exec), current_stream()));
+void graph_launch(void* exec, cudaStream_t s) {
+  MLCN_CUDA_CHECK(cudaGraphLaunch(static_cast<cudaGraphExec_t>(exec), s));
 }
 
 void graph_destroy(void* exec) noexcept {
@@ -73,4 +59,4 @@ void graph_destroy(void* exec) noexcept {
 
 void graph_pool_release(uint64_t pool, int device) { allocator_release_pool(pool, device); }
 
-}  // namespace mlcn::cuda
+}  // namespace mlcn::kernels

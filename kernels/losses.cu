@@ -7,12 +7,11 @@
 #include <algorithm>
 
 #include "base/capsule_constants.h"  // defines: kMarginPlus, kMarginMinus, kMarginLambda
-#include "engine/ops/cuda_bridge.h"
 #include "kernels/allocator.h"
 #include "kernels/device_math.cuh"
 #include "kernels/losses.cuh"
 
-namespace mlcn::cuda {
+namespace mlcn::kernels {
 namespace {
 
 constexpr int kSumThreads = 256;  // a power of two (tree reduction)
@@ -122,15 +121,4 @@ void mse_backward_cuda(float* da, float g, const float* a, const float* target, 
   MLCN_CUDA_LAUNCH_CHECK();
 }
 
-float margin_forward(const float* y, const int32_t* labels, int64_t B, int64_t J) {
-  return margin_forward_cuda(y, labels, B, J, current_stream());
-}
-void margin_backward(float* dy, float g, const float* y, const int32_t* labels, int64_t B, int64_t J) {
-  margin_backward_cuda(dy, g, y, labels, B, J, current_stream());
-}
-float mse_forward(const float* a, const float* target, int64_t n) { return mse_forward_cuda(a, target, n, current_stream()); }
-void mse_backward(float* da, float g, const float* a, const float* target, int64_t n) {
-  mse_backward_cuda(da, g, a, target, n, current_stream());
-}
-
-}  // namespace mlcn::cuda
+}  // namespace mlcn::kernels

@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-namespace mlcn::cuda {
+namespace mlcn::kernels {
 
 // y (B, J) lengths, labels (B) host
 float margin_forward_cuda(const float* y, const int32_t* labels, int64_t B, int64_t J, cudaStream_t s);
@@ -16,4 +16,4 @@ void margin_backward_cuda(float* dy, float g, const float* y, const int32_t* lab
 float mse_forward_cuda(const float* a, const float* target, int64_t n, cudaStream_t s);
 void mse_backward_cuda(float* da, float g, const float* a, const float* target, int64_t n, cudaStream_t s);
 
-}  // namespace mlcn::cuda
+}  // namespace mlcn::kernels

@@ -11,10 +11,9 @@
 
 #include <algorithm>
 
-#include "engine/ops/cuda_bridge.h"
 #include "kernels/predict.cuh"
 
-namespace mlcn::cuda {
+namespace mlcn::kernels {
 namespace {
 
 constexpr int kSharedFloats = 48 * 1024 / 4;  // default dynamic shared memory, no opt-in needed
@@ -166,14 +165,4 @@ void predict_backward_cuda(float* du, float* dW, const float* duhat, const float
   }
 }
 
-void predict_forward(float* uhat, const float* u, const float* W, int64_t B, int64_t N, int64_t J, int64_t Dout,
-                     int64_t Din) {
-  predict_forward_cuda(uhat, u, W, B, N, J, Dout, Din, current_stream());
-}
-
-void predict_backward(float* du, float* dW, const float* duhat, const float* u, const float* W, int64_t B, int64_t N,
-                      int64_t J, int64_t Dout, int64_t Din) {
-  predict_backward_cuda(du, dW, duhat, u, W, B, N, J, Dout, Din, current_stream());
-}
-
-}  // namespace mlcn::cuda
+}  // namespace mlcn::kernels

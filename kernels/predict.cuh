@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-namespace mlcn::cuda {
+namespace mlcn::kernels {
 
 // uhat (B, N, J, Dout) = W (N, J, Dout, Din) . u (B, N, Din)
 void predict_forward_cuda(float* uhat, const float* u, const float* W, int64_t B, int64_t N, int64_t J, int64_t Dout,
@@ -15,4 +15,4 @@ void predict_forward_cuda(float* uhat, const float* u, const float* W, int64_t B
 void predict_backward_cuda(float* du, float* dW, const float* duhat, const float* u, const float* W, int64_t B,
                            int64_t N, int64_t J, int64_t Dout, int64_t Din, cudaStream_t s);
 
-}  // namespace mlcn::cuda
+}  // namespace mlcn::kernels

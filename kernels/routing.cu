@@ -3,11 +3,10 @@
 // and unfused variants for everything else (routing.cuh explains both).
 #include "kernels/cuda_context.h"
 
-#include "engine/ops/cuda_bridge.h"
 #include "kernels/routing.cuh"
 #include "kernels/routing_blocks.cuh"
 
-namespace mlcn::cuda {
+namespace mlcn::kernels {
 namespace {
 
 // c == 1 exactly, so s = sum_i 1 * uhat_i: the weighted sum with a constant weight of one.
@@ -87,13 +86,4 @@ void routing_backward_cuda(float* duhat, const float* dv, const float* uhat, int
   else routing_unfused_backward_cuda(duhat, dv, uhat, B, N, J, D, iters, stop_grad, s);
 }
 
-void routing_forward(float* v, const float* uhat, int64_t B, int64_t N, int64_t J, int64_t D, int iters, bool fast) {
-  routing_forward_cuda(v, uhat, B, N, J, D, iters, fast, routing_variant(), current_stream());
-}
-
-void routing_backward(float* duhat, const float* dv, const float* uhat, int64_t B, int64_t N, int64_t J, int64_t D,
-                      int iters, bool stop_grad, bool fast) {
-  routing_backward_cuda(duhat, dv, uhat, B, N, J, D, iters, stop_grad, fast, routing_variant(), current_stream());
-}
-
-}  // namespace mlcn::cuda
+}  // namespace mlcn::kernels

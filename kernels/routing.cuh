@@ -15,11 +15,12 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "kernels/cuda_backend.h"  // defines: RoutingVariant
+#include "kernels/api.h"  // defines: RoutingVariant
 
-namespace mlcn::cuda {
+namespace mlcn::kernels {
 
-// v (B, J, D) from uhat (B, N, J, D); `variant` as in cuda_backend.h (Auto picks per shape).
+
+// v (B, J, D) from uhat (B, N, J, D); `variant` as in kernels/api.h (Auto picks per shape).
 void routing_forward_cuda(float* v, const float* uhat, int64_t B, int64_t N, int64_t J, int64_t D, int iters,
                           bool fast, RoutingVariant variant, cudaStream_t s);
 // duhat (B, N, J, D) += d v / d uhat applied to dv (B, J, D)
@@ -44,4 +45,4 @@ void routing_j1_forward_cuda(float* v, const float* uhat, int64_t B, int64_t N, 
 void routing_j1_backward_cuda(float* duhat, const float* dv, const float* uhat, int64_t B, int64_t N, int64_t D,
                               cudaStream_t s);
 
-}  // namespace mlcn::cuda
+}  // namespace mlcn::kernels

@@ -10,7 +10,7 @@
 #pragma once
 #include "kernels/device_math.cuh"
 
-namespace mlcn::cuda {
+namespace mlcn::kernels {
 
 // Threads per block of every routing kernel whose result depends on the block size.
 inline constexpr int kRoutingThreads = 1024;
@@ -134,4 +134,4 @@ __device__ inline void blk_zero(float* p, int n) {
   __syncthreads();
 }
 
-}  // namespace mlcn::cuda
+}  // namespace mlcn::kernels

@@ -12,7 +12,7 @@
 #include "kernels/routing.cuh"
 #include "kernels/routing_blocks.cuh"
 
-namespace mlcn::cuda {
+namespace mlcn::kernels {
 namespace {
 
 __global__ void __launch_bounds__(kRoutingThreads)
@@ -122,4 +122,4 @@ void routing_fused_backward_cuda(float* duhat, const float* dv, const float* uha
   MLCN_CUDA_LAUNCH_CHECK();
 }
 
-}  // namespace mlcn::cuda
+}  // namespace mlcn::kernels

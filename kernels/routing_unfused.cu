@@ -9,7 +9,7 @@
 #include "kernels/routing.cuh"
 #include "kernels/routing_blocks.cuh"
 
-namespace mlcn::cuda {
+namespace mlcn::kernels {
 namespace {
 
 // One image's slice of a batched array: p + blockIdx.x * stride (p may be null: "absent").
@@ -150,4 +150,4 @@ void routing_unfused_backward_cuda(float* duhat, const float* dv, const float* u
   }
 }
 
-}  // namespace mlcn::cuda
+}  // namespace mlcn::kernels

@@ -4,11 +4,10 @@
 // loop, so results agree to float rounding, not bit for bit.
 #include "kernels/cuda_context.h"
 
-#include "engine/ops/cuda_bridge.h"
 #include "kernels/device_math.cuh"
 #include "kernels/squash.cuh"
 
-namespace mlcn::cuda {
+namespace mlcn::kernels {
 namespace {
 
 // Warp w handles rows w*(32/G) ... in a grid-stride loop. The trip count is the same for every
@@ -97,11 +96,4 @@ void squash_backward_cuda(float* ds, const float* dv, const float* s, int64_t ro
   MLCN_CUDA_LAUNCH_CHECK();
 }
 
-void squash_forward(float* v, const float* s, int64_t rows, int64_t D) {
-  squash_forward_cuda(v, s, rows, D, current_stream());
-}
-void squash_backward(float* ds, const float* dv, const float* s, int64_t rows, int64_t D) {
-  squash_backward_cuda(ds, dv, s, rows, D, current_stream());
-}
-
-}  // namespace mlcn::cuda
+}  // namespace mlcn::kernels

@@ -5,10 +5,10 @@
 
 #include <cstdint>
 
-namespace mlcn::cuda {
+namespace mlcn::kernels {
 
 void squash_forward_cuda(float* v, const float* s, int64_t rows, int64_t D, cudaStream_t st);  // (rows, D)
 // ds (rows, D) += f dv + 2 f'(n2) (s . dv) s
 void squash_backward_cuda(float* ds, const float* dv, const float* s, int64_t rows, int64_t D, cudaStream_t st);
 
-}  // namespace mlcn::cuda
+}  // namespace mlcn::kernels

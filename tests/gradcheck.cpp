@@ -7,12 +7,6 @@
 
 namespace mlcn::test {
 
-Tensor random_tensor(const Shape& shape, Rng& rng, double lo, double hi) {
-  Tensor t = Tensor::empty(shape, DType::F64);
-  for (int64_t i = 0; i < t.numel(); ++i) t.set(i, rng.uniform(lo, hi));
-  return t;
-}
-
 namespace {
 double project(const Tensor& y, const Tensor& R) {
   double s = 0;

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "engine/core/autograd.h"
-#include "base/rng.h"
+#include "op_cases.h"  // defines: BuildFn, random_tensor
 
 namespace mlcn::test {
 
@@ -29,12 +29,7 @@ struct GradCheckReport {
   int checked = 0;
 };
 
-using BuildFn = std::function<Var(Tape&, const std::vector<Var>&)>;
-
 // Checks d(sum(y*R))/d(input) for every input that requires grad.
 GradCheckReport check_gradients(const BuildFn& build, const std::vector<Var>& inputs, const GradCheckOptions& opt = {});
-
-// A double tensor of the shape filled with uniform values in [lo, hi).
-Tensor random_tensor(const Shape& shape, Rng& rng, double lo = -1.0, double hi = 1.0);
 
 }  // namespace mlcn::test

@@ -8,6 +8,9 @@
 // implementation moves (a model written next to each row), GFLOP/s from its arithmetic, and
 // the fraction of the measured device-to-device copy bandwidth (read + write bytes / time of a
 // 512 MiB cudaMemcpy). The forward rows are first checked against the CPU twins ("check").
+// The "op" rows come from the op table (tests/op_cases.h): each entry with bench shapes, run
+// through the engine's ops on the bench stream, forward alone and forward + backward, with the
+// entry's FLOP and byte counts (backward counted as twice the forward).
 //   bench_kernels [--reps 50] [--warmup 5] [--warm-l2] [--csv file]
 #include <cuda_runtime.h>
 
@@ -22,11 +25,13 @@
 #include "base/rng.h"
 #include "engine/cpu/capsule.h"
 #include "kernels/conv.cuh"
-#include "kernels/cuda_backend.h"
+#include "engine/core/autograd.h"
+#include "engine/core/backend.h"
 #include "kernels/gemm.cuh"
 #include "kernels/predict.cuh"
 #include "kernels/routing.cuh"
 #include "kernels/squash.cuh"
+#include "op_cases.h"
 
 namespace {
 
@@ -174,28 +179,28 @@ void capsule_layer(Bench& bench, const std::string& tag, int64_t B, int64_t N, i
 
   std::string chk;
   if (validate) {
-    cuda::squash_forward_cuda(su.p, u.p, B * N, Din, s);
+    kernels::squash_forward_cuda(su.p, u.p, B * N, Din, s);
     ok(cudaStreamSynchronize(s), "squash");
     std::vector<float> ref(static_cast<size_t>(nu)), hu = u.download();
     cpu::squash_forward(ref.data(), hu.data(), B * N, Din);
     chk = compare(su.download(), ref);
   }
   bench.add(tag + " squash fwd (primary)", dims({B * N, Din}), 2 * nu * f, 12 * nu,
-            [&] { cuda::squash_forward_cuda(su.p, u.p, B * N, Din, s); }, chk);
+            [&] { kernels::squash_forward_cuda(su.p, u.p, B * N, Din, s); }, chk);
   bench.add(tag + " squash bwd (primary)", dims({B * N, Din}), 4 * nu * f, 16 * nu,
-            [&] { cuda::squash_backward_cuda(du.p, su.p, u.p, B * N, Din, s); });
+            [&] { kernels::squash_backward_cuda(du.p, su.p, u.p, B * N, Din, s); });
 
   if (validate) {
-    cuda::predict_forward_cuda(uh.p, u.p, W.p, B, N, J, Dout, Din, s);
+    kernels::predict_forward_cuda(uh.p, u.p, W.p, B, N, J, Dout, Din, s);
     ok(cudaStreamSynchronize(s), "predict");
     std::vector<float> ref(static_cast<size_t>(nuh)), hu = u.download(), hW = W.download();
     cpu::predict_forward(ref.data(), hu.data(), hW.data(), B, N, J, Dout, Din);
     chk = compare(uh.download(), ref);
   }
   bench.add(tag + " predict fwd", lay, (nuh + nu + nW) * f, 2 * nuh * double(Din),
-            [&] { cuda::predict_forward_cuda(uh.p, u.p, W.p, B, N, J, Dout, Din, s); }, chk);
+            [&] { kernels::predict_forward_cuda(uh.p, u.p, W.p, B, N, J, Dout, Din, s); }, chk);
   bench.add(tag + " predict bwd (du, dW)", lay, (nuh + 3 * nu + 3 * nW) * f, 4 * nuh * double(Din),
-            [&] { cuda::predict_backward_cuda(du.p, dW.p, duh.p, u.p, W.p, B, N, J, Dout, Din, s); });
+            [&] { kernels::predict_backward_cuda(du.p, dW.p, duh.p, u.p, W.p, B, N, J, Dout, Din, s); });
 
   // Routing traffic model (routing_fused.cu): every stage that touches uhat reads it once. The
   // forward makes 2r - 1 passes (r weighted sums, r - 1 logit updates); the full backward
@@ -208,39 +213,39 @@ void capsule_layer(Bench& bench, const std::string& tag, int64_t B, int64_t N, i
     vref.resize(size_t(nv));
     cpu::routing_forward(vref.data(), huh.data(), B, N, J, Dout, iters, true);
   }
-  auto route_check = [&](cuda::RoutingVariant var, bool fast) {
+  auto route_check = [&](kernels::RoutingVariant var, bool fast) {
     if (!validate) return std::string();
-    cuda::routing_forward_cuda(v.p, uh.p, B, N, J, Dout, iters, fast, var, s);
+    kernels::routing_forward_cuda(v.p, uh.p, B, N, J, Dout, iters, fast, var, s);
     ok(cudaStreamSynchronize(s), "routing");
     return compare(v.download(), vref);
   };
   const double rflops = 2 * nuh * (2.0 * iters - 1);
   if (J == 1) {
     bench.add(tag + " routing J=1 fast fwd", lay, (nuh + nv) * f, 2 * nuh,
-              [&] { cuda::routing_forward_cuda(v.p, uh.p, B, N, J, Dout, iters, true, cuda::RoutingVariant::Auto, s); },
-              route_check(cuda::RoutingVariant::Auto, true));
+              [&] { kernels::routing_forward_cuda(v.p, uh.p, B, N, J, Dout, iters, true, kernels::RoutingVariant::Auto, s); },
+              route_check(kernels::RoutingVariant::Auto, true));
     bench.add(tag + " routing J=1 fast bwd", lay, (3 * nuh + nv) * f, 3 * nuh, [&] {
-      cuda::routing_backward_cuda(duh.p, dv.p, uh.p, B, N, J, Dout, iters, false, true, cuda::RoutingVariant::Auto, s);
+      kernels::routing_backward_cuda(duh.p, dv.p, uh.p, B, N, J, Dout, iters, false, true, kernels::RoutingVariant::Auto, s);
     });
     // The GEMM form the MLCN lane uses with fast_caps: s (B, J*Dout) = u (B, N*Din) . W (N*Din, J*Dout).
     bench.add(tag + " caps GEMM fwd (fast_caps)", dims({B, N * Din, R}), (nu + nW + double(B * R)) * f, 2 * nu * double(R),
-              [&] { cuda::gemm_cuda(false, false, B, R, N * Din, u.p, W.p, 0.f, v.p, s); });
+              [&] { kernels::gemm_cuda(false, false, B, R, N * Din, u.p, W.p, 0.f, v.p, s); });
     bench.add(tag + " caps GEMM bwd (dW, du)", dims({B, N * Din, R}), (2 * nu + 2 * nW + double(B * R)) * f,
               4 * nu * double(R), [&] {
-                cuda::gemm_cuda(true, false, N * Din, R, B, u.p, dv.p, 1.f, dW.p, s);
-                cuda::gemm_cuda(false, true, B, N * Din, R, dv.p, W.p, 1.f, du.p, s);
+                kernels::gemm_cuda(true, false, N * Din, R, B, u.p, dv.p, 1.f, dW.p, s);
+                kernels::gemm_cuda(false, true, B, N * Din, R, dv.p, W.p, 1.f, du.p, s);
               });
     return;
   }
-  for (auto var : {cuda::RoutingVariant::Fused, cuda::RoutingVariant::Unfused}) {
-    const std::string name = var == cuda::RoutingVariant::Fused ? "fused" : "unfused";
+  for (auto var : {kernels::RoutingVariant::Fused, kernels::RoutingVariant::Unfused}) {
+    const std::string name = var == kernels::RoutingVariant::Fused ? "fused" : "unfused";
     bench.add(tag + " routing " + name + " fwd r=" + std::to_string(iters), lay, (fwd_passes * nuh + nv) * f, rflops,
-              [&] { cuda::routing_forward_cuda(v.p, uh.p, B, N, J, Dout, iters, false, var, s); },
+              [&] { kernels::routing_forward_cuda(v.p, uh.p, B, N, J, Dout, iters, false, var, s); },
               route_check(var, false));
-    if (var == cuda::RoutingVariant::Fused && !cuda::routing_fused_fits(N, J, Dout, iters, true, 0)) continue;
+    if (var == kernels::RoutingVariant::Fused && !kernels::routing_fused_fits(N, J, Dout, iters, true, 0)) continue;
     bench.add(tag + " routing " + name + " bwd r=" + std::to_string(iters), lay, (bwd_passes * nuh + nv) * f,
               2 * rflops, [&] {
-                cuda::routing_backward_cuda(duh.p, dv.p, uh.p, B, N, J, Dout, iters, false, false, var, s);
+                kernels::routing_backward_cuda(duh.p, dv.p, uh.p, B, N, J, Dout, iters, false, false, var, s);
               });
   }
 }
@@ -254,17 +259,17 @@ void primary_conv(Bench& bench, int64_t B) {
   Buf dx(size_t(nin), 16), dw(size_t(nw), 17);
   cudaStream_t s = bench.stream();
   for (bool tf32 : {false, true}) {
-    cuda::set_allow_tf32(tf32);
+    cuda().set_allow_tf32(tf32);
     const std::string m = tf32 ? " tf32" : " fp32";
     const std::string shape = dims({B, 20, 20, 256}) + " k9s2";
     bench.add("primary conv fwd" + m, shape, (nin + nw + nout) * f, flops,
-              [&] { cuda::conv2d_forward_cuda(y.p, x.p, w.p, b.p, cs, s); });
+              [&] { kernels::conv2d_forward_cuda(y.p, x.p, w.p, b.p, cs, s); });
     bench.add("primary conv dgrad" + m, shape, (2 * nin + nw + nout) * f, flops,
-              [&] { cuda::conv2d_backward_cuda(dx.p, nullptr, nullptr, dy.p, x.p, w.p, cs, s); });
+              [&] { kernels::conv2d_backward_cuda(dx.p, nullptr, nullptr, dy.p, x.p, w.p, cs, s); });
     bench.add("primary conv wgrad" + m, shape, (nin + 2 * nw + nout) * f, flops,
-              [&] { cuda::conv2d_backward_cuda(nullptr, dw.p, nullptr, dy.p, x.p, w.p, cs, s); });
+              [&] { kernels::conv2d_backward_cuda(nullptr, dw.p, nullptr, dy.p, x.p, w.p, cs, s); });
   }
-  cuda::set_allow_tf32(false);
+  cuda().set_allow_tf32(false);
 }
 
 // An MLCN w4 lane's primary conv, (B, 20, 20, 64) -> (B, 8, 8, 128), 6x6 stride 2, for G lanes:
@@ -288,22 +293,49 @@ void grouped_primary_conv(Bench& bench, int64_t B, int64_t G) {
   };
   bench.add(tag + " fwd separate", shape, bytes, flops, [&] {
     lanes([&](int64_t g) {
-      cuda::conv2d_forward_cuda(y.p + g * int64_t(nout), x.p + g * int64_t(nin), w.p + g * int64_t(nw), b.p + g * K,
+      kernels::conv2d_forward_cuda(y.p + g * int64_t(nout), x.p + g * int64_t(nin), w.p + g * int64_t(nw), b.p + g * K,
                                 one, s);
     });
   });
-  bench.add(tag + " fwd grouped", shape, bytes, flops, [&] { cuda::conv2d_forward_cuda(y.p, x.p, w.p, b.p, grouped, s); });
+  bench.add(tag + " fwd grouped", shape, bytes, flops, [&] { kernels::conv2d_forward_cuda(y.p, x.p, w.p, b.p, grouped, s); });
   bench.add(tag + " bwd separate", shape, 2 * bytes, 2 * flops, [&] {
     lanes([&](int64_t g) {
-      cuda::conv2d_backward_cuda(dx.p + g * int64_t(nin), dw.p + g * int64_t(nw), nullptr, dy.p + g * int64_t(nout),
+      kernels::conv2d_backward_cuda(dx.p + g * int64_t(nin), dw.p + g * int64_t(nw), nullptr, dy.p + g * int64_t(nout),
                                  x.p + g * int64_t(nin), w.p + g * int64_t(nw), one, s);
     });
   });
   bench.add(tag + " bwd grouped", shape, 2 * bytes, 2 * flops,
-            [&] { cuda::conv2d_backward_cuda(dx.p, dw.p, nullptr, dy.p, x.p, w.p, grouped, s); });
+            [&] { kernels::conv2d_backward_cuda(dx.p, dw.p, nullptr, dy.p, x.p, w.p, grouped, s); });
 }
 
 }  // namespace
+
+// The op table's entries that name bench shapes, through the engine's ops on the bench stream.
+void op_table_rows(Bench& bench) {
+  const Stream s{0, bench.stream()};
+  uint64_t seed = 11;
+  for (const test::OpCase& oc : test::op_cases()) {
+    if (!oc.cuda || oc.bench_shapes.empty() || !oc.cost) continue;
+    std::vector<Var> in = test::case_inputs(oc, oc.bench_shapes, seed++, DType::F32);
+    for (Var& v : in) v = make_var(v->value.to(Device::cuda(0)), v->requires_grad);
+    cuda().order_after_setup(s);
+    const test::Cost c = oc.cost(oc.bench_shapes);
+    const std::string shape = shape_str(oc.bench_shapes[0]);
+    Tape fwd(s);
+    fwd.grad_enabled = false;
+    bench.add("op " + oc.name + " fwd", shape, c.bytes, c.flops, [&] { oc.build(fwd, in); });
+    Tape t(s);
+    Var y0 = oc.build(t, in);
+    const Tensor seed_grad = Tensor::full(y0->value.shape(), 1.0, DType::F32, y0->value.device(),
+                                          y0->value.device().is_cuda() ? s : Stream{});
+    t.clear();
+    bench.add("op " + oc.name + " fwd+bwd", shape, 3 * c.bytes, 3 * c.flops, [&] {
+      Var y = oc.build(t, in);
+      t.backward(y, seed_grad);
+      t.clear();
+    });
+  }
+}
 
 int main(int argc, char** argv) {
   Options opt;
@@ -322,7 +354,6 @@ int main(int argc, char** argv) {
     std::printf("bench_kernels: no usable CUDA device; nothing to measure\n");
     return 0;
   }
-  cuda_backend_init();
   Bench bench(opt);
   const double copy_bw = bench.copy_bandwidth();
   const int64_t B = 100;
@@ -330,8 +361,9 @@ int main(int argc, char** argv) {
   for (int w = 1; w <= 5; ++w) capsule_layer(bench, "mlcn w" + std::to_string(w), B, 128 * w, 1, 10, 16, 3, w == 4);
   primary_conv(bench, B);
   for (int64_t G : {2, 8}) grouped_primary_conv(bench, B, G);
+  op_table_rows(bench);
 
-  std::printf("device: %s; batch %lld; median of %d after %d warm-up launches; L2 %s\n", cuda_device_name(0).c_str(),
+  std::printf("device: %s; batch %lld; median of %d after %d warm-up launches; L2 %s\n", cuda().device_name(0).c_str(),
               static_cast<long long>(B), opt.reps, opt.warmup, opt.flush ? "flushed before each launch" : "warm");
   std::printf("measured device-to-device copy bandwidth: %.0f GB/s (read + write)\n\n", copy_bw / 1e9);
   std::printf("| %-36s | %-18s | %10s | %8s | %9s | %7s | %-14s |\n", "kernel", "shape", "median us", "GB/s",

@@ -6,6 +6,9 @@
 // - backward closures ACCUMULATE (+=) into input gradients, so parameters shared across
 //   uses and gradients of several steps add up until the optimizer zeroes them;
 // - one tape per lane and one for the head: nothing on a lane's tape refers to another lane.
+// - a tape is the device context of its work: on a GPU, every op recorded on it, its backward
+//   closures and the memory they allocate run on the tape's stream (one stream per lane unit);
+//   a tape without a stream uses the setup stream of its tensors' device.
 // Tape::clear() drops the closures (and with them the activations they saved, whose memory
 // goes back to the caching allocator); the closure vector keeps its capacity step to step.
 #pragma once
@@ -22,9 +25,10 @@ struct VarNode {
   Tensor value;
   Tensor grad;  // allocated (zeroed) on first accumulation
   bool requires_grad = false;
-  // The gradient buffer, created zeroed with the value's shape/dtype/device if absent.
-  Tensor& grad_buffer() {
-    if (!grad.defined()) grad = Tensor::zeros(value.shape(), value.dtype(), value.device());
+  // The gradient buffer, created zeroed with the value's shape/dtype/device if absent (on a
+  // GPU: allocated and zeroed on stream s).
+  Tensor& grad_buffer(const Stream& s = {}) {
+    if (!grad.defined()) grad = Tensor::zeros(value.shape(), value.dtype(), value.device(), s);
     return grad;
   }
 };
@@ -41,6 +45,7 @@ inline Var make_var(Tensor value, bool requires_grad = false) {
 class Tape {
  public:
   Tape() { closures_.reserve(256); }
+  explicit Tape(const Stream& s) : Tape() { stream_ = s; }
   void record(std::function<void()> backward) { closures_.push_back(std::move(backward)); }
   // Seeds d(out) with `seed` (same shape as out; accumulated) and runs every closure in reverse.
   void backward(const Var& out, const Tensor& seed);
@@ -52,9 +57,18 @@ class Tape {
   size_t size() const { return closures_.size(); }
   // When false, ops record nothing (evaluation).
   bool grad_enabled = true;
+  // The stream GPU work recorded on this tape runs on (unchosen: the setup stream).
+  const Stream& stream() const { return stream_; }
+  void set_stream(const Stream& s) { stream_ = s; }
+  // The stream for work on tensor x: the tape's own stream (which must be on x's device), the
+  // setup stream of x's device when the tape has none, nothing for CPU tensors.
+  Stream stream_for(const Tensor& x) const {
+    return x.device().is_cuda() ? mlcn::stream_for(stream_, x.device()) : Stream{};
+  }
 
  private:
   std::vector<std::function<void()>> closures_;
+  Stream stream_;
 };
 
 // True when the op must record a closure: gradients are enabled and some input needs one.

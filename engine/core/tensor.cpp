@@ -1,4 +1,5 @@
 // Tensor storage, views and copies, and the CPU caching allocator (free lists by exact size).
+// CUDA memory comes from the backend table (engine/core/backend.h) on an explicit stream.
 #include "engine/core/tensor.h"
 
 #include <atomic>
@@ -7,6 +8,8 @@
 #include <mutex>
 #include <sstream>
 #include <unordered_map>
+
+#include "engine/core/backend.h"
 
 namespace mlcn {
 namespace {
@@ -58,17 +61,16 @@ CpuCache& cpu_cache() {
   return *cache;
 }
 
-DeviceMemoryOps g_cuda_ops;
-
-std::shared_ptr<Storage> make_storage(size_t bytes, Device dev) {
+std::shared_ptr<Storage> make_storage(size_t bytes, Device dev, const Stream& stream) {
   auto s = std::make_shared<Storage>();
   s->bytes = bytes;
   s->device = dev;
   if (dev.is_cpu()) {
     s->ptr = cpu_cache().alloc(bytes);
   } else {
-    MLCN_CHECK(g_cuda_ops.alloc != nullptr, "no CUDA backend in this build or no GPU found");
-    s->ptr = g_cuda_ops.alloc(bytes, dev.index);
+    const int gpus = cuda().device_count();
+    MLCN_CHECK(dev.index >= 0 && dev.index < gpus, "a tensor on " << dev.str() << ", but " << gpus << " GPU(s) found");
+    s->ptr = cuda().alloc(stream_for(stream, dev), bytes);
   }
   return s;
 }
@@ -79,13 +81,24 @@ Storage::~Storage() {
   if (!ptr) return;
   if (device.is_cpu()) {
     cpu_cache().release(ptr, bytes);
-  } else if (g_cuda_ops.release) {
-    g_cuda_ops.release(ptr, bytes, device.index);
+  } else {
+    cuda().release(ptr);
   }
 }
 
-void register_cuda_memory_ops(const DeviceMemoryOps& ops) { g_cuda_ops = ops; }
-bool cuda_memory_registered() { return g_cuda_ops.alloc != nullptr; }
+namespace {
+template <class T> void add_rows(T* dst, const T* src, int64_t n) {
+#pragma omp parallel for if (n > (1 << 16))
+  for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
+}
+}  // namespace
+
+Stream stream_for(const Stream& s, Device dev) {
+  MLCN_CHECK(dev.is_cuda(), "a stream for " << dev.str() << ": streams are CUDA only");
+  if (!s.chosen()) return Stream::setup(dev.index);
+  MLCN_CHECK(s.device == dev.index, "work on " << dev.str() << " queued on a stream of cuda:" << s.device);
+  return s;
+}
 size_t cpu_bytes_in_use() { return cpu_cache().in_use(); }
 size_t cpu_bytes_peak() { return cpu_cache().peak(); }
 void cpu_reset_peak() { cpu_cache().reset_peak(); }
@@ -113,25 +126,26 @@ int64_t shape_numel(const Shape& s) {
   return n;
 }
 
-Tensor Tensor::empty(const Shape& shape, DType dtype, Device dev) {
+Tensor Tensor::empty(const Shape& shape, DType dtype, Device dev, const Stream& s) {
   Tensor t;
   t.shape_ = shape;
   t.numel_ = shape_numel(shape);
   t.dtype_ = dtype;
-  t.storage_ = make_storage(t.nbytes(), dev);
+  MLCN_CHECK(dev.is_cpu() || dtype == DType::F32, "the CUDA backend is float32 only, asked for " << dtype_name(dtype));
+  t.storage_ = make_storage(t.nbytes(), dev, s);
   return t;
 }
 
-Tensor Tensor::zeros(const Shape& shape, DType dtype, Device dev) {
-  Tensor t = empty(shape, dtype, dev);
-  t.zero_();
+Tensor Tensor::zeros(const Shape& shape, DType dtype, Device dev, const Stream& s) {
+  Tensor t = empty(shape, dtype, dev, s);
+  t.zero_(s);
   return t;
 }
 
-Tensor Tensor::full(const Shape& shape, double value, DType dtype, Device dev) {
+Tensor Tensor::full(const Shape& shape, double value, DType dtype, Device dev, const Stream& s) {
   Tensor t = empty(shape, dtype, Device::cpu());
   t.fill_(value);
-  return t.to(dev);
+  return t.to(dev, s);
 }
 
 int64_t Tensor::dim(int i) const {
@@ -164,16 +178,16 @@ Tensor Tensor::reshape(const Shape& shape) const {
   return t;
 }
 
-Tensor Tensor::clone() const {
-  Tensor t = empty(shape_, dtype_, device());
-  t.copy_from(*this);
+Tensor Tensor::clone(const Stream& s) const {
+  Tensor t = empty(shape_, dtype_, device(), s);
+  t.copy_from(*this, s);
   return t;
 }
 
-Tensor Tensor::to(Device dev) const {
+Tensor Tensor::to(Device dev, const Stream& s) const {
   if (dev == device()) return *this;
-  Tensor t = empty(shape_, dtype_, dev);
-  t.copy_from(*this);
+  Tensor t = empty(shape_, dtype_, dev, dev.is_cuda() ? s : Stream{});
+  t.copy_from(*this, s);
   return t;
 }
 
@@ -193,12 +207,12 @@ Tensor Tensor::to(DType dt) const {
   return t;
 }
 
-void Tensor::zero_() {
+void Tensor::zero_(const Stream& s) {
   if (!storage_ || numel_ == 0) return;
   if (device().is_cpu()) {
     std::memset(raw(), 0, nbytes());
   } else {
-    g_cuda_ops.memset0(raw(), nbytes(), device().index);
+    cuda().fill_zero(stream_for(s, device()), raw(), nbytes());
   }
 }
 
@@ -210,7 +224,7 @@ void Tensor::fill_(double value) {
   });
 }
 
-void Tensor::copy_from(const Tensor& src) {
+void Tensor::copy_from(const Tensor& src, const Stream& s) {
   MLCN_CHECK(src.numel() == numel_ && src.dtype() == dtype_,
              "copy_from: " << shape_str(src.shape()) << " " << dtype_name(src.dtype()) << " into "
                            << shape_str(shape_) << " " << dtype_name(dtype_));
@@ -218,9 +232,24 @@ void Tensor::copy_from(const Tensor& src) {
   if (device().is_cpu() && src.device().is_cpu()) {
     std::memcpy(raw(), src.raw(), nbytes());
   } else {
-    MLCN_CHECK(g_cuda_ops.copy != nullptr, "no CUDA backend in this build");
-    g_cuda_ops.copy(raw(), device(), src.raw(), src.device(), nbytes());
+    const Device gpu = device().is_cuda() ? device() : src.device();
+    const int dd = device().is_cuda() ? device().index : -1, sd = src.device().is_cuda() ? src.device().index : -1;
+    cuda().copy(stream_for(s, gpu), raw(), dd, src.raw(), sd, nbytes());
   }
+}
+
+void accumulate(Tensor& dst, const Tensor& src, const Stream& s) {
+  MLCN_CHECK(dst.numel() == src.numel() && dst.dtype() == src.dtype(),
+             "accumulate " << shape_str(src.shape()) << " into " << shape_str(dst.shape()));
+  MLCN_CHECK(dst.device() == src.device(),
+             "accumulate across devices " << src.device().str() << " -> " << dst.device().str());
+  const int64_t n = dst.numel();
+  if (dst.device().is_cuda()) {
+    cuda().add_inplace(stream_for(s, dst.device()), dst.data<float>(), src.data<float>(), n);
+    return;
+  }
+  if (dst.dtype() == DType::F32) add_rows(dst.data<float>(), src.data<float>(), n);
+  else add_rows(dst.data<double>(), src.data<double>(), n);
 }
 
 double Tensor::item(int64_t i) const {

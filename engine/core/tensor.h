@@ -2,6 +2,10 @@
 // Storage is shared (copies of a Tensor alias the same memory; reshape is a view) and comes
 // from the device's caching allocator, so steady-state training steps never call malloc.
 // float64 exists for the CPU gradient checks; the CUDA backend is float32 only.
+// CUDA memory work (allocation, fills, copies) is queued on an explicit Stream (base/stream.h):
+// the stream of the tape doing the work, or, when none is given, the setup stream of the
+// tensor's device (parameter copies, optimizer state, checkpoints), which the lane runtime
+// orders before its lane streams. It goes through the backend table (engine/core/backend.h).
 #pragma once
 #include <cstdint>
 #include <initializer_list>
@@ -10,6 +14,7 @@
 #include <vector>
 
 #include "base/check.h"
+#include "base/stream.h"
 
 namespace mlcn {
 
@@ -47,10 +52,11 @@ struct Storage {
 class Tensor {
  public:
   Tensor() = default;
-  static Tensor empty(const Shape& shape, DType dtype = DType::F32, Device dev = Device::cpu());
-  static Tensor zeros(const Shape& shape, DType dtype = DType::F32, Device dev = Device::cpu());
-  static Tensor full(const Shape& shape, double value, DType dtype = DType::F32,
-                     Device dev = Device::cpu());
+  // s: the stream the memory is allocated (and filled) on; CUDA devices only.
+  static Tensor empty(const Shape& shape, DType dtype = DType::F32, Device dev = Device::cpu(), const Stream& s = {});
+  static Tensor zeros(const Shape& shape, DType dtype = DType::F32, Device dev = Device::cpu(), const Stream& s = {});
+  static Tensor full(const Shape& shape, double value, DType dtype = DType::F32, Device dev = Device::cpu(),
+                     const Stream& s = {});
 
   bool defined() const { return storage_ != nullptr; }
   const Shape& shape() const { return shape_; }
@@ -66,12 +72,14 @@ class Tensor {
   template <class T> T* data() const;
 
   Tensor reshape(const Shape& shape) const;  // a view; -1 infers one dimension
-  Tensor clone() const;                      // a deep copy on the same device
-  Tensor to(Device dev) const;               // copy to another device (self if already there)
-  Tensor to(DType dt) const;                 // converting copy (CPU only)
-  void zero_();
+  Tensor clone(const Stream& s = {}) const;               // a deep copy on the same device
+  Tensor to(Device dev, const Stream& s = {}) const;      // copy to another device (self if already there)
+  Tensor to(DType dt) const;                              // converting copy (CPU only)
+  void zero_(const Stream& s = {});
   void fill_(double value);
-  void copy_from(const Tensor& src);  // same numel and dtype; any devices
+  // Same numel and dtype; any devices. A CUDA copy runs on s, which must belong to the CUDA
+  // side (the destination's device when both are GPUs); copies to the host wait for it.
+  void copy_from(const Tensor& src, const Stream& s = {});
   // Element access for tests and small host-side code (CPU only, any dtype).
   double item(int64_t flat_index = 0) const;
   void set(int64_t flat_index, double v);
@@ -104,16 +112,12 @@ template <class T> T* Tensor::data() const {
     }                                                 \
   } while (0)
 
-// Device memory hooks: the CPU cache lives in tensor.cpp; the CUDA backend registers its own.
-struct DeviceMemoryOps {
-  void* (*alloc)(size_t bytes, int index) = nullptr;
-  void (*release)(void* p, size_t bytes, int index) = nullptr;
-  // copy `bytes` from src (device a) to dst (device b)
-  void (*copy)(void* dst, Device dst_dev, const void* src, Device src_dev, size_t bytes) = nullptr;
-  void (*memset0)(void* p, size_t bytes, int index) = nullptr;
-};
-void register_cuda_memory_ops(const DeviceMemoryOps& ops);
-bool cuda_memory_registered();
+// dst += src (same numel, dtype and device); on a GPU queued on s.
+void accumulate(Tensor& dst, const Tensor& src, const Stream& s = {});
+
+// The stream CUDA work on device `dev` runs on: s when chosen (it must belong to dev), else
+// dev's setup stream.
+Stream stream_for(const Stream& s, Device dev);
 
 // Bytes currently held by CPU tensors and the high-water mark since start (or the last reset).
 size_t cpu_bytes_in_use();

@@ -3,8 +3,6 @@
 
 #include <cmath>
 
-#include "engine/ops/cuda_bridge.h"
-
 namespace mlcn::cpu {
 
 template <class T> void relu_forward(T* out, const T* in, int64_t n) {
@@ -39,19 +37,3 @@ MLCN_INSTANTIATE(double)
 #undef MLCN_INSTANTIATE
 
 }  // namespace mlcn::cpu
-
-namespace mlcn {
-
-void accumulate(Tensor& dst, const Tensor& src) {
-  MLCN_CHECK(dst.numel() == src.numel() && dst.dtype() == src.dtype(),
-             "accumulate " << shape_str(src.shape()) << " into " << shape_str(dst.shape()));
-  MLCN_CHECK(dst.device() == src.device(),
-             "accumulate across devices " << src.device().str() << " -> " << dst.device().str());
-  if (dst.device().is_cpu()) {
-    MLCN_DISPATCH_FLOAT(dst.dtype(), T, cpu::add_inplace(dst.data<T>(), src.data<T>(), dst.numel()));
-  } else {
-    cuda::add_inplace(dst.data<float>(), src.data<float>(), dst.numel(), dst.device().index);
-  }
-}
-
-}  // namespace mlcn

@@ -3,12 +3,6 @@
 #pragma once
 #include <cstdint>
 
-#include "engine/core/tensor.h"
-
-namespace mlcn {
-// dst += src (same numel and dtype; CPU or CUDA).
-void accumulate(Tensor& dst, const Tensor& src);
-}  // namespace mlcn
 
 namespace mlcn::cpu {
 

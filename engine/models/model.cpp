@@ -28,9 +28,9 @@ HeadResult Head::forward(Tape& t, const Var& V, const Tensor& images, const std:
   HeadResult r;
   Var Vc = scale.empty() ? V : lane_scale(t, V, scale);
   Var len = length(t, Vc);  // (B, classes)
-  r.lengths = len->value.to(Device::cpu());
+  r.lengths = len->value.to(Device::cpu(), t.stream_for(len->value));
   r.margin = margin_loss(t, len, labels);
-  std::vector<int32_t> sel = train ? labels : argmax_rows(length(t, V)->value);
+  std::vector<int32_t> sel = train ? labels : argmax_rows(length(t, V)->value, t.stream_for(V->value));
   Var h = mask(t, V, sel);  // the decoder sees the undropped capsules (spec 1.6)
   h = relu(t, dense(t, h, params_[0].var, params_[1].var));
   h = relu(t, dense(t, h, params_[2].var, params_[3].var));

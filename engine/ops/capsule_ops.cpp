@@ -4,9 +4,8 @@
 #include <algorithm>
 
 #include "engine/cpu/capsule.h"
-#include "engine/cpu/elementwise.h"
 #include "engine/cpu/loss.h"
-#include "engine/ops/cuda_bridge.h"
+#include "engine/core/backend.h"
 #include "engine/ops/op_util.h"
 #include "engine/ops/ops.h"
 
@@ -18,17 +17,18 @@ Var squash(Tape& t, const Var& s) {
   MLCN_CHECK(S.ndim() >= 1, "squash: needs at least one axis");
   const int64_t D = S.dim(-1), rows = S.numel() / std::max<int64_t>(D, 1);
   bool rg = needs_grad(t, {&s});
-  Var v = new_output(S.shape(), S, rg);
-  if (on_cuda(S)) cuda::squash_forward(v->value.data<float>(), S.data<float>(), rows, D);
+  const Stream st = t.stream_for(S);
+  Var v = new_output(S.shape(), S, rg, st);
+  if (on_cuda(S)) cuda().squash_forward(st, v->value.data<float>(), S.data<float>(), rows, D);
   else MLCN_DISPATCH_FLOAT(S.dtype(), T, cpu::squash_forward(v->value.data<T>(), S.data<T>(), rows, D));
   if (rg)
-    t.record([s, v, rows, D]() {
+    t.record([st, s, v, rows, D]() {
       if (!v->grad.defined()) return;
       if (on_cuda(v->value))
-        cuda::squash_backward(grad_ptr<float>(s), v->grad.data<float>(), s->value.data<float>(), rows, D);
+        cuda().squash_backward(st, grad_ptr<float>(s, st), v->grad.data<float>(), s->value.data<float>(), rows, D);
       else
         MLCN_DISPATCH_FLOAT(v->value.dtype(), T,
-                            cpu::squash_backward(grad_ptr<T>(s), v->grad.data<T>(), s->value.data<T>(), rows, D));
+                            cpu::squash_backward(grad_ptr<T>(s, st), v->grad.data<T>(), s->value.data<T>(), rows, D));
     });
   return v;
 }
@@ -43,22 +43,23 @@ Var predict(Tape& t, const Var& u, const Var& W) {
              "predict: W " << shape_str(Wt.shape()) << " does not match u " << shape_str(U.shape()));
   same_device("predict", u, W);
   bool rg = needs_grad(t, {&u, &W});
-  Var uh = new_output({B, N, J, Dout}, U, rg);
+  const Stream st = t.stream_for(U);
+  Var uh = new_output({B, N, J, Dout}, U, rg, st);
   if (on_cuda(U))
-    cuda::predict_forward(uh->value.data<float>(), U.data<float>(), Wt.data<float>(), B, N, J, Dout, Din);
+    cuda().predict_forward(st, uh->value.data<float>(), U.data<float>(), Wt.data<float>(), B, N, J, Dout, Din);
   else
     MLCN_DISPATCH_FLOAT(U.dtype(), T,
                         cpu::predict_forward(uh->value.data<T>(), U.data<T>(), Wt.data<T>(), B, N, J, Dout, Din));
   if (rg)
-    t.record([u, W, uh, B, N, J, Dout, Din]() {
+    t.record([st, u, W, uh, B, N, J, Dout, Din]() {
       if (!uh->grad.defined()) return;
       MLCN_CHECK(W->requires_grad, "predict: frozen W is not supported");
       if (on_cuda(uh->value))
-        cuda::predict_backward(grad_ptr<float>(u), grad_ptr<float>(W), uh->grad.data<float>(), u->value.data<float>(),
+        cuda().predict_backward(st, grad_ptr<float>(u, st), grad_ptr<float>(W, st), uh->grad.data<float>(), u->value.data<float>(),
                                W->value.data<float>(), B, N, J, Dout, Din);
       else
         MLCN_DISPATCH_FLOAT(uh->value.dtype(), T,
-                            cpu::predict_backward(grad_ptr<T>(u), grad_ptr<T>(W), uh->grad.data<T>(),
+                            cpu::predict_backward(grad_ptr<T>(u, st), grad_ptr<T>(W, st), uh->grad.data<T>(),
                                                   u->value.data<T>(), W->value.data<T>(), B, N, J, Dout, Din));
     });
   return uh;
@@ -70,18 +71,19 @@ Var routing(Tape& t, const Var& uhat, int iters, bool stop_grad, bool fast) {
   MLCN_CHECK(iters >= 1, "routing: iterations must be >= 1, got " << iters);
   const int64_t B = U.dim(0), N = U.dim(1), J = U.dim(2), D = U.dim(3);
   bool rg = needs_grad(t, {&uhat});
-  Var v = new_output({B, J, D}, U, rg);
-  if (on_cuda(U)) cuda::routing_forward(v->value.data<float>(), U.data<float>(), B, N, J, D, iters, fast);
+  const Stream st = t.stream_for(U);
+  Var v = new_output({B, J, D}, U, rg, st);
+  if (on_cuda(U)) cuda().routing_forward(st, v->value.data<float>(), U.data<float>(), B, N, J, D, iters, fast);
   else MLCN_DISPATCH_FLOAT(U.dtype(), T, cpu::routing_forward(v->value.data<T>(), U.data<T>(), B, N, J, D, iters, fast));
   if (rg)
-    t.record([uhat, v, B, N, J, D, iters, stop_grad, fast]() {
+    t.record([st, uhat, v, B, N, J, D, iters, stop_grad, fast]() {
       if (!v->grad.defined()) return;
       if (on_cuda(v->value))
-        cuda::routing_backward(grad_ptr<float>(uhat), v->grad.data<float>(), uhat->value.data<float>(), B, N, J, D,
+        cuda().routing_backward(st, grad_ptr<float>(uhat, st), v->grad.data<float>(), uhat->value.data<float>(), B, N, J, D,
                                iters, stop_grad, fast);
       else
         MLCN_DISPATCH_FLOAT(v->value.dtype(), T,
-                            cpu::routing_backward(grad_ptr<T>(uhat), v->grad.data<T>(), uhat->value.data<T>(), B, N,
+                            cpu::routing_backward(grad_ptr<T>(uhat, st), v->grad.data<T>(), uhat->value.data<T>(), B, N,
                                                   J, D, iters, stop_grad, fast));
     });
   return v;
@@ -93,18 +95,19 @@ Var length(Tape& t, const Var& v) {
   const int64_t D = V.dim(-1), rows = V.numel() / std::max<int64_t>(D, 1);
   Shape out(V.shape().begin(), V.shape().end() - 1);
   bool rg = needs_grad(t, {&v});
-  Var y = new_output(out, V, rg);
-  if (on_cuda(V)) cuda::length_forward(y->value.data<float>(), V.data<float>(), rows, D);
+  const Stream st = t.stream_for(V);
+  Var y = new_output(out, V, rg, st);
+  if (on_cuda(V)) cuda().length_forward(st, y->value.data<float>(), V.data<float>(), rows, D);
   else MLCN_DISPATCH_FLOAT(V.dtype(), T, cpu::length_forward(y->value.data<T>(), V.data<T>(), rows, D));
   if (rg)
-    t.record([v, y, rows, D]() {
+    t.record([st, v, y, rows, D]() {
       if (!y->grad.defined()) return;
       if (on_cuda(y->value))
-        cuda::length_backward(grad_ptr<float>(v), y->grad.data<float>(), v->value.data<float>(),
+        cuda().length_backward(st, grad_ptr<float>(v, st), y->grad.data<float>(), v->value.data<float>(),
                               y->value.data<float>(), rows, D);
       else
         MLCN_DISPATCH_FLOAT(y->value.dtype(), T,
-                            cpu::length_backward(grad_ptr<T>(v), y->grad.data<T>(), v->value.data<T>(),
+                            cpu::length_backward(grad_ptr<T>(v, st), y->grad.data<T>(), v->value.data<T>(),
                                                  y->value.data<T>(), rows, D));
     });
   return y;
@@ -117,16 +120,17 @@ Var mask(Tape& t, const Var& v, const std::vector<int32_t>& sel) {
   MLCN_CHECK(static_cast<int64_t>(sel.size()) == B, "mask: " << sel.size() << " selections for batch " << B);
   for (int32_t s : sel) MLCN_CHECK(s >= 0 && s < J, "mask: class " << s << " out of range [0, " << J << ")");
   bool rg = needs_grad(t, {&v});
-  Var y = new_output({B, J * D}, V, rg);
-  if (on_cuda(V)) cuda::mask_forward(y->value.data<float>(), V.data<float>(), sel.data(), B, J, D);
+  const Stream st = t.stream_for(V);
+  Var y = new_output({B, J * D}, V, rg, st);
+  if (on_cuda(V)) cuda().mask_forward(st, y->value.data<float>(), V.data<float>(), sel.data(), B, J, D);
   else MLCN_DISPATCH_FLOAT(V.dtype(), T, cpu::mask_forward(y->value.data<T>(), V.data<T>(), sel.data(), B, J, D));
   if (rg)
-    t.record([v, y, sel, B, J, D]() {
+    t.record([st, v, y, sel, B, J, D]() {
       if (!y->grad.defined()) return;
-      if (on_cuda(y->value)) cuda::mask_backward(grad_ptr<float>(v), y->grad.data<float>(), sel.data(), B, J, D);
+      if (on_cuda(y->value)) cuda().mask_backward(st, grad_ptr<float>(v, st), y->grad.data<float>(), sel.data(), B, J, D);
       else
         MLCN_DISPATCH_FLOAT(y->value.dtype(), T,
-                            cpu::mask_backward(grad_ptr<T>(v), y->grad.data<T>(), sel.data(), B, J, D));
+                            cpu::mask_backward(grad_ptr<T>(v, st), y->grad.data<T>(), sel.data(), B, J, D));
     });
   return y;
 }
@@ -156,28 +160,29 @@ Var concat_last(Tape& t, const std::vector<Var>& parts) {
     rg = rg || (t.grad_enabled && p->requires_grad);
   }
   const int64_t rows = P0.dim(0) * P0.dim(1);
-  Var y = new_output({P0.dim(0), P0.dim(1), Dt}, P0, rg);
+  const Stream st = t.stream_for(P0);
+  Var y = new_output({P0.dim(0), P0.dim(1), Dt}, P0, rg, st);
   int64_t off = 0;
   for (const Var& p : parts) {
     const int64_t D = p->value.dim(2);
     if (on_cuda(P0))
-      cuda::concat_copy(y->value.data<float>(), p->value.data<float>(), rows, D, Dt, off, true);
+      cuda().concat_copy(st, y->value.data<float>(), p->value.data<float>(), rows, D, Dt, off, true);
     else
       MLCN_DISPATCH_FLOAT(P0.dtype(), T, part_copy(p->value.data<T>(), y->value.data<T>(), rows, D, Dt, off, true));
     off += D;
   }
   if (rg)
-    t.record([parts, y, rows, Dt]() {
+    t.record([st, parts, y, rows, Dt]() {
       if (!y->grad.defined()) return;
       int64_t o = 0;
       for (const Var& p : parts) {
         const int64_t D = p->value.dim(2);
         if (p->requires_grad) {
           if (on_cuda(y->value))
-            cuda::concat_copy(p->grad_buffer().data<float>(), y->grad.data<float>(), rows, D, Dt, o, false);
+            cuda().concat_copy(st, p->grad_buffer(st).data<float>(), y->grad.data<float>(), rows, D, Dt, o, false);
           else
             MLCN_DISPATCH_FLOAT(y->value.dtype(), T,
-                                part_copy(p->grad_buffer().data<T>(), y->grad.data<T>(), rows, D, Dt, o, false));
+                                part_copy(p->grad_buffer(st).data<T>(), y->grad.data<T>(), rows, D, Dt, o, false));
         }
         o += D;
       }
@@ -195,33 +200,34 @@ std::vector<Var> split_last(Tape& t, const Var& x, const std::vector<int64_t>& s
   }
   MLCN_CHECK(Dt == X.dim(2), "split_last: parts of total width " << Dt << " from " << shape_str(X.shape()));
   const bool rg = needs_grad(t, {&x});
+  const Stream st = t.stream_for(X);
   const int64_t rows = X.dim(0) * X.dim(1);
   std::vector<Var> parts;
   int64_t off = 0;
   for (int64_t D : sizes) {
-    Var p = make_var(Tensor::zeros({X.dim(0), X.dim(1), D}, X.dtype(), X.device()), rg);
+    Var p = make_var(Tensor::zeros({X.dim(0), X.dim(1), D}, X.dtype(), X.device(), st), rg);
     if (on_cuda(X))
-      cuda::concat_copy(p->value.data<float>(), X.data<float>(), rows, D, Dt, off, false);
+      cuda().concat_copy(st, p->value.data<float>(), X.data<float>(), rows, D, Dt, off, false);
     else
       MLCN_DISPATCH_FLOAT(X.dtype(), T, part_copy(p->value.data<T>(), X.data<T>(), rows, D, Dt, off, false));
     parts.push_back(p);
     off += D;
   }
   if (rg)
-    t.record([x, parts, rows, Dt]() {
+    t.record([st, x, parts, rows, Dt]() {
       // The parts tile x's columns: assemble their gradients whole, then add once.
-      Tensor whole = Tensor::empty(x->value.shape(), x->value.dtype(), x->value.device());
+      Tensor whole = Tensor::empty(x->value.shape(), x->value.dtype(), x->value.device(), st);
       int64_t o = 0;
       for (const Var& p : parts) {
         const int64_t D = p->value.dim(2);
         if (on_cuda(whole))
-          cuda::concat_copy(whole.data<float>(), p->grad_buffer().data<float>(), rows, D, Dt, o, true);
+          cuda().concat_copy(st, whole.data<float>(), p->grad_buffer(st).data<float>(), rows, D, Dt, o, true);
         else
           MLCN_DISPATCH_FLOAT(whole.dtype(), T,
-                              part_copy(p->grad_buffer().data<T>(), whole.data<T>(), rows, D, Dt, o, true));
+                              part_copy(p->grad_buffer(st).data<T>(), whole.data<T>(), rows, D, Dt, o, true));
         o += D;
       }
-      accumulate(x->grad_buffer(), whole);
+      accumulate(x->grad_buffer(st), whole, st);
     });
   return parts;
 }
@@ -232,12 +238,13 @@ Var lane_scale(Tape& t, const Var& V, const std::vector<double>& scale) {
   const int64_t B = X.dim(0), J = X.dim(1), L = X.dim(2);
   MLCN_CHECK(static_cast<int64_t>(scale.size()) == L, "lane_scale: " << scale.size() << " scales for " << L << " lanes");
   bool rg = needs_grad(t, {&V});
-  Var y = new_output(X.shape(), X, rg);
-  auto run = [B, J, L, scale](const Tensor& in, Tensor& out, bool add) {
+  const Stream st = t.stream_for(X);
+  Var y = new_output(X.shape(), X, rg, st);
+  auto run = [B, J, L, scale, st](const Tensor& in, Tensor& out, bool add) {
     if (on_cuda(in)) {
       std::vector<float> sf(scale.begin(), scale.end());
       MLCN_CHECK(!add, "lane_scale: CUDA backward goes through a temporary");
-      cuda::lane_scale(out.data<float>(), in.data<float>(), sf.data(), B, J, L);
+      cuda().lane_scale(st, out.data<float>(), in.data<float>(), sf.data(), B, J, L);
       return;
     }
     MLCN_DISPATCH_FLOAT(in.dtype(), T, {
@@ -254,14 +261,14 @@ Var lane_scale(Tape& t, const Var& V, const std::vector<double>& scale) {
   };
   run(X, y->value, false);
   if (rg)
-    t.record([V, y, run]() {
+    t.record([st, V, y, run]() {
       if (!y->grad.defined()) return;
       if (on_cuda(y->value)) {
-        Tensor tmp = Tensor::empty(y->value.shape(), y->value.dtype(), y->value.device());
+        Tensor tmp = Tensor::empty(y->value.shape(), y->value.dtype(), y->value.device(), st);
         run(y->grad, tmp, false);
-        accumulate(V->grad_buffer(), tmp);
+        accumulate(V->grad_buffer(st), tmp, st);
       } else {
-        run(y->grad, V->grad_buffer(), true);
+        run(y->grad, V->grad_buffer(st), true);
       }
     });
   return y;
@@ -274,19 +281,20 @@ Var margin_loss(Tape& t, const Var& y, const std::vector<int32_t>& labels) {
   MLCN_CHECK(static_cast<int64_t>(labels.size()) == B, "margin_loss: " << labels.size() << " labels for batch " << B);
   for (int32_t l : labels) MLCN_CHECK(l >= 0 && l < J, "margin_loss: label " << l << " out of range [0, " << J << ")");
   bool rg = needs_grad(t, {&y});
+  const Stream st = t.stream_for(Y);
   double value = 0;
-  if (on_cuda(Y)) value = cuda::margin_forward(Y.data<float>(), labels.data(), B, J);
+  if (on_cuda(Y)) value = cuda().margin_forward(st, Y.data<float>(), labels.data(), B, J);
   else MLCN_DISPATCH_FLOAT(Y.dtype(), T, value = cpu::margin_forward(Y.data<T>(), labels.data(), B, J));
   Var loss = make_var(Tensor::full({1}, value, Y.dtype()), rg);
   if (rg)
-    t.record([y, loss, labels, B, J]() {
+    t.record([st, y, loss, labels, B, J]() {
       if (!loss->grad.defined()) return;
       double g = loss->grad.item();
       if (on_cuda(y->value))
-        cuda::margin_backward(grad_ptr<float>(y), static_cast<float>(g), y->value.data<float>(), labels.data(), B, J);
+        cuda().margin_backward(st, grad_ptr<float>(y, st), static_cast<float>(g), y->value.data<float>(), labels.data(), B, J);
       else
         MLCN_DISPATCH_FLOAT(y->value.dtype(), T,
-                            cpu::margin_backward(grad_ptr<T>(y), T(g), y->value.data<T>(), labels.data(), B, J));
+                            cpu::margin_backward(grad_ptr<T>(y, st), T(g), y->value.data<T>(), labels.data(), B, J));
     });
   return loss;
 }
@@ -297,25 +305,26 @@ Var mse_loss(Tape& t, const Var& a, const Tensor& target) {
              "mse_loss: prediction " << shape_str(A.shape()) << " vs target " << shape_str(target.shape()));
   const int64_t n = A.numel();
   bool rg = needs_grad(t, {&a});
+  const Stream st = t.stream_for(A);
   double value = 0;
-  if (on_cuda(A)) value = cuda::mse_forward(A.data<float>(), target.data<float>(), n);
+  if (on_cuda(A)) value = cuda().mse_forward(st, A.data<float>(), target.data<float>(), n);
   else MLCN_DISPATCH_FLOAT(A.dtype(), T, value = cpu::mse_forward(A.data<T>(), target.data<T>(), n));
   Var loss = make_var(Tensor::full({1}, value, A.dtype()), rg);
   if (rg)
-    t.record([a, loss, target, n]() {
+    t.record([st, a, loss, target, n]() {
       if (!loss->grad.defined()) return;
       double g = loss->grad.item();
       if (on_cuda(a->value))
-        cuda::mse_backward(grad_ptr<float>(a), static_cast<float>(g), a->value.data<float>(), target.data<float>(), n);
+        cuda().mse_backward(st, grad_ptr<float>(a, st), static_cast<float>(g), a->value.data<float>(), target.data<float>(), n);
       else
         MLCN_DISPATCH_FLOAT(a->value.dtype(), T,
-                            cpu::mse_backward(grad_ptr<T>(a), T(g), a->value.data<T>(), target.data<T>(), n));
+                            cpu::mse_backward(grad_ptr<T>(a, st), T(g), a->value.data<T>(), target.data<T>(), n));
     });
   return loss;
 }
 
-std::vector<int32_t> argmax_rows(const Tensor& y) {
-  Tensor h = y.to(Device::cpu());
+std::vector<int32_t> argmax_rows(const Tensor& y, const Stream& s) {
+  Tensor h = y.to(Device::cpu(), s);
   const int64_t B = h.dim(0), J = h.dim(1);
   std::vector<int32_t> out(static_cast<size_t>(B));
   for (int64_t b = 0; b < B; ++b) {

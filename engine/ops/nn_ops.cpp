@@ -2,7 +2,7 @@
 #include "engine/cpu/conv.h"
 #include "engine/cpu/elementwise.h"
 #include "engine/cpu/gemm.h"
-#include "engine/ops/cuda_bridge.h"
+#include "engine/core/backend.h"
 #include "engine/ops/op_util.h"
 #include "engine/ops/ops.h"
 
@@ -24,9 +24,10 @@ Var conv2d(Tape& t, const Var& x, const Var& w, const Var& b, int stride, bool s
       make_conv_shape(X.dim(0), X.dim(1), X.dim(2), X.dim(3), Wt.dim(0), Wt.dim(1), Wt.dim(2), stride, same);
   s.groups = groups;
   bool rg = needs_grad(t, {&x, &w, &b});
-  Var y = new_output({s.B, s.OH, s.OW, s.K}, X, rg);
+  const Stream st = t.stream_for(X);
+  Var y = new_output({s.B, s.OH, s.OW, s.K}, X, rg, st);
   if (on_cuda(X)) {
-    cuda::conv2d_forward(y->value.data<float>(), X.data<float>(), Wt.data<float>(),
+    cuda().conv2d_forward(st, y->value.data<float>(), X.data<float>(), Wt.data<float>(),
                          b ? b->value.data<float>() : nullptr, s);
   } else {
     MLCN_DISPATCH_FLOAT(X.dtype(), T,
@@ -34,15 +35,15 @@ Var conv2d(Tape& t, const Var& x, const Var& w, const Var& b, int stride, bool s
                                             b ? b->value.data<T>() : nullptr, s));
   }
   if (rg)
-    t.record([x, w, b, y, s]() {
+    t.record([st, x, w, b, y, s]() {
       if (!y->grad.defined()) return;
       if (on_cuda(y->value)) {
-        cuda::conv2d_backward(grad_ptr<float>(x), grad_ptr<float>(w), grad_ptr<float>(b), y->grad.data<float>(),
+        cuda().conv2d_backward(st, grad_ptr<float>(x, st), grad_ptr<float>(w, st), grad_ptr<float>(b, st), y->grad.data<float>(),
                               x->value.data<float>(), w->value.data<float>(), s);
       } else {
         MLCN_DISPATCH_FLOAT(y->value.dtype(), T, {
           MLCN_CHECK(w->requires_grad, "conv2d: frozen filters are not supported");
-          cpu::conv2d_backward(grad_ptr<T>(x), grad_ptr<T>(w), grad_ptr<T>(b), y->grad.data<T>(), x->value.data<T>(),
+          cpu::conv2d_backward(grad_ptr<T>(x, st), grad_ptr<T>(w, st), grad_ptr<T>(b, st), y->grad.data<T>(), x->value.data<T>(),
                                w->value.data<T>(), s);
         });
       }
@@ -61,22 +62,23 @@ Var depthwise_conv2d(Tape& t, const Var& x, const Var& w, int stride, bool same)
   ConvShape s =
       make_conv_shape(X.dim(0), X.dim(1), X.dim(2), X.dim(3), X.dim(3), Wt.dim(1), Wt.dim(2), stride, same);
   bool rg = needs_grad(t, {&x, &w});
-  Var y = new_output({s.B, s.OH, s.OW, s.C}, X, rg);
+  const Stream st = t.stream_for(X);
+  Var y = new_output({s.B, s.OH, s.OW, s.C}, X, rg, st);
   if (on_cuda(X)) {
-    cuda::depthwise_forward(y->value.data<float>(), X.data<float>(), Wt.data<float>(), s);
+    cuda().depthwise_forward(st, y->value.data<float>(), X.data<float>(), Wt.data<float>(), s);
   } else {
     MLCN_DISPATCH_FLOAT(X.dtype(), T, cpu::depthwise_forward(y->value.data<T>(), X.data<T>(), Wt.data<T>(), s));
   }
   if (rg)
-    t.record([x, w, y, s]() {
+    t.record([st, x, w, y, s]() {
       if (!y->grad.defined()) return;
       MLCN_CHECK(w->requires_grad, "depthwise_conv2d: frozen filters are not supported");
       if (on_cuda(y->value)) {
-        cuda::depthwise_backward(grad_ptr<float>(x), grad_ptr<float>(w), y->grad.data<float>(),
+        cuda().depthwise_backward(st, grad_ptr<float>(x, st), grad_ptr<float>(w, st), y->grad.data<float>(),
                                  x->value.data<float>(), w->value.data<float>(), s);
       } else {
         MLCN_DISPATCH_FLOAT(y->value.dtype(), T,
-                            cpu::depthwise_backward(grad_ptr<T>(x), grad_ptr<T>(w), y->grad.data<T>(),
+                            cpu::depthwise_backward(grad_ptr<T>(x, st), grad_ptr<T>(w, st), y->grad.data<T>(),
                                                     x->value.data<T>(), w->value.data<T>(), s));
       }
     });
@@ -98,10 +100,11 @@ Var linear(Tape& t, const char* op, const Var& x, const Var& w, const Var& b, bo
   same_device(op, x, w);
   same_device(op, x, b);
   bool rg = needs_grad(t, {&x, &w, &b});
-  Var y = new_output({N, out}, X, rg);
+  const Stream st = t.stream_for(X);
+  Var y = new_output({N, out}, X, rg, st);
   if (on_cuda(X)) {
-    cuda::gemm(false, w_out_major, N, out, in, X.data<float>(), Wt.data<float>(), 0.f, y->value.data<float>());
-    if (b) cuda::bias_add(y->value.data<float>(), b->value.data<float>(), N, out);
+    cuda().gemm(st, false, w_out_major, N, out, in, X.data<float>(), Wt.data<float>(), 0.f, y->value.data<float>());
+    if (b) cuda().bias_add(st, y->value.data<float>(), b->value.data<float>(), N, out);
   } else {
     MLCN_DISPATCH_FLOAT(X.dtype(), T, {
       cpu::gemm<T>(false, w_out_major, N, out, in, X.data<T>(), Wt.data<T>(), T(0), y->value.data<T>());
@@ -114,28 +117,28 @@ Var linear(Tape& t, const char* op, const Var& x, const Var& w, const Var& b, bo
     });
   }
   if (rg)
-    t.record([x, w, b, y, N, in, out, w_out_major]() {
+    t.record([st, x, w, b, y, N, in, out, w_out_major]() {
       if (!y->grad.defined()) return;
       if (on_cuda(y->value)) {
         const float* dY = y->grad.data<float>();
         if (w->requires_grad) {
-          if (w_out_major) cuda::gemm(true, false, out, in, N, dY, x->value.data<float>(), 1.f, grad_ptr<float>(w));
-          else cuda::gemm(true, false, in, out, N, x->value.data<float>(), dY, 1.f, grad_ptr<float>(w));
+          if (w_out_major) cuda().gemm(st, true, false, out, in, N, dY, x->value.data<float>(), 1.f, grad_ptr<float>(w, st));
+          else cuda().gemm(st, true, false, in, out, N, x->value.data<float>(), dY, 1.f, grad_ptr<float>(w, st));
         }
         if (x->requires_grad)
-          cuda::gemm(false, !w_out_major, N, in, out, dY, w->value.data<float>(), 1.f, grad_ptr<float>(x));
-        if (b && b->requires_grad) cuda::bias_backward(grad_ptr<float>(b), dY, N, out);
+          cuda().gemm(st, false, !w_out_major, N, in, out, dY, w->value.data<float>(), 1.f, grad_ptr<float>(x, st));
+        if (b && b->requires_grad) cuda().bias_backward(st, grad_ptr<float>(b, st), dY, N, out);
         return;
       }
       MLCN_DISPATCH_FLOAT(y->value.dtype(), T, {
         const T* dY = y->grad.data<T>();
         if (w->requires_grad) {
-          if (w_out_major) cpu::gemm<T>(true, false, out, in, N, dY, x->value.data<T>(), T(1), grad_ptr<T>(w));
-          else cpu::gemm<T>(true, false, in, out, N, x->value.data<T>(), dY, T(1), grad_ptr<T>(w));
+          if (w_out_major) cpu::gemm<T>(true, false, out, in, N, dY, x->value.data<T>(), T(1), grad_ptr<T>(w, st));
+          else cpu::gemm<T>(true, false, in, out, N, x->value.data<T>(), dY, T(1), grad_ptr<T>(w, st));
         }
-        if (x->requires_grad) cpu::gemm<T>(false, !w_out_major, N, in, out, dY, w->value.data<T>(), T(1), grad_ptr<T>(x));
+        if (x->requires_grad) cpu::gemm<T>(false, !w_out_major, N, in, out, dY, w->value.data<T>(), T(1), grad_ptr<T>(x, st));
         if (b && b->requires_grad) {
-          T* dB = grad_ptr<T>(b);
+          T* dB = grad_ptr<T>(b, st);
           for (int64_t r = 0; r < N; ++r)
             for (int64_t c = 0; c < out; ++c) dB[c] += dY[r * out + c];
         }
@@ -144,22 +147,26 @@ Var linear(Tape& t, const char* op, const Var& x, const Var& w, const Var& b, bo
   return y;
 }
 
-// y = f(x) elementwise, with backward in terms of the output.
-template <class Fwd, class Bwd, class CFwd, class CBwd>
-Var unary(Tape& t, const Var& x, Fwd fwd, Bwd bwd, CFwd cfwd, CBwd cbwd) {
+using CudaUnaryFwd = void (*kernels::Api::*)(Stream, float*, const float*, int64_t);
+using CudaUnaryBwd = void (*kernels::Api::*)(Stream, float*, const float*, const float*, int64_t);
+
+// y = f(x) elementwise, with backward in terms of the output; cfwd, cbwd: the backend's entries.
+template <class Fwd, class Bwd>
+Var unary(Tape& t, const Var& x, Fwd fwd, Bwd bwd, CudaUnaryFwd cfwd, CudaUnaryBwd cbwd) {
   bool rg = needs_grad(t, {&x});
-  Var y = new_output(x->value.shape(), x->value, rg);
+  const Stream st = t.stream_for(x->value);
+  Var y = new_output(x->value.shape(), x->value, rg, st);
   const int64_t n = x->value.numel();
-  if (on_cuda(x->value)) cfwd(y->value.data<float>(), x->value.data<float>(), n);
+  if (on_cuda(x->value)) (cuda().*cfwd)(st, y->value.data<float>(), x->value.data<float>(), n);
   else MLCN_DISPATCH_FLOAT(x->value.dtype(), T, fwd(y->value.data<T>(), x->value.data<T>(), n));
   if (rg)
-    t.record([x, y, n, bwd, cbwd]() {
+    t.record([st, x, y, n, bwd, cbwd]() {
       if (!y->grad.defined()) return;
       if (on_cuda(y->value))
-        cbwd(x->grad_buffer().data<float>(), y->grad.data<float>(), y->value.data<float>(), n);
+        (cuda().*cbwd)(st, x->grad_buffer(st).data<float>(), y->grad.data<float>(), y->value.data<float>(), n);
       else
         MLCN_DISPATCH_FLOAT(y->value.dtype(), T,
-                            bwd(x->grad_buffer().data<T>(), y->grad.data<T>(), y->value.data<T>(), n));
+                            bwd(x->grad_buffer(st).data<T>(), y->grad.data<T>(), y->value.data<T>(), n));
     });
   return y;
 }
@@ -173,20 +180,20 @@ Var relu(Tape& t, const Var& x) {
   return unary(
       t, x, [](auto* o, const auto* i, int64_t n) { cpu::relu_forward(o, i, n); },
       [](auto* di, const auto* dout, const auto* o, int64_t n) { cpu::relu_backward(di, dout, o, n); },
-      cuda::relu_forward, cuda::relu_backward);
+      &kernels::Api::relu_forward, &kernels::Api::relu_backward);
 }
 
 Var sigmoid(Tape& t, const Var& x) {
   return unary(
       t, x, [](auto* o, const auto* i, int64_t n) { cpu::sigmoid_forward(o, i, n); },
       [](auto* di, const auto* dout, const auto* o, int64_t n) { cpu::sigmoid_backward(di, dout, o, n); },
-      cuda::sigmoid_forward, cuda::sigmoid_backward);
+      &kernels::Api::sigmoid_forward, &kernels::Api::sigmoid_backward);
 }
 
 Var reshape(Tape& t, const Var& x, const Shape& shape) {
   bool rg = needs_grad(t, {&x});
   Var y = make_var(x->value.reshape(shape), rg);
-  if (rg) y->grad = x->grad_buffer().reshape(y->value.shape());
+  if (rg) y->grad = x->grad_buffer(t.stream_for(x->value)).reshape(y->value.shape());
   return y;
 }
 

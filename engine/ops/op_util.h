@@ -6,8 +6,9 @@
 
 namespace mlcn::detail {
 
-inline Var new_output(const Shape& shape, const Tensor& like, bool requires_grad) {
-  return make_var(Tensor::empty(shape, like.dtype(), like.device()), requires_grad);
+// An output shaped `shape` on like's device, allocated on stream s (the tape's).
+inline Var new_output(const Shape& shape, const Tensor& like, bool requires_grad, const Stream& s) {
+  return make_var(Tensor::empty(shape, like.dtype(), like.device(), s), requires_grad);
 }
 
 inline void same_device(const char* op, const Var& a, const Var& b) {
@@ -27,9 +28,9 @@ inline bool on_cuda(const Tensor& t) {
   return true;
 }
 
-// grad pointer of an input that needs it, else null
-template <class T> T* grad_ptr(const Var& v) {
-  return (v && v->requires_grad) ? v->grad_buffer().template data<T>() : nullptr;
+// grad pointer of an input that needs it, else null; a new buffer is made on stream s
+template <class T> T* grad_ptr(const Var& v, const Stream& s) {
+  return (v && v->requires_grad) ? v->grad_buffer(s).template data<T>() : nullptr;
 }
 
 }  // namespace mlcn::detail

@@ -1,6 +1,7 @@
 // The differentiable ops of the engine (Var in, Var out), each recording its backward on the
 // tape it is given. Every op validates shapes and devices once, then dispatches to the CPU
-// twin (engine/cpu, float32 or float64) or the CUDA entry point (engine/ops/cuda_bridge.h).
+// twin (engine/cpu, float32 or float64) or the CUDA backend's entry (engine/core/backend.h,
+// kernels/api.h) on the tape's stream (docs/ops.md).
 // Activations are NHWC; conv filters are OHWI (K, kh, kw, C); dense weights are (out, in).
 #pragma once
 #include <cstdint>
@@ -47,7 +48,7 @@ Var mse_loss(Tape& t, const Var& a, const Tensor& target);
 // scalar a + k * scalar b
 Var add_scaled(Tape& t, const Var& a, const Var& b, double k);
 
-// argmax over the last axis of y (B,J) (host).
-std::vector<int32_t> argmax_rows(const Tensor& y);
+// argmax over the last axis of y (B,J) (host); a GPU y is copied to the host on stream s.
+std::vector<int32_t> argmax_rows(const Tensor& y, const Stream& s = {});
 
 }  // namespace mlcn

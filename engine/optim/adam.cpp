@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "engine/cpu/adam.h"
-#include "engine/ops/cuda_bridge.h"
+#include "engine/core/backend.h"
 
 namespace mlcn {
 
@@ -17,11 +17,13 @@ Adam::Adam(std::vector<Param*> params, double b1, double b2, double eps)
   }
 }
 
-Adam::~Adam() { cuda::pinned_free(pinned_rate_); }
+Adam::~Adam() {
+  if (pinned_rate_) cuda().pinned_free(pinned_rate_);
+}
 
-void Adam::step(double lr) {
+void Adam::step(double lr, const Stream& s) {
   advance(lr);
-  apply();
+  apply(s);
 }
 
 void Adam::advance(double lr) {
@@ -30,14 +32,15 @@ void Adam::advance(double lr) {
   if (pinned_rate_) *pinned_rate_ = float(lr_t_);
 }
 
-void Adam::apply() {
+void Adam::apply(const Stream& s, bool for_replay) {
   bool any_cuda = false;
   for (size_t i = 0; i < params_.size(); ++i) {
     VarNode& p = *params_[i]->var;
     if (!p.grad.defined()) continue;
     if (m_[i].device() != p.value.device()) {  // the parameter moved (placement): move its state
-      m_[i] = m_[i].to(p.value.device());
-      v_[i] = v_[i].to(p.value.device());
+      const Stream ms = p.value.device().is_cuda() ? stream_for(s, p.value.device()) : Stream{};
+      m_[i] = m_[i].to(p.value.device(), ms);
+      v_[i] = v_[i].to(p.value.device(), ms);
     }
     if (p.value.device().is_cuda()) {
       any_cuda = true;
@@ -48,11 +51,11 @@ void Adam::apply() {
                                          p.value.numel(), lr_t_, b1_, b2_, eps_));
     p.grad.zero_();
   }
-  if (any_cuda) apply_cuda();
+  if (any_cuda) apply_cuda(s, for_replay);
 }
 
-void Adam::apply_cuda() {
-  std::vector<cuda::AdamSlice> slices;
+void Adam::apply_cuda(const Stream& s, bool for_replay) {
+  std::vector<AdamSlice> slices;
   Device dev;
   for (size_t i = 0; i < params_.size(); ++i) {
     VarNode& p = *params_[i]->var;
@@ -63,14 +66,15 @@ void Adam::apply_cuda() {
     slices.push_back({p.value.data<float>(), p.grad.data<float>(), m_[i].data<float>(), v_[i].data<float>(),
                       p.value.numel()});
   }
-  if (!pinned_rate_) pinned_rate_ = static_cast<float*>(cuda::pinned_alloc(sizeof(float)));
-  if (!device_rate_.defined() || device_rate_.device() != dev) device_rate_ = Tensor::zeros({1}, DType::F32, dev);
+  const Stream st = stream_for(s, dev);
+  if (!pinned_rate_) pinned_rate_ = static_cast<float*>(cuda().pinned_alloc(sizeof(float)));
+  if (!device_rate_.defined() || device_rate_.device() != dev) device_rate_ = Tensor::empty({1}, DType::F32, dev, st);
   *pinned_rate_ = float(lr_t_);
-  // Captured: the copy reads the pinned value at replay time (advance() rewrote it). Eager: a
+  // For replay: the copy reads the pinned value at replay time (advance() rewrote it). Eager: a
   // copy from pageable memory is staged before it returns, so the next advance() cannot race it.
   const float rate = float(lr_t_);
-  cuda::copy_to_device_async(device_rate_.data<float>(), cuda::capturing() ? pinned_rate_ : &rate, sizeof(float));
-  cuda::adam_update_many(slices.data(), int(slices.size()), device_rate_.data<float>(), b1_, b2_, eps_);
+  cuda().copy(st, device_rate_.data<float>(), dev.index, for_replay ? pinned_rate_ : &rate, -1, sizeof(float));
+  cuda().adam_update_many(st, slices.data(), int(slices.size()), device_rate_.data<float>(), b1_, b2_, eps_);
 }
 
 }  // namespace mlcn

@@ -1,8 +1,10 @@
 // Adam over a list of parameters (Keras 2.2 defaults: b1 0.9, b2 0.999, eps 1e-7) with the
 // per-epoch exponential learning-rate decay lr(e) = lr0 * decay^e (spec 1.10). State (m, v, t)
 // lives on each parameter's device; step() zeroes the gradients it consumed. On a GPU the
-// update of every parameter is one fused launch whose step size is read from device memory,
-// so a CUDA graph that captured apply() replays correctly after each advance().
+// update of every parameter is one fused launch on the caller's stream whose step size is read
+// from device memory. The optimizer does not know about graphs: the caller says when an apply()
+// is recorded for replay (for_replay), and then the step size is copied from pinned host memory,
+// which each replay reads after advance() rewrote it.
 #pragma once
 #include <vector>
 
@@ -16,13 +18,15 @@ class Adam {
   ~Adam();
   Adam(const Adam&) = delete;
   Adam& operator=(const Adam&) = delete;
-  // One update with learning rate lr: advance(lr), then apply().
-  void step(double lr);
+  // One update with learning rate lr: advance(lr), then apply(s). s: the stream of the GPU
+  // parameters' work (unchosen: their device's setup stream).
+  void step(double lr, const Stream& s = {});
   // Counts the step and stages its rate lr_t = lr sqrt(1-b2^t)/(1-b1^t) (also in pinned host
   // memory, which a captured apply() copies from when replayed).
   void advance(double lr);
-  // The update with the staged rate; parameters without a gradient are skipped.
-  void apply();
+  // The update with the staged rate on stream s; parameters without a gradient are skipped.
+  // for_replay: the work is being recorded (a CUDA graph) and replayed after later advance()s.
+  void apply(const Stream& s = {}, bool for_replay = false);
   int64_t t() const { return t_; }
   void set_t(int64_t t) { t_ = t; }
   std::vector<Tensor>& m() { return m_; }
@@ -30,7 +34,7 @@ class Adam {
   const std::vector<Param*>& params() const { return params_; }
 
  private:
-  void apply_cuda();  // the parameters on a GPU (all on one device), one fused launch
+  void apply_cuda(const Stream& s, bool for_replay);  // the parameters on a GPU (all on one device), one launch
   std::vector<Param*> params_;
   std::vector<Tensor> m_, v_;
   double b1_, b2_, eps_;

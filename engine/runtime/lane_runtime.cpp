@@ -4,7 +4,7 @@
 #include <map>
 
 #include "engine/models/lane_group.h"
-#include "engine/ops/cuda_bridge.h"
+#include "engine/core/backend.h"
 #include "engine/ops/ops.h"
 #include "engine/runtime/unit_graph.h"
 
@@ -17,7 +17,7 @@ Device memory_of(const Device& d) { return d.is_cpu() ? Device::cpu() : d; }
 struct LaneRuntime::Unit {
   std::vector<size_t> lanes;
   int device = 0;          // index into devices_
-  void* stream = nullptr;  // CUDA units: the unit's stream
+  Stream stream;           // CUDA units: the unit's stream (its tape's and graphs' too)
   void* event = nullptr;   // recorded after the unit's forward
   Tape tape;
   std::unique_ptr<LaneGroup> group;  // several lanes
@@ -41,8 +41,8 @@ LaneRuntime::LaneRuntime(Model& model, const RuntimeOptions& opt)
   }
   for (const Device& d : devices_) {
     if (d.is_cuda())
-      MLCN_CHECK(cuda::available() && d.index < cuda::device_count(),
-                 "runtime: " << d.str() << " is not usable (" << cuda::device_count() << " GPU(s) found)");
+      MLCN_CHECK(d.index < cuda().device_count(),
+                 "runtime: " << d.str() << " is not usable (" << cuda().device_count() << " GPU(s) found)");
     workers_.push_back(std::make_unique<CpuWorker>(opt.threads_per_device));
   }
   const size_t L = model.num_lanes();
@@ -60,8 +60,9 @@ LaneRuntime::LaneRuntime(Model& model, const RuntimeOptions& opt)
   for (size_t l = 0; l < L; ++l)
     lane_devices.push_back(placement_[l] < 0 ? Device::cpu() : memory_of(devices_[placement_[l]]));
   if (head_device().is_cuda()) {
-    head_stream_ = cuda::create_stream(head_device().index);
-    head_event_ = cuda::create_event(head_device().index);
+    head_stream_ = cuda().create_stream(head_device().index);
+    head_event_ = cuda().create_event(head_device().index);
+    head_tape_.set_stream(head_stream_);
   }
   model.place(lane_devices, memory_of(head_device()));
 
@@ -80,8 +81,9 @@ LaneRuntime::LaneRuntime(Model& model, const RuntimeOptions& opt)
       u->lanes = lanes;
       u->device = static_cast<int>(d);
       if (devices_[d].is_cuda()) {
-        u->stream = cuda::create_stream(devices_[d].index);
-        u->event = cuda::create_event(devices_[d].index);
+        u->stream = cuda().create_stream(devices_[d].index);
+        u->event = cuda().create_event(devices_[d].index);
+        u->tape.set_stream(u->stream);
       }
       if (lanes.size() > 1) {
         std::vector<Lane*> ls;
@@ -127,12 +129,8 @@ size_t LaneRuntime::graph_units() const {
   return n;
 }
 
-void LaneRuntime::use_stream(const Unit& u) {
-  if (u.stream) cuda::set_stream(devices_[u.device].index, u.stream);
-}
-
 bool LaneRuntime::on_head_gpu(const Unit& u) const {
-  return u.stream && head_stream_ && devices_[u.device] == head_device();
+  return u.stream.chosen() && head_stream_.chosen() && devices_[u.device] == head_device();
 }
 
 void LaneRuntime::run_on_devices(const std::function<void(Unit&)>& fn, bool wait) {
@@ -140,14 +138,11 @@ void LaneRuntime::run_on_devices(const std::function<void(Unit&)>& fn, bool wait
   for (size_t d = 0; d < workers_.size(); ++d)
     futs.push_back(workers_[d]->submit([&, d] {
       for (auto& u : units_)
-        if (u->device == static_cast<int>(d)) {
-          use_stream(*u);
-          fn(*u);
-        }
+        if (u->device == static_cast<int>(d)) fn(*u);
       for (auto& u : units_) {
-        if (u->device != static_cast<int>(d) || !u->stream) continue;
-        if (wait) cuda::stream_synchronize(u->stream);
-        else cuda::record_event(u->event, u->stream);
+        if (u->device != static_cast<int>(d) || !u->stream.chosen()) continue;
+        if (wait) cuda().synchronize(u->stream);
+        else cuda().record_event(u->event, u->stream);
       }
     }));
   for (auto& f : futs) f.get();  // rethrows a unit's error
@@ -160,9 +155,14 @@ StepResult LaneRuntime::step(const Tensor& x, const std::vector<int32_t>& labels
   const int64_t B = x.dim(0);
   // Graphs serve training steps of the captured batch size, after one eager step at that size.
   for (auto& u : units_) {
-    u->use_graph = opt_.cuda_graphs && u->stream && mode == StepMode::Train &&
+    u->use_graph = opt_.cuda_graphs && u->stream.chosen() && mode == StepMode::Train &&
                    (u->graph ? u->graph->batch() == B : u->warm_batch == B);
   }
+  // Setup work (parameter copies, optimizer state, checkpoint loads) was queued on each GPU's
+  // setup stream: every stream of this step starts after it.
+  for (auto& u : units_)
+    if (u->stream.chosen()) cuda().order_after_setup(u->stream);
+  if (head_stream_.chosen()) cuda().order_after_setup(head_stream_);
   // The input once per device with units (a view of x on the CPU). On a GPU it is copied on the
   // device's first unit stream into the buffer kept for this batch size; the device's other
   // units and the head wait for the copy's event.
@@ -176,18 +176,17 @@ StepResult LaneRuntime::step(const Tensor& x, const std::vector<int32_t>& labels
     }
     Tensor& xd = device_input_[{d, B}];
     workers_[d]->submit([&] {
-      use_stream(*u);
-      if (!xd.defined()) xd = Tensor::empty(x.shape(), x.dtype(), devices_[d]);
-      if (!input_event_.count(d)) input_event_[d] = cuda::create_event(devices_[d].index);
-      xd.copy_from(x);
-      cuda::record_event(input_event_[d], u->stream);
+      if (!xd.defined()) xd = Tensor::empty(x.shape(), x.dtype(), devices_[d], u->stream);
+      if (!input_event_.count(d)) input_event_[d] = cuda().create_event(devices_[d].index);
+      xd.copy_from(x, u->stream);
+      cuda().record_event(input_event_[d], u->stream);
     }).get();
     inputs[d] = make_var(xd, false);
   }
   run_on_devices([&](Unit& u) {
-    if (u.stream) cuda::stream_wait_event(u.stream, input_event_.at(u.device));
+    if (u.stream.chosen()) cuda().wait_event(u.stream, input_event_.at(u.device));
     if (u.use_graph) {
-      if (!u.graph) u.graph = std::make_unique<UnitGraph>(devices_[u.device].index);
+      if (!u.graph) u.graph = std::make_unique<UnitGraph>(u.stream);
       u.outs = u.graph->forward(inputs[u.device]->value,
                                 [&](Tape& t, const Var& xs) { return u.forward(t, xs, model_); });
       return;
@@ -197,17 +196,17 @@ StepResult LaneRuntime::step(const Tensor& x, const std::vector<int32_t>& labels
     u.outs = u.forward(u.tape, inputs[u.device], model_);
   }, false);
   std::vector<Var> outs(L);
+  std::vector<Stream> lane_stream(L);  // the stream that wrote each lane's output
   for (auto& u : units_)
-    for (size_t i = 0; i < u->lanes.size(); ++i) outs[u->lanes[i]] = u->outs[i];
+    for (size_t i = 0; i < u->lanes.size(); ++i) outs[u->lanes[i]] = u->outs[i], lane_stream[u->lanes[i]] = u->stream;
 
   StepResult res;
   std::vector<Var> gathered(L);
   const Device hd = memory_of(head_device());
   workers_[head_device_]->submit([&] {
-    if (head_stream_) cuda::set_stream(hd.index, head_stream_);
     for (auto& u : units_) {  // the gather: the lane outputs are complete
-      if (on_head_gpu(*u)) cuda::stream_wait_event(head_stream_, u->event);
-      else if (u->stream) cuda::stream_synchronize(u->stream);
+      if (on_head_gpu(*u)) cuda().wait_event(head_stream_, u->event);
+      else if (u->stream.chosen()) cuda().synchronize(u->stream);
     }
     head_tape_.clear();
     head_tape_.grad_enabled = grad;
@@ -216,10 +215,13 @@ StepResult LaneRuntime::step(const Tensor& x, const std::vector<int32_t>& labels
       if (outs[l]) values[l] = outs[l]->value;
     if (opt_.exchange) {  // other ranks' lanes: the host needs this rank's outputs complete
       for (auto& u : units_)
-        if (u->stream) cuda::stream_synchronize(u->stream);
+        if (u->stream) cuda().synchronize(u->stream);
       opt_.exchange(values);
     }
-    for (size_t l = 0; l < L; ++l) gathered[l] = make_var(values[l].to(hd), grad);
+    // A copy runs on the head's stream when the head is on a GPU, else on the lane's (waited for);
+    // lanes of other ranks arrive as host tensors from the exchange.
+    for (size_t l = 0; l < L; ++l)
+      gathered[l] = make_var(values[l].to(hd, hd.is_cuda() ? head_stream_ : lane_stream[l]), grad);
     std::vector<double> scale;
     const double p = model_.spec().lane_dropout;
     if (mode != StepMode::Eval && p > 0 && dropout_rng) {  // one keep-mask over lanes per step (spec 1.6)
@@ -228,11 +230,11 @@ StepResult LaneRuntime::step(const Tensor& x, const std::vector<int32_t>& labels
     Var V = concat_last(head_tape_, gathered);
     // The reconstruction target: the device's copy of the batch when units share the head's GPU.
     Tensor images = x;
-    if (head_stream_ && inputs.count(head_device_)) {
-      cuda::stream_wait_event(head_stream_, input_event_.at(head_device_));
+    if (head_stream_.chosen() && inputs.count(head_device_)) {
+      cuda().wait_event(head_stream_, input_event_.at(head_device_));
       images = inputs[head_device_]->value;
     } else {
-      images = x.to(hd);
+      images = x.to(hd, head_stream_);
     }
     HeadResult h =
         model_.head().forward(head_tape_, V, images, labels, scale, mode != StepMode::Eval, model_.spec().lam_recon);
@@ -243,13 +245,13 @@ StepResult LaneRuntime::step(const Tensor& x, const std::vector<int32_t>& labels
     res.lengths = h.lengths;
     std::vector<int32_t> pred = argmax_rows(h.lengths);
     for (size_t b = 0; b < labels.size(); ++b) res.correct += pred[b] == labels[b];
-    if (mode == StepMode::Train) head_opt_->step(lr);
+    if (mode == StepMode::Train) head_opt_->step(lr, head_stream_);
     head_tape_.clear();
-    if (head_stream_) {  // the scatter: units on this GPU wait for the event, others for the host
-      cuda::record_event(head_event_, head_stream_);
+    if (head_stream_.chosen()) {  // the scatter: units on this GPU wait for the event, others for the host
+      cuda().record_event(head_event_, head_stream_);
       for (auto& u : units_)
         if (!on_head_gpu(*u)) {
-          cuda::stream_synchronize(head_stream_);
+          cuda().synchronize(head_stream_);
           break;
         }
     }
@@ -257,25 +259,25 @@ StepResult LaneRuntime::step(const Tensor& x, const std::vector<int32_t>& labels
   if (!grad) return res;
 
   run_on_devices([&](Unit& u) {
-    if (on_head_gpu(u)) cuda::stream_wait_event(u.stream, head_event_);
+    if (on_head_gpu(u)) cuda().wait_event(u.stream, head_event_);
     if (u.use_graph) {
       std::vector<Tensor> g;
       for (size_t l : u.lanes) g.push_back(gathered[l]->grad);
       u.graph->backward(
           g, [&] { for (size_t l : u.lanes) lane_opt_[l]->advance(lr); },
-          [&] { for (size_t l : u.lanes) lane_opt_[l]->apply(); });
+          [&] { for (size_t l : u.lanes) lane_opt_[l]->apply(u.stream, true); });
       return;
     }
     std::vector<Tensor> seeds;
     for (size_t i = 0; i < u.lanes.size(); ++i) {
       const Tensor& v = u.outs[i]->value;
       const Tensor& g = gathered[u.lanes[i]]->grad;
-      seeds.push_back(g.defined() ? g.to(v.device()) : Tensor::zeros(v.shape(), v.dtype(), v.device()));
+      seeds.push_back(g.defined() ? g.to(v.device(), u.stream) : Tensor::zeros(v.shape(), v.dtype(), v.device(), u.stream));
     }
     u.tape.backward(u.outs, seeds);
     u.tape.clear();
     if (mode == StepMode::Train) {
-      for (size_t l : u.lanes) lane_opt_[l]->step(lr);
+      for (size_t l : u.lanes) lane_opt_[l]->step(lr, u.stream);
       u.warm_batch = B;
     }
   }, true);

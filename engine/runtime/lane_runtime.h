@@ -3,8 +3,9 @@
 // devices run theirs; the head gathers the lane outputs (B, classes, D_l), computes the losses,
 // back-propagates, and scatters dL/dv_l back; each device then finishes its lanes' backward
 // and applies Adam to their parameters (design.md, "Data flow of one training step").
-// A CUDA device is driven by its own host worker; each unit on it has its own CUDA stream, so
-// units of one GPU overlap. Events order the head's gather after the units' forwards and the
+// A CUDA device is driven by its own host worker; each unit on it has its own CUDA stream, owned
+// by the unit's tape (every op, gradient and optimizer update of the unit runs there), so units
+// of one GPU overlap. Each step first orders every stream after the device's setup stream. Events order the head's gather after the units' forwards and the
 // units' backwards after the head when they share the GPU (the host only queues work); units
 // elsewhere are waited for by the host. The step ends by waiting for the units' streams (never
 // for a whole device), so the next step starts from finished work.
@@ -69,8 +70,6 @@ class LaneRuntime {
 
  private:
   struct Unit;
-  // Makes unit u's stream current on the calling worker (CUDA units only).
-  void use_stream(const Unit& u);
   // Runs fn(unit) for every unit of every device, devices in parallel; then either waits for
   // the units' streams (wait: the results are complete when this returns) or records each
   // unit's event after its work.
@@ -82,7 +81,7 @@ class LaneRuntime {
   std::vector<Device> devices_;
   std::vector<std::unique_ptr<CpuWorker>> workers_;
   std::vector<std::unique_ptr<Unit>> units_;
-  void* head_stream_ = nullptr;
+  Stream head_stream_;          // the head's tape and optimizer work (head on a GPU)
   void* head_event_ = nullptr;  // recorded after the head's backward and update
   // Per GPU device with units: the batch copied in once per step (one buffer per batch size, so
   // graphs keep their input address) and the event recorded after the copy.

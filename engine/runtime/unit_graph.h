@@ -16,8 +16,8 @@ namespace mlcn {
 
 class UnitGraph {
  public:
-  // device: the CUDA device whose current stream (set by the caller) is captured and replayed on.
-  explicit UnitGraph(int device);
+  // stream: the unit's stream, which the graphs are captured from and replayed on.
+  explicit UnitGraph(const Stream& stream);
   ~UnitGraph();
   UnitGraph(const UnitGraph&) = delete;
   UnitGraph& operator=(const UnitGraph&) = delete;
@@ -37,13 +37,13 @@ class UnitGraph {
   int64_t batch() const { return x_.defined() ? x_.dim(0) : -1; }
 
  private:
-  int device_;
+  Stream stream_;
   uint64_t pool_ = 0;
   void* fwd_ = nullptr;
   void* bwd_ = nullptr;
   Tensor x_;                   // the static input (B, H, W, C) it was captured with
   std::vector<Tensor> seeds_;  // static output gradients
-  Tape tape_;                  // the captured forward's tape: keeps its activations alive
+  Tape tape_;                  // the captured forward's tape (on stream_): keeps its activations alive
   std::vector<Var> outs_;
 };
 

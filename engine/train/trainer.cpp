@@ -14,7 +14,7 @@
 #include "data/dataset.h"
 #include "base/atomic_write.h"  // defines: write_file_atomic
 #include "engine/io/safetensors.h"
-#include "engine/ops/cuda_bridge.h"
+#include "engine/core/backend.h"
 #include "engine/train/checkpoint.h"
 #include "engine/train/dist_setup.h"
 
@@ -23,16 +23,16 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 RuntimeOptions runtime_options(const Config& cfg, size_t lanes) {
-  const bool gpu = cfg.device == "cuda" || (cfg.device == "auto" && cuda::available());
-  MLCN_CHECK(!gpu || cuda::available(), "runtime.device = cuda, but "
-                                            << (cuda::compiled() ? "no usable GPU was found" : "this build has no CUDA backend"));
+  const bool gpu = cfg.device == "cuda" || (cfg.device == "auto" && cuda_available());
+  MLCN_CHECK(!gpu || cuda_available(), "runtime.device = cuda, but "
+                                           << (cuda_compiled() ? "no usable GPU was found" : "this build has no CUDA backend"));
   RuntimeOptions o;
   o.group_lanes = cfg.group_lanes;
   o.cuda_graphs = cfg.cuda_graphs;
   int threads = cfg.threads > 0 ? cfg.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   if (gpu) {
-    cuda::set_allow_tf32(cfg.allow_tf32);
-    for (int d = 0; d < cuda::device_count(); ++d) o.devices.push_back(Device::cuda(d));
+    cuda().set_allow_tf32(cfg.allow_tf32);
+    for (int d = 0; d < cuda_device_count(); ++d) o.devices.push_back(Device::cuda(d));
     o.threads_per_device = 1;  // host threads only launch work
   } else {
     o.cpu_devices = cfg.cpu_devices;
@@ -58,7 +58,7 @@ std::string describe_devices(const RuntimeOptions& o) {
   std::string s;
   for (const Device& d : o.devices) {
     if (!s.empty()) s += ", ";
-    s += d.str() + (d.is_cuda() ? " (" + cuda::device_name(d.index) + ")" : " (" + std::to_string(o.threads_per_device) + " threads)");
+    s += d.str() + (d.is_cuda() ? " (" + cuda().device_name(d.index) + ")" : " (" + std::to_string(o.threads_per_device) + " threads)");
   }
   return s;
 }
@@ -169,7 +169,7 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
     const int64_t steps = batcher.steps_per_epoch();
     cpu_reset_peak();
     if (gpu)
-      for (const Device& d : ro.devices) cuda::reset_peak(d.index);
+      for (const Device& d : ro.devices) cuda().reset_peak(d.index);
     for (int64_t s = 0; s < steps; ++s) {
       Batch b = batcher.next();
       Tensor x = Tensor::empty({b.size, train.H, train.W, train.C});
@@ -198,7 +198,7 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
       if (!gpu) return ",";
       double peak = 0, free = 0;
       for (const Device& d : ro.devices) {
-        cuda::MemoryStats m = cuda::memory_stats(d.index);
+        kernels::MemoryInfo m = cuda().memory_info(d.index);
         peak += double(m.peak), free += double(m.free);
       }
       return fmt(peak / 1048576.0, 1) + "," + fmt(free / 1048576.0, 1);

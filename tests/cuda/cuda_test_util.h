@@ -1,5 +1,6 @@
 // Helpers of the CUDA parity tests: seeded random inputs (never all zeros), device arrays with
-// guard regions, and the one comparison rule.
+// guard regions, the one comparison rule, and kS0, the stream the kernel tests queue on (the
+// setup stream of GPU 0; Guarded::host() waits for the whole device).
 //
 // Guard regions: every device array is allocated with kGuard extra floats before and after it,
 // filled with a NaN whose payload marks it (kSentinelBits); after the kernel ran, the guards must
@@ -21,8 +22,12 @@
 #include <vector>
 
 #include "base/rng.h"
+#include "base/stream.h"
+#include "engine/core/backend.h"
 
 namespace mlcn::test {
+
+inline const Stream kS0 = Stream::setup(0);
 
 inline constexpr size_t kGuard = 67;                 // floats on each side (odd on purpose)
 inline constexpr uint32_t kSentinelBits = 0x7fc0beefu;  // quiet NaN, guard marker

@@ -1,13 +1,12 @@
-// Main of the CUDA test binary: exits 77 (ctest "skipped") when no GPU is usable, otherwise
-// initialises the backend (device memory hooks) and runs every Catch2 test case. Listing the
-// tests (--list-*) works without a GPU.
+// Main of the CUDA test binary: exits 77 (ctest "skipped") when no GPU is usable, otherwise runs
+// every Catch2 test case. Listing the tests (--list-*) works without a GPU.
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 
 #include <cstdio>
 #include <cstring>
 
-#include "kernels/cuda_backend.h"
+#include "engine/core/backend.h"
 
 int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i)
@@ -16,7 +15,6 @@ int main(int argc, char** argv) {
     std::printf("test_cuda: no usable CUDA device; skipping (exit 77)\n");
     return 77;
   }
-  mlcn::cuda_backend_init();
-  std::printf("test_cuda: running on %s\n", mlcn::cuda_device_name(0).c_str());
+  std::printf("test_cuda: running on %s\n", mlcn::cuda().device_name(0).c_str());
   return Catch::Session().run(argc, argv);
 }

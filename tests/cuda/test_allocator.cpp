@@ -1,13 +1,11 @@
-// The caching device allocator and the engine's device memory hooks: size classes, no
-// cudaMalloc in the steady state, in-use/peak accounting, per-stream reuse, and Tensor copies
-// between host and device.
+// The caching device allocator and tensor memory through the backend table: size classes, no
+// cudaMalloc in the steady state, in-use/peak accounting, per-stream reuse, Tensor copies
+// between host and device, and explicit streams (the setup stream, ordering after it).
 #include <vector>
 
 #include "cuda_test_util.h"
 #include "engine/core/tensor.h"
 #include "kernels/allocator.h"
-#include "kernels/cuda_backend.h"
-#include "kernels/cuda_context.h"
 
 using namespace mlcn;
 using namespace mlcn::test;
@@ -15,7 +13,7 @@ using namespace mlcn::test;
 TEST_CASE("size classes cover the request and waste at most a quarter", "[cuda][allocator]") {
   size_t prev = 0;
   for (size_t bytes = 1; bytes < (size_t(1) << 34); bytes = bytes * 3 / 2 + 1) {
-    const size_t c = cuda::allocator_size_class(bytes);
+    const size_t c = kernels::allocator_size_class(bytes);
     INFO("bytes " << bytes << " class " << c);
     CHECK(c >= bytes);
     CHECK(c >= prev);
@@ -32,39 +30,39 @@ TEST_CASE("a repeated allocation pattern reaches a steady state without cudaMall
     for (size_t s : sizes) live.push_back(Tensor::empty({int64_t(s)}, DType::F32, Device::cuda(0)));
   };
   round();
-  const CudaMemoryInfo before = cuda_memory_info(0);
+  const kernels::MemoryInfo before = cuda().memory_info(0);
   for (int k = 0; k < 5; ++k) round();
-  const CudaMemoryInfo after = cuda_memory_info(0);
+  const kernels::MemoryInfo after = cuda().memory_info(0);
   CHECK(after.mallocs == before.mallocs);
   CHECK(after.in_use == before.in_use);
   CHECK(after.reserved == before.reserved);
   CHECK(after.total > 0);
 
-  cuda_reset_peak(0);
-  const size_t base = cuda_memory_info(0).in_use;
+  cuda().reset_peak(0);
+  const size_t base = cuda().memory_info(0).in_use;
   {
     Tensor big = Tensor::empty({1 << 20}, DType::F32, Device::cuda(0));
-    CHECK(cuda_memory_info(0).in_use == base + cuda::allocator_size_class(4u << 20));
+    CHECK(cuda().memory_info(0).in_use == base + kernels::allocator_size_class(4u << 20));
   }
-  CHECK(cuda_memory_info(0).in_use == base);
-  CHECK(cuda_memory_info(0).peak == base + cuda::allocator_size_class(4u << 20));
+  CHECK(cuda().memory_info(0).in_use == base);
+  CHECK(cuda().memory_info(0).peak == base + kernels::allocator_size_class(4u << 20));
 }
 
 TEST_CASE("a freed block is reused only on the stream it was allocated on", "[cuda][allocator]") {
   cudaStream_t a = nullptr, b = nullptr;
   cuda_ok(cudaStreamCreateWithFlags(&a, cudaStreamNonBlocking), "stream a");
   cuda_ok(cudaStreamCreateWithFlags(&b, cudaStreamNonBlocking), "stream b");
-  void* p = cuda::device_allocate(1 << 16, 0, a);
-  cuda::device_release(p);
-  void* q = cuda::device_allocate(1 << 16, 0, b);
+  void* p = kernels::device_allocate(1 << 16, 0, a);
+  kernels::device_release(p);
+  void* q = kernels::device_allocate(1 << 16, 0, b);
   CHECK(q != p);
-  void* r = cuda::device_allocate(1 << 16, 0, a);
+  void* r = kernels::device_allocate(1 << 16, 0, a);
   CHECK(r == p);
-  cuda::device_release(q);
-  cuda::device_release(r);
+  kernels::device_release(q);
+  kernels::device_release(r);
   cuda_ok(cudaStreamSynchronize(a), "sync a");
   cuda_ok(cudaStreamSynchronize(b), "sync b");
-  cuda::allocator_empty_cache(0);  // the cached blocks are tagged with these streams
+  kernels::allocator_empty_cache(0);  // the cached blocks are tagged with these streams
   cuda_ok(cudaStreamDestroy(a), "destroy a");
   cuda_ok(cudaStreamDestroy(b), "destroy b");
 }
@@ -82,19 +80,19 @@ TEST_CASE("tensors copy between host and device, and zeros are zero", "[cuda][al
   for (int64_t i = 0; i < z.numel(); ++i) REQUIRE(z.item(i) == 0.0);
 }
 
-TEST_CASE("the per-thread stream is used by the bridge and by tensor memory", "[cuda][context]") {
-  cudaStream_t s = nullptr;
-  cuda_ok(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "stream");
-  cuda::set_current_stream(0, s);
-  CHECK(cuda::current_stream() == s);
+TEST_CASE("tensor memory runs on the stream it is given, after the setup stream when ordered", "[cuda][context]") {
+  const Stream s = cuda().create_stream(0);
   {
-    Tensor z = Tensor::zeros({1 << 18}, DType::F32, Device::cuda(0));  // memset on s
-    Tensor back = z.to(Device::cpu());                                  // waits for s
+    Tensor z = Tensor::zeros({1 << 18}, DType::F32, Device::cuda(0), s);  // allocated and zeroed on s
+    Tensor back = z.to(Device::cpu(), s);                                  // waits for s
     CHECK(back.item(12345) == 0.0);
   }
-  cuda::set_current_stream(0, nullptr);
-  CHECK(cuda::current_stream() == nullptr);
-  cuda_ok(cudaStreamSynchronize(s), "sync");
-  cuda::allocator_empty_cache(0);
-  cuda_ok(cudaStreamDestroy(s), "destroy");
+  // Setup work (a parameter copy on the setup stream), then work on s that reads it.
+  Tensor p = Tensor::full({4099}, 0.25, DType::F32, Device::cuda(0));
+  cuda().order_after_setup(s);
+  Tensor back = p.clone(s).to(Device::cpu(), s);
+  for (int64_t i = 0; i < back.numel(); ++i) REQUIRE(back.item(i) == 0.25);
+  // A stream of another device is refused.
+  CHECK_THROWS_WITH(Tensor::zeros({4}, DType::F32, Device::cuda(0), Stream{1, s.handle}),
+                    Catch::Contains("queued on a stream of cuda:1"));
 }

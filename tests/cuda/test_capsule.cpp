@@ -9,7 +9,7 @@
 
 #include "cuda_test_util.h"
 #include "engine/cpu/capsule.h"
-#include "engine/ops/cuda_bridge.h"
+#include "engine/core/backend.h"
 
 using namespace mlcn;
 using namespace mlcn::test;
@@ -22,12 +22,12 @@ TEST_CASE("squash forward and backward match the CPU twin", "[cuda][capsule]") {
     for (int64_t d = 0; d < D; ++d) s[size_t(5 * D + d)] = 0.f, s[size_t(9 * D + d)] = 1e-4f;  // zero, near-zero
     const auto dv = rand_vec(s.size(), 42), ds0 = rand_vec(s.size(), 43);
     Guarded d_s(s), d_v(s.size()), d_dv(dv), d_ds(ds0);
-    cuda::squash_forward(d_v.get(), d_s.get(), rows, D);
+    cuda().squash_forward(kS0, d_v.get(), d_s.get(), rows, D);
     std::vector<float> v(s.size()), ds = ds0;
     cpu::squash_forward(v.data(), s.data(), rows, D);
     expect_close(d_v.host(), v, 1e-5, 1e-6, "squash forward");
     d_v.expect_guards_intact("squash forward");
-    cuda::squash_backward(d_ds.get(), d_dv.get(), d_s.get(), rows, D);
+    cuda().squash_backward(kS0, d_ds.get(), d_dv.get(), d_s.get(), rows, D);
     cpu::squash_backward(ds.data(), dv.data(), s.data(), rows, D);
     expect_close(d_ds.host(), ds, 1e-5, 1e-5, "squash backward");
     d_ds.expect_guards_intact("squash backward");
@@ -54,12 +54,12 @@ TEST_CASE("predict forward and backward match the CPU twin", "[cuda][capsule]") 
     const auto u = rand_vec(size_t(c.B * c.N * c.Din), 51), W = rand_vec(size_t(c.N * R * c.Din), 52);
     const auto g = rand_vec(size_t(c.B * c.N * R), 53), du0 = rand_vec(u.size(), 54), dW0 = rand_vec(W.size(), 55);
     Guarded d_u(u), d_W(W), d_uh(size_t(c.B * c.N * R)), d_g(g), d_du(du0), d_dW(dW0);
-    cuda::predict_forward(d_uh.get(), d_u.get(), d_W.get(), c.B, c.N, c.J, c.Dout, c.Din);
+    cuda().predict_forward(kS0, d_uh.get(), d_u.get(), d_W.get(), c.B, c.N, c.J, c.Dout, c.Din);
     std::vector<float> uh(g.size()), du = du0, dW = dW0;
     cpu::predict_forward(uh.data(), u.data(), W.data(), c.B, c.N, c.J, c.Dout, c.Din);
     expect_close(d_uh.host(), uh, 1e-5, 1e-6 * double(c.Din), "predict forward");
     d_uh.expect_guards_intact("predict forward");
-    cuda::predict_backward(c.with_du ? d_du.get() : nullptr, d_dW.get(), d_g.get(), d_u.get(), d_W.get(), c.B, c.N,
+    cuda().predict_backward(kS0, c.with_du ? d_du.get() : nullptr, d_dW.get(), d_g.get(), d_u.get(), d_W.get(), c.B, c.N,
                            c.J, c.Dout, c.Din);
     cpu::predict_backward(c.with_du ? du.data() : nullptr, dW.data(), g.data(), u.data(), W.data(), c.B, c.N, c.J,
                           c.Dout, c.Din);
@@ -76,13 +76,13 @@ TEST_CASE("length forward and backward match the CPU twin", "[cuda][capsule]") {
   for (int64_t d = 0; d < D; ++d) v[size_t(7 * D + d)] = 0.f;
   const auto dy = rand_vec(size_t(rows), 62), dv0 = rand_vec(v.size(), 63);
   Guarded d_v(v), d_y(static_cast<size_t>(rows)), d_dy(dy), d_dv(dv0);
-  cuda::length_forward(d_y.get(), d_v.get(), rows, D);
+  cuda().length_forward(kS0, d_y.get(), d_v.get(), rows, D);
   std::vector<float> y(static_cast<size_t>(rows)), dv = dv0;
   cpu::length_forward(y.data(), v.data(), rows, D);
   expect_close(d_y.host(), y, 1e-6, 1e-7, "length forward");
   d_y.expect_guards_intact("length forward");
   Guarded d_yc(y);  // the backward from the CPU's lengths: only the backward is compared
-  cuda::length_backward(d_dv.get(), d_dy.get(), d_v.get(), d_yc.get(), rows, D);
+  cuda().length_backward(kS0, d_dv.get(), d_dy.get(), d_v.get(), d_yc.get(), rows, D);
   cpu::length_backward(dv.data(), dy.data(), v.data(), y.data(), rows, D);
   expect_close(d_dv.host(), dv, 1e-6, 1e-6, "length backward");
   d_dv.expect_guards_intact("length backward");
@@ -94,12 +94,12 @@ TEST_CASE("mask forward and backward match the CPU twin (host labels)", "[cuda][
   for (int64_t b = 0; b < B; ++b) sel[size_t(b)] = int32_t((b * 7 + 3) % J);
   const auto v = rand_vec(size_t(B * J * D), 71), dout = rand_vec(v.size(), 72), dv0 = rand_vec(v.size(), 73);
   Guarded d_v(v), d_out(v.size()), d_dout(dout), d_dv(dv0);
-  cuda::mask_forward(d_out.get(), d_v.get(), sel.data(), B, J, D);
+  cuda().mask_forward(kS0, d_out.get(), d_v.get(), sel.data(), B, J, D);
   std::vector<float> out(v.size()), dv = dv0;
   cpu::mask_forward(out.data(), v.data(), sel.data(), B, J, D);
   expect_close(d_out.host(), out, 0, 0, "mask forward");
   d_out.expect_guards_intact("mask forward");
-  cuda::mask_backward(d_dv.get(), d_dout.get(), sel.data(), B, J, D);
+  cuda().mask_backward(kS0, d_dv.get(), d_dout.get(), sel.data(), B, J, D);
   cpu::mask_backward(dv.data(), dout.data(), sel.data(), B, J, D);
   expect_close(d_dv.host(), dv, 0, 0, "mask backward");
   d_dv.expect_guards_intact("mask backward");
@@ -110,7 +110,7 @@ TEST_CASE("lane_scale matches the CPU twin (host scales)", "[cuda][capsule]") {
   const std::vector<float> scale{2.f, 0.f, 2.f, 2.f, 0.f};
   const auto in = rand_vec(size_t(B * J * L), 81);
   Guarded d_in(in), d_out(in.size());
-  cuda::lane_scale(d_out.get(), d_in.get(), scale.data(), B, J, L);
+  cuda().lane_scale(kS0, d_out.get(), d_in.get(), scale.data(), B, J, L);
   std::vector<float> out(in.size());
   cpu::lane_scale(out.data(), in.data(), scale.data(), B, J, L);
   expect_close(d_out.host(), out, 0, 0, "lane_scale");
@@ -122,13 +122,13 @@ TEST_CASE("concat_copy writes a part into the whole and accumulates the part's g
   const auto part = rand_vec(size_t(rows * D), 91), whole0 = rand_vec(size_t(rows * Dt), 92);
   const auto gpart0 = rand_vec(part.size(), 93);
   Guarded d_part(part), d_whole(whole0), d_gpart(gpart0);
-  cuda::concat_copy(d_whole.get(), d_part.get(), rows, D, Dt, off, true);
+  cuda().concat_copy(kS0, d_whole.get(), d_part.get(), rows, D, Dt, off, true);
   std::vector<float> whole = whole0, gpart = gpart0;
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t d = 0; d < D; ++d) whole[size_t(r * Dt + off + d)] = part[size_t(r * D + d)];
   expect_close(d_whole.host(), whole, 0, 0, "concat into the whole (other columns untouched)");
   d_whole.expect_guards_intact("concat into the whole");
-  cuda::concat_copy(d_gpart.get(), d_whole.get(), rows, D, Dt, off, false);
+  cuda().concat_copy(kS0, d_gpart.get(), d_whole.get(), rows, D, Dt, off, false);
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t d = 0; d < D; ++d) gpart[size_t(r * D + d)] += whole[size_t(r * Dt + off + d)];
   expect_close(d_gpart.host(), gpart, 0, 0, "concat gradient into the part");

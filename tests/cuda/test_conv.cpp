@@ -9,7 +9,7 @@
 
 #include "cuda_test_util.h"
 #include "engine/cpu/conv.h"
-#include "engine/ops/cuda_bridge.h"
+#include "engine/core/backend.h"
 #include "kernels/conv.cuh"
 
 using namespace mlcn;
@@ -57,13 +57,13 @@ TEST_CASE("conv2d forward and backward match the CPU twin", "[cuda][conv][cudnn]
     const auto db0 = rand_vec(size_t(s.K), 207);
     Guarded d_in(in), d_w(w), d_b(b), d_out(nout), d_dout(dout), d_din(din0), d_dw(dw0), d_db(db0);
 
-    cuda::conv2d_forward(d_out.get(), d_in.get(), d_w.get(), c.bias ? d_b.get() : nullptr, s);
+    cuda().conv2d_forward(kS0, d_out.get(), d_in.get(), d_w.get(), c.bias ? d_b.get() : nullptr, s);
     std::vector<float> out(nout), din = din0, dw = dw0, db = db0;
     cpu::conv2d_forward(out.data(), in.data(), w.data(), c.bias ? b.data() : nullptr, s);
     check_magnitude(d_out.host(), out, "conv2d forward");
     d_out.expect_guards_intact("conv2d forward");
 
-    cuda::conv2d_backward(c.with_din ? d_din.get() : nullptr, d_dw.get(), c.bias ? d_db.get() : nullptr,
+    cuda().conv2d_backward(kS0, c.with_din ? d_din.get() : nullptr, d_dw.get(), c.bias ? d_db.get() : nullptr,
                           d_dout.get(), d_in.get(), d_w.get(), s);
     cpu::conv2d_backward(c.with_din ? din.data() : nullptr, dw.data(), c.bias ? db.data() : nullptr, dout.data(),
                          in.data(), w.data(), s);
@@ -80,11 +80,11 @@ TEST_CASE("conv2d chooses its algorithms once per shape", "[cuda][conv][cudnn]")
   const ConvShape s = make_conv_shape(3, 11, 10, 4, 6, 3, 3, 1, false);
   const auto in = rand_vec(size_t(s.B * s.H * s.W * s.C), 211), w = rand_vec(size_t(s.K * 9 * s.C), 212);
   Guarded d_in(in), d_w(w), d_out(size_t(s.B * s.OH * s.OW * s.K));
-  cuda::conv2d_forward(d_out.get(), d_in.get(), d_w.get(), nullptr, s);
-  const size_t plans = cuda::conv_plans_cached();
+  cuda().conv2d_forward(kS0, d_out.get(), d_in.get(), d_w.get(), nullptr, s);
+  const size_t plans = kernels::conv_plans_cached();
   const auto first = d_out.host();
-  for (int k = 0; k < 3; ++k) cuda::conv2d_forward(d_out.get(), d_in.get(), d_w.get(), nullptr, s);
-  CHECK(cuda::conv_plans_cached() == plans);
+  for (int k = 0; k < 3; ++k) cuda().conv2d_forward(kS0, d_out.get(), d_in.get(), d_w.get(), nullptr, s);
+  CHECK(kernels::conv_plans_cached() == plans);
   expect_close(d_out.host(), first, 0, 0, "repeated forward with the cached algorithm");
 }
 
@@ -104,12 +104,12 @@ TEST_CASE("depthwise conv forward and backward match the CPU twin", "[cuda][conv
     const auto in = rand_vec(nin, 221), w = rand_vec(nw, 222), dout = rand_vec(nout, 223);
     const auto din0 = rand_vec(nin, 224), dw0 = rand_vec(nw, 225);
     Guarded d_in(in), d_w(w), d_out(nout), d_dout(dout), d_din(din0), d_dw(dw0);
-    cuda::depthwise_forward(d_out.get(), d_in.get(), d_w.get(), s);
+    cuda().depthwise_forward(kS0, d_out.get(), d_in.get(), d_w.get(), s);
     std::vector<float> out(nout), din = din0, dw = dw0;
     cpu::depthwise_forward(out.data(), in.data(), w.data(), s);
     check_magnitude(d_out.host(), out, "depthwise forward");
     d_out.expect_guards_intact("depthwise forward");
-    cuda::depthwise_backward(c.with_din ? d_din.get() : nullptr, d_dw.get(), d_dout.get(), d_in.get(), d_w.get(), s);
+    cuda().depthwise_backward(kS0, c.with_din ? d_din.get() : nullptr, d_dw.get(), d_dout.get(), d_in.get(), d_w.get(), s);
     cpu::depthwise_backward(c.with_din ? din.data() : nullptr, dw.data(), dout.data(), in.data(), w.data(), s);
     check_magnitude(d_din.host(), din, "depthwise backward din");
     check_magnitude(d_dw.host(), dw, "depthwise backward dw");

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "cuda_test_util.h"
-#include "engine/ops/cuda_bridge.h"
+#include "engine/core/backend.h"
 #include "engine/runtime/lane_runtime.h"
 
 using namespace mlcn;
@@ -97,9 +97,9 @@ TEST_CASE("graph capture keeps its memory out of the shared cache", "[cuda][runt
   {
     LaneRuntime rt(m, o);
     for (int s = 0; s < 3; ++s) rt.step(x, labels, StepMode::Train, 1e-3, nullptr);
-    const auto before = cuda::memory_stats(0);
+    const auto before = cuda().memory_info(0);
     for (int s = 0; s < 5; ++s) rt.step(x, labels, StepMode::Train, 1e-3, nullptr);
-    const auto after = cuda::memory_stats(0);
+    const auto after = cuda().memory_info(0);
     CHECK(after.in_use == before.in_use);  // replays allocate nothing
   }
 }

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "cuda_test_util.h"
-#include "engine/ops/cuda_bridge.h"
+#include "engine/core/backend.h"
 #include "engine/runtime/lane_runtime.h"
 
 using namespace mlcn;
@@ -52,8 +52,8 @@ TEST_CASE("lane runtime: 3 lanes on one GPU with a stream each train like the CP
 }
 
 TEST_CASE("lanes on two GPUs with the head on the second train like one GPU", "[cuda][runtime][multigpu]") {
-  if (cuda::device_count() < 2) {
-    WARN("needs two GPUs; " << cuda::device_count() << " found");
+  if (cuda().device_count() < 2) {
+    WARN("needs two GPUs; " << cuda().device_count() << " found");
     return;
   }
   ModelSpec spec;

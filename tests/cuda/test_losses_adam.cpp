@@ -11,8 +11,7 @@
 #include "cuda_test_util.h"
 #include "engine/cpu/adam.h"
 #include "engine/cpu/loss.h"
-#include "engine/ops/cuda_bridge.h"
-#include "kernels/cuda_backend.h"
+#include "engine/core/backend.h"
 
 using namespace mlcn;
 using namespace mlcn::test;
@@ -25,10 +24,10 @@ TEST_CASE("margin loss forward and backward match the CPU twin", "[cuda][loss]")
     for (int64_t b = 0; b < B; ++b) labels[size_t(b)] = int32_t((b * 3 + 1) % J);
     const auto y = rand_vec(size_t(B * J), 141, 0.0, 1.0), dy0 = rand_vec(y.size(), 142);
     Guarded d_y(y), d_dy(dy0);
-    const float gpu = cuda::margin_forward(d_y.get(), labels.data(), B, J);
+    const float gpu = cuda().margin_forward(kS0, d_y.get(), labels.data(), B, J);
     const float cpu = cpu::margin_forward(y.data(), labels.data(), B, J);
     CHECK(gpu == Approx(cpu).epsilon(1e-5));
-    cuda::margin_backward(d_dy.get(), 0.75f, d_y.get(), labels.data(), B, J);
+    cuda().margin_backward(kS0, d_dy.get(), 0.75f, d_y.get(), labels.data(), B, J);
     std::vector<float> dy = dy0;
     cpu::margin_backward(dy.data(), 0.75f, y.data(), labels.data(), B, J);
     expect_close(d_dy.host(), dy, 1e-6, 1e-7, "margin backward");
@@ -42,7 +41,7 @@ TEST_CASE("MSE loss forward and backward match the CPU twin", "[cuda][loss]") {
     const auto a = rand_vec(size_t(n), 151, 0.0, 1.0), t = rand_vec(size_t(n), 152, 0.0, 1.0);
     const auto da0 = rand_vec(size_t(n), 153);
     Guarded d_a(a), d_t(t), d_da(da0);
-    const float gpu = cuda::mse_forward(d_a.get(), d_t.get(), n);
+    const float gpu = cuda().mse_forward(kS0, d_a.get(), d_t.get(), n);
     const float cpu = cpu::mse_forward(a.data(), t.data(), n);
     double exact = 0;
     for (int64_t i = 0; i < n; ++i) exact += (double(a[size_t(i)]) - t[size_t(i)]) * (double(a[size_t(i)]) - t[size_t(i)]);
@@ -51,7 +50,7 @@ TEST_CASE("MSE loss forward and backward match the CPU twin", "[cuda][loss]") {
     // is itself off by about 2e-4, more than the GPU's tree of short sums.
     CHECK(gpu == Approx(exact).epsilon(1e-5));
     CHECK(cpu == Approx(exact).epsilon(1e-3));
-    cuda::mse_backward(d_da.get(), 0.392f, d_a.get(), d_t.get(), n);
+    cuda().mse_backward(kS0, d_da.get(), 0.392f, d_a.get(), d_t.get(), n);
     std::vector<float> da = da0;
     cpu::mse_backward(da.data(), 0.392f, a.data(), t.data(), n);
     expect_close(d_da.host(), da, 1e-6, 1e-7, "mse backward");
@@ -78,7 +77,7 @@ TEST_CASE("Adam update matches the CPU twin, single and multi-tensor", "[cuda][a
   SECTION("one tensor at a time") {
     for (size_t k = 0; k < sizes.size(); ++k) {
       Guarded dp(p[k]), dg(g[k]), dm(m[k]), dv(v[k]);
-      cuda::adam_update(dp.get(), dg.get(), dm.get(), dv.get(), sizes[k], lr_t, b1, b2, eps);
+      cuda().adam_update(kS0, dp.get(), dg.get(), dm.get(), dv.get(), sizes[k], lr_t, b1, b2, eps);
       const auto ref = cpu_step(k);
       expect_close(dp.host(), ref[0], 1e-6, 1e-7, "adam p");
       expect_close(dm.host(), ref[1], 1e-6, 1e-7, "adam m");
@@ -90,7 +89,7 @@ TEST_CASE("Adam update matches the CPU twin, single and multi-tensor", "[cuda][a
   }
   SECTION("all tensors in one launch, more than one table of slices") {
     std::vector<std::unique_ptr<Guarded>> dp, dg, dm, dv;
-    std::vector<cuda::AdamSlice> slices;
+    std::vector<AdamSlice> slices;
     for (int rep = 0; rep < 15; ++rep)  // 75 slices: two launches of at most 64
       for (size_t k = 0; k < sizes.size(); ++k) {
         dp.push_back(std::make_unique<Guarded>(p[k]));
@@ -100,7 +99,7 @@ TEST_CASE("Adam update matches the CPU twin, single and multi-tensor", "[cuda][a
         slices.push_back({dp.back()->get(), dg.back()->get(), dm.back()->get(), dv.back()->get(), sizes[k]});
       }
     Guarded rate(std::vector<float>{float(lr_t)});  // the step size lives on the device
-    cuda::adam_update_many(slices.data(), int(slices.size()), rate.get(), b1, b2, eps);
+    cuda().adam_update_many(kS0, slices.data(), int(slices.size()), rate.get(), b1, b2, eps);
     for (size_t i = 0; i < slices.size(); ++i) {
       const auto ref = cpu_step(i % sizes.size());
       expect_close(dp[i]->host(), ref[0], 1e-6, 1e-7, "adam_many p");

@@ -11,8 +11,7 @@
 
 #include "cuda_test_util.h"
 #include "engine/cpu/capsule.h"
-#include "engine/ops/cuda_bridge.h"
-#include "kernels/cuda_backend.h"
+#include "engine/core/backend.h"
 #include "kernels/routing.cuh"
 
 using namespace mlcn;
@@ -25,26 +24,26 @@ struct Shape4 {
   int iters;
 };
 
-std::vector<float> gpu_forward(const Shape4& s, const std::vector<float>& uh, cuda::RoutingVariant variant,
+std::vector<float> gpu_forward(const Shape4& s, const std::vector<float>& uh, kernels::RoutingVariant variant,
                                bool fast) {
   Guarded d_uh(uh), d_v(size_t(s.B * s.J * s.D));
-  cuda::routing_forward_cuda(d_v.get(), d_uh.get(), s.B, s.N, s.J, s.D, s.iters, fast, variant, nullptr);
+  kernels::routing_forward_cuda(d_v.get(), d_uh.get(), s.B, s.N, s.J, s.D, s.iters, fast, variant, nullptr);
   d_v.expect_guards_intact("routing forward");
   return d_v.host();
 }
 
 std::vector<float> gpu_backward(const Shape4& s, const std::vector<float>& uh, const std::vector<float>& dv,
-                                const std::vector<float>& g0, cuda::RoutingVariant variant, bool stop_grad,
+                                const std::vector<float>& g0, kernels::RoutingVariant variant, bool stop_grad,
                                 bool fast) {
   Guarded d_uh(uh), d_dv(dv), d_g(g0);
-  cuda::routing_backward_cuda(d_g.get(), d_dv.get(), d_uh.get(), s.B, s.N, s.J, s.D, s.iters, stop_grad, fast, variant,
+  kernels::routing_backward_cuda(d_g.get(), d_dv.get(), d_uh.get(), s.B, s.N, s.J, s.D, s.iters, stop_grad, fast, variant,
                               nullptr);
   d_g.expect_guards_intact("routing backward");
   return d_g.host();
 }
 
-const char* name(cuda::RoutingVariant v) {
-  return v == cuda::RoutingVariant::Fused ? "fused" : v == cuda::RoutingVariant::Unfused ? "unfused" : "auto";
+const char* name(kernels::RoutingVariant v) {
+  return v == kernels::RoutingVariant::Fused ? "fused" : v == kernels::RoutingVariant::Unfused ? "unfused" : "auto";
 }
 
 }  // namespace
@@ -63,9 +62,9 @@ TEST_CASE("routing forward and backward match the CPU twin in every variant", "[
     const auto dv = rand_vec(size_t(s.B * s.J * s.D), 102), g0 = rand_vec(uh.size(), 103);
     std::vector<float> v(dv.size());
     cpu::routing_forward(v.data(), uh.data(), s.B, s.N, s.J, s.D, s.iters, false);
-    for (auto variant : {cuda::RoutingVariant::Fused, cuda::RoutingVariant::Unfused, cuda::RoutingVariant::Auto}) {
-      const bool fits = cuda::routing_fused_fits(s.N, s.J, s.D, s.iters, true, 0);
-      if (variant == cuda::RoutingVariant::Fused && !fits) {
+    for (auto variant : {kernels::RoutingVariant::Fused, kernels::RoutingVariant::Unfused, kernels::RoutingVariant::Auto}) {
+      const bool fits = kernels::routing_fused_fits(s.N, s.J, s.D, s.iters, true, 0);
+      if (variant == kernels::RoutingVariant::Fused && !fits) {
         WARN("fused backward does not fit this device for N=" << s.N << "; checking that it refuses");
         REQUIRE_THROWS(gpu_backward(s, uh, dv, g0, variant, false, false));
         continue;
@@ -87,16 +86,16 @@ TEST_CASE("fused and unfused routing agree", "[cuda][routing]") {
   const Shape4 s{4, 1152, 10, 16, 3};
   const auto uh = rand_vec(size_t(s.B * s.N * s.J * s.D), 111, -0.6, 0.6);
   const auto dv = rand_vec(size_t(s.B * s.J * s.D), 112), g0 = rand_vec(uh.size(), 113);
-  REQUIRE(cuda::routing_fused_fits(s.N, s.J, s.D, s.iters, false, 0));
-  expect_close(gpu_forward(s, uh, cuda::RoutingVariant::Fused, false),
-               gpu_forward(s, uh, cuda::RoutingVariant::Unfused, false), 1e-6, 1e-7, "fused vs unfused forward");
-  if (!cuda::routing_fused_fits(s.N, s.J, s.D, s.iters, true, 0)) {
+  REQUIRE(kernels::routing_fused_fits(s.N, s.J, s.D, s.iters, false, 0));
+  expect_close(gpu_forward(s, uh, kernels::RoutingVariant::Fused, false),
+               gpu_forward(s, uh, kernels::RoutingVariant::Unfused, false), 1e-6, 1e-7, "fused vs unfused forward");
+  if (!kernels::routing_fused_fits(s.N, s.J, s.D, s.iters, true, 0)) {
     WARN("the fused backward does not fit this device's shared memory; only the forward was compared");
     return;
   }
   for (bool stop : {false, true})
-    expect_close(gpu_backward(s, uh, dv, g0, cuda::RoutingVariant::Fused, stop, false),
-                 gpu_backward(s, uh, dv, g0, cuda::RoutingVariant::Unfused, stop, false), 1e-6, 1e-7,
+    expect_close(gpu_backward(s, uh, dv, g0, kernels::RoutingVariant::Fused, stop, false),
+                 gpu_backward(s, uh, dv, g0, kernels::RoutingVariant::Unfused, stop, false), 1e-6, 1e-7,
                  stop ? "fused vs unfused backward (stop_grad)" : "fused vs unfused backward");
 }
 
@@ -107,24 +106,24 @@ TEST_CASE("routing J=1 fast path matches the CPU fast path and the general loop"
   std::vector<float> v(dv.size()), g = g0;
   cpu::routing_forward(v.data(), uh.data(), s.B, s.N, s.J, s.D, s.iters, true);
   cpu::routing_backward(g.data(), dv.data(), uh.data(), s.B, s.N, s.J, s.D, s.iters, false, true);
-  const auto v_fast = gpu_forward(s, uh, cuda::RoutingVariant::Auto, true);
+  const auto v_fast = gpu_forward(s, uh, kernels::RoutingVariant::Auto, true);
   expect_close(v_fast, v, 1e-5, 1e-6, "J=1 fast forward");
-  expect_close(gpu_backward(s, uh, dv, g0, cuda::RoutingVariant::Auto, false, true), g, 1e-5, 1e-5,
+  expect_close(gpu_backward(s, uh, dv, g0, kernels::RoutingVariant::Auto, false, true), g, 1e-5, 1e-5,
                "J=1 fast backward");
-  expect_close(gpu_forward(s, uh, cuda::RoutingVariant::Fused, false), v_fast, 1e-6, 1e-7,
+  expect_close(gpu_forward(s, uh, kernels::RoutingVariant::Fused, false), v_fast, 1e-6, 1e-7,
                "J=1 general loop vs fast path");
 }
 
-TEST_CASE("the bridge entry points route through the selected variant", "[cuda][routing]") {
+TEST_CASE("the backend table's routing entries use the selected variant", "[cuda][routing]") {
   const Shape4 s{2, 11, 3, 4, 3};
   const auto uh = rand_vec(size_t(s.B * s.N * s.J * s.D), 131, -0.6, 0.6);
   std::vector<float> v(size_t(s.B * s.J * s.D));
   cpu::routing_forward(v.data(), uh.data(), s.B, s.N, s.J, s.D, s.iters, true);
-  for (auto variant : {cuda::RoutingVariant::Unfused, cuda::RoutingVariant::Fused, cuda::RoutingVariant::Auto}) {
-    cuda::set_routing_variant(variant);
+  for (auto variant : {kernels::RoutingVariant::Unfused, kernels::RoutingVariant::Fused, kernels::RoutingVariant::Auto}) {
+    cuda().set_routing_variant(variant);
     Guarded d_uh(uh), d_v(v.size());
-    cuda::routing_forward(d_v.get(), d_uh.get(), s.B, s.N, s.J, s.D, s.iters, true);
+    cuda().routing_forward(kS0, d_v.get(), d_uh.get(), s.B, s.N, s.J, s.D, s.iters, true);
     expect_close(d_v.host(), v, 1e-4, 1e-5, name(variant));
   }
-  cuda::set_routing_variant(cuda::RoutingVariant::Auto);
+  cuda().set_routing_variant(kernels::RoutingVariant::Auto);
 }
