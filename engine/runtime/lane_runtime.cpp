@@ -215,7 +215,7 @@ StepResult LaneRuntime::step(const Tensor& x, const std::vector<int32_t>& labels
       if (outs[l]) values[l] = outs[l]->value;
     if (opt_.exchange) {  // other ranks' lanes: the host needs this rank's outputs complete
       for (auto& u : units_)
-        if (u->stream) cuda().synchronize(u->stream);
+        if (u->stream.chosen()) cuda().synchronize(u->stream);
       opt_.exchange(values);
     }
     // A copy runs on the head's stream when the head is on a GPU, else on the lane's (waited for);
