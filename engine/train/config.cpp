@@ -93,6 +93,7 @@ Config config_from_json(const json& user, const std::string& src) {
   c.prefetch = t["prefetch"];
   c.checkpoint_every = json_int_in(t["checkpoint_every"], "train.checkpoint_every", 0, 1000000000, src);
   c.checkpoint_minutes = t["checkpoint_minutes"];
+  c.keep_checkpoints = int(json_int_in(t["keep_checkpoints"], "train.keep_checkpoints", 0, 1000000, src));
   MLCN_CHECK(c.checkpoint_minutes >= 0 && c.checkpoint_minutes <= 1e6,
              src << ": train.checkpoint_minutes must be in [0, 1e6], got " << c.checkpoint_minutes);
   MLCN_CHECK(c.lr > 0, src << ": train.lr must be > 0, got " << c.lr);

@@ -34,6 +34,7 @@ struct Config {
   bool prefetch = false;
   int64_t checkpoint_every = 0;    // steps between mid-epoch checkpoints (0: epoch ends only)
   double checkpoint_minutes = 0;   // minutes between mid-epoch checkpoints (0: off)
+  int keep_checkpoints = 0;        // epoch-E.safetensors kept for the last K epochs (0: none)
   // runtime
   std::string device;
   int threads = 0;      // 0: all cores

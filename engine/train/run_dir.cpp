@@ -7,12 +7,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "base/atomic_write.h"  // defines: write_file_atomic
 #include "base/check.h"
@@ -124,6 +126,28 @@ void remove_run_files(const std::string& dir) {
   std::error_code ec;
   for (const char* f : {"metrics.csv", "events.jsonl", "summary.json", "last.safetensors", "best.safetensors"})
     fs::remove(fs::path(dir) / f, ec);
+  prune_epoch_checkpoints(dir, 0);
+}
+
+std::string epoch_checkpoint_name(int64_t epoch) { return "epoch-" + std::to_string(epoch) + ".safetensors"; }
+
+int prune_epoch_checkpoints(const std::string& dir, int keep) {
+  std::vector<std::pair<int64_t, fs::path>> found;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    const std::string suffix = ".safetensors";
+    if (name.rfind("epoch-", 0) != 0 || name.size() <= 6 + suffix.size() ||
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+      continue;
+    const std::string num = name.substr(6, name.size() - 6 - suffix.size());
+    if (all_digits(num) && num.size() < 12) found.emplace_back(std::stoll(num), e.path());
+  }
+  std::sort(found.begin(), found.end());
+  int removed = 0;
+  for (size_t i = 0; i + size_t(std::max(keep, 0)) < found.size(); ++i)
+    if (fs::remove(found[i].second, ec)) ++removed;
+  return removed;
 }
 
 namespace {

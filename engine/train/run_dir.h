@@ -34,6 +34,11 @@ double trim_run_logs(const std::string& dir, int64_t epochs_done);
 // Removes the files a run writes (logs, summary, checkpoints) from `dir`, for --overwrite.
 void remove_run_files(const std::string& dir);
 
+// "epoch-E.safetensors": the per-epoch checkpoint kept by train.keep_checkpoints.
+std::string epoch_checkpoint_name(int64_t epoch);
+// Removes epoch-E.safetensors files of `dir` except the `keep` highest E; returns how many.
+int prune_epoch_checkpoints(const std::string& dir, int keep);
+
 // While alive, the first SIGTERM/SIGINT sets a flag (stop_signal() returns it) and the second
 // restores the default action and re-raises, ending the process at once.
 class StopSignals {

@@ -244,6 +244,10 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
       best_acc = last_eval.accuracy;
       save_checkpoint((out / "best.safetensors").string(), model, rt.optimizers(), cfg, e + 1);
     }
+    if (cfg.keep_checkpoints > 0) {
+      save_checkpoint((out / epoch_checkpoint_name(e + 1)).string(), model, rt.optimizers(), cfg, e + 1);
+      prune_epoch_checkpoints(out_dir, cfg.keep_checkpoints);
+    }
     last_save = Clock::now();
     if (const int stop = StopSignals::stop_signal(); stop && e + 1 < cfg.epochs)
       return stopped_summary(out, stop, e + 1, 0, model, ro, t_run);

@@ -177,3 +177,16 @@ TEST_CASE("SIGKILL during step-level checkpoints: no temp files, no duplicate ro
   CHECK(metric_epochs(dir) == std::vector<int>{1, 2, 3});
   for (const auto& e : fs::directory_iterator(dir)) CHECK(e.path().filename().string().find(".tmp.") == std::string::npos);
 }
+
+TEST_CASE("divergence stops the run at the step and writes no checkpoint", "[train][nan]") {
+  INFO("/usr/share/datasets/fashion-mnist is missing: apt-get install dataset-fashion-mnist");
+  REQUIRE(have_fmnist());
+  const fs::path dir = fs::temp_directory_path() / "mlcn_safety_diverge";
+  fs::remove_all(dir);
+  CliRun r = run_cli({"train", "--config", config_file().string(), "--set", "train.lr=1e10", "--set", "train.epochs=1",
+                      "--set", "train.keep_checkpoints=1", "--out", dir.string()});
+  CHECK(r.status == 1);
+  CHECK(r.err.find("training diverged at epoch 1 step ") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir / "last.safetensors"));
+  CHECK_FALSE(fs::exists(dir / "best.safetensors"));
+}

@@ -89,3 +89,15 @@ TEST_CASE("stop signals: the first SIGTERM only sets the flag", "[rundir][signal
   }
   CHECK(StopSignals::stop_signal() == 0);
 }
+
+TEST_CASE("keep_checkpoints: only the newest K epoch checkpoints stay", "[rundir]") {
+  TempDir dir;
+  for (int e : {1, 2, 3, 10}) put(dir.file(epoch_checkpoint_name(e)), "x");
+  put(dir.file("epoch-x.safetensors"), "x");
+  CHECK(prune_epoch_checkpoints(dir.path, 2) == 2);
+  CHECK_FALSE(fs::exists(dir.file("epoch-1.safetensors")));
+  CHECK_FALSE(fs::exists(dir.file("epoch-2.safetensors")));
+  CHECK(fs::exists(dir.file("epoch-3.safetensors")));
+  CHECK(fs::exists(dir.file("epoch-10.safetensors")));
+  CHECK(fs::exists(dir.file("epoch-x.safetensors")));
+}
