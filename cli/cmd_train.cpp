@@ -1,5 +1,6 @@
 // `mlcn train`: a new run into --out (an existing run is refused unless --overwrite), or
-// --resume DIR to continue one. Prints the test accuracy and the time at the end.
+// --resume DIR to continue one. Prints the test accuracy and the time at the end; after
+// SIGTERM/SIGINT it prints how to continue and exits with 128 + the signal number.
 #include <cstdio>
 #include <filesystem>
 
@@ -40,6 +41,12 @@ int cmd_train(const Args& a, std::ostream& out) {
                                                                resume, a.all("--set")),
                                                   resume);
   nlohmann::json s = train_run(cfg, dir, resume);
+  if (s.value("interrupted", false)) {  // SIGTERM/SIGINT: checkpoint saved, exit 128 + signal
+    if (world().rank() == 0)
+      out << "interrupted after epoch " << s["epochs_done"].get<int64_t>() << " step " << s["step"].get<int64_t>()
+          << "; continue with: mlcn train --resume " << dir << "\n";
+    return 128 + s["signal"].get<int>();
+  }
   if (world().rank() != 0) return 0;  // rank 0 alone reports (and writes the run)
   char line[256];
   std::snprintf(line, sizeof line, "test accuracy %.4f after %d epoch(s) in %.1f s (run in %s)\n",

@@ -1,4 +1,5 @@
-// CPU elementwise kernels: ReLU, sigmoid, accumulation.
+// CPU elementwise kernels: ReLU, sigmoid, accumulation. ReLU propagates NaN (a NaN input gives
+// a NaN output and gradient) so a diverged model never produces a finite loss.
 #include "engine/cpu/elementwise.h"
 
 #include <cmath>
@@ -7,11 +8,11 @@ namespace mlcn::cpu {
 
 template <class T> void relu_forward(T* out, const T* in, int64_t n) {
 #pragma omp parallel for if (n > (1 << 16))
-  for (int64_t i = 0; i < n; ++i) out[i] = in[i] > T(0) ? in[i] : T(0);
+  for (int64_t i = 0; i < n; ++i) out[i] = in[i] > T(0) || in[i] != in[i] ? in[i] : T(0);
 }
 template <class T> void relu_backward(T* din, const T* dout, const T* out, int64_t n) {
 #pragma omp parallel for if (n > (1 << 16))
-  for (int64_t i = 0; i < n; ++i) din[i] += out[i] > T(0) ? dout[i] : T(0);
+  for (int64_t i = 0; i < n; ++i) din[i] += out[i] > T(0) ? dout[i] : out[i] != out[i] ? out[i] : T(0);
 }
 template <class T> void sigmoid_forward(T* out, const T* in, int64_t n) {
 #pragma omp parallel for if (n > (1 << 16))

@@ -5,16 +5,21 @@
 
 namespace mlcn::cpu {
 
+namespace {
+// max(0, x) that keeps NaN (std::max(0, NaN) is 0, which would hide a diverged model).
+template <class T> T pos(T x) { return x > T(0) || x != x ? x : T(0); }
+}  // namespace
+
 template <class T> T margin_forward(const T* y, const int32_t* labels, int64_t B, int64_t J) {
   T total = 0;
   for (int64_t b = 0; b < B; ++b)
     for (int64_t j = 0; j < J; ++j) {
       T yj = y[b * J + j];
       if (j == labels[b]) {
-        T m = std::max(T(0), T(kMarginPlus) - yj);
+        T m = pos(T(kMarginPlus) - yj);
         total += m * m;
       } else {
-        T m = std::max(T(0), yj - T(kMarginMinus));
+        T m = pos(yj - T(kMarginMinus));
         total += T(kMarginLambda) * m * m;
       }
     }
@@ -26,8 +31,8 @@ template <class T> void margin_backward(T* dy, T g, const T* y, const int32_t* l
   for (int64_t b = 0; b < B; ++b)
     for (int64_t j = 0; j < J; ++j) {
       T yj = y[b * J + j];
-      if (j == labels[b]) dy[b * J + j] += scale * T(-2) * std::max(T(0), T(kMarginPlus) - yj);
-      else dy[b * J + j] += scale * T(2 * kMarginLambda) * std::max(T(0), yj - T(kMarginMinus));
+      if (j == labels[b]) dy[b * J + j] += scale * T(-2) * pos(T(kMarginPlus) - yj);
+      else dy[b * J + j] += scale * T(2 * kMarginLambda) * pos(yj - T(kMarginMinus));
     }
 }
 

@@ -13,11 +13,11 @@
 #include <cstring>
 #include <iomanip>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <sstream>
 
 #include "base/atomic_write.h"  // defines: write_file_atomic
 #include "base/check.h"
+#include "base/json_io.h"  // defines: parse_json_text, json_brief
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
               "safetensors data is little-endian; this code copies it as host bytes");
@@ -27,6 +27,7 @@ namespace {
 
 using json = nlohmann::json;
 constexpr uint64_t kMaxHeader = 100000000;  // the reference reader's MAX_HEADER_SIZE
+constexpr int kMaxHeaderDepth = 8;          // {tensor: {shape: [..]}} is 3 deep
 
 const StDType kAllDTypes[] = {StDType::U8, StDType::I32, StDType::I64, StDType::F32, StDType::F64};
 
@@ -72,28 +73,27 @@ size_t utf8_error(const uint8_t* s, size_t n) {
   return std::string::npos;
 }
 
-// Parses the header JSON, rejecting duplicate keys at any depth (nlohmann keeps the last).
+// Parses the header through the project's one JSON loader: duplicate keys at any depth, nesting
+// deeper than a header ever needs (3 levels) and texts over kMaxHeader are refused before any
+// deep tree is built. Comments are not JSON; a header that needs them is malformed anyway.
 json parse_header(const std::string& src, const char* begin, const char* end) {
-  std::vector<std::set<std::string>> keys;
-  std::string duplicate;
-  json::parser_callback_t cb = [&](int, json::parse_event_t ev, json& parsed) {
-    if (ev == json::parse_event_t::object_start) {
-      keys.emplace_back();
-    } else if (ev == json::parse_event_t::object_end) {
-      keys.pop_back();
-    } else if (ev == json::parse_event_t::key && !keys.empty()) {
-      const std::string& k = parsed.get_ref<const std::string&>();
-      if (!keys.back().insert(k).second && duplicate.empty()) duplicate = k;
-    }
-    return true;
-  };
+  JsonLimits limits;
+  limits.max_bytes = kMaxHeader;
+  limits.max_depth = kMaxHeaderDepth;
   json j;
   try {
-    j = json::parse(begin, end, cb);
-  } catch (const json::exception& e) {
-    MLCN_FAIL(src << ": header is not valid JSON: " << e.what());
+    j = parse_json_text(std::string(begin, end), src, limits);
+  } catch (const Error& e) {
+    // "SRC: invalid JSON: duplicate key 'k'" -> the documented header messages.
+    const std::string m = e.message();
+    const size_t dup = m.find("duplicate key '");
+    if (dup != std::string::npos) {
+      const std::string key = m.substr(dup + 15, m.size() - dup - 16);
+      MLCN_FAIL(src << ": duplicate key \"" << key << "\" in the header");
+    }
+    const size_t at = m.find("invalid JSON: ");
+    MLCN_FAIL(src << ": header is not valid JSON: " << (at == std::string::npos ? m : m.substr(at + 14)));
   }
-  if (!duplicate.empty()) MLCN_FAIL(src << ": duplicate key \"" << duplicate << "\" in the header");
   if (!j.is_object()) MLCN_FAIL(src << ": header is not a JSON object");
   return j;
 }
@@ -104,7 +104,7 @@ StDType parse_dtype(const std::string& src, const std::string& name, const json&
       if (v.get_ref<const std::string&>() == st_dtype_name(t)) return t;
     }
   }
-  MLCN_FAIL(src << ": tensor \"" << name << "\": unknown or unsupported dtype " << v.dump()
+  MLCN_FAIL(src << ": tensor \"" << name << "\": unknown or unsupported dtype " << json_brief(v)
                 << " (supported: U8, I32, I64, F32, F64)");
 }
 
@@ -284,7 +284,7 @@ StFile parse_safetensors(const uint8_t* bytes, size_t size, const std::string& s
       for (auto m = v.begin(); m != v.end(); ++m) {
         if (!m.value().is_string()) {
           MLCN_FAIL(src << ": __metadata__ value of \"" << m.key() << "\" is not a string but "
-                        << m.value().dump());
+                        << json_brief(m.value()));
         }
         out.metadata[m.key()] = m.value().get<std::string>();
       }
@@ -303,24 +303,24 @@ StFile parse_safetensors(const uint8_t* bytes, size_t size, const std::string& s
     for (const json& d : shape) {
       uint64_t dim = as_u64(d);
       if (dim > static_cast<uint64_t>(INT64_MAX)) {
-        MLCN_FAIL(src << ": tensor \"" << name << "\": shape " << shape.dump()
+        MLCN_FAIL(src << ": tensor \"" << name << "\": shape " << json_brief(shape)
                       << " must hold non-negative integers");
       }
       t.shape.push_back(static_cast<int64_t>(dim));
       if (__builtin_mul_overflow(numel, dim, &numel)) {
-        MLCN_FAIL(src << ": tensor \"" << name << "\": shape " << shape.dump()
+        MLCN_FAIL(src << ": tensor \"" << name << "\": shape " << json_brief(shape)
                       << " has more elements than fit in 64 bits");
       }
     }
     uint64_t nbytes = 0;
     if (__builtin_mul_overflow(numel, st_dtype_size(t.dtype), &nbytes)) {
-      MLCN_FAIL(src << ": tensor \"" << name << "\": shape " << shape.dump()
+      MLCN_FAIL(src << ": tensor \"" << name << "\": shape " << json_brief(shape)
                     << " has more bytes than fit in 64 bits");
     }
     const json& off = v.at("data_offsets");
     if (!off.is_array() || off.size() != 2 || as_u64(off[0]) == UINT64_MAX ||
         as_u64(off[1]) == UINT64_MAX) {
-      MLCN_FAIL(src << ": tensor \"" << name << "\": data_offsets " << off.dump()
+      MLCN_FAIL(src << ": tensor \"" << name << "\": data_offsets " << json_brief(off)
                     << " must be two non-negative integers [begin, end]");
     }
     const uint64_t begin = as_u64(off[0]), end = as_u64(off[1]);
@@ -330,7 +330,7 @@ StFile parse_safetensors(const uint8_t* bytes, size_t size, const std::string& s
     }
     if (end - begin != nbytes) {
       MLCN_FAIL(src << ": tensor \"" << name << "\": data_offsets [" << begin << ", " << end
-                    << "] hold " << end - begin << " bytes but shape " << shape.dump() << " of "
+                    << "] hold " << end - begin << " bytes but shape " << json_brief(shape) << " of "
                     << st_dtype_name(t.dtype) << " needs " << nbytes);
     }
     if (end > data_len) {
@@ -379,6 +379,29 @@ StFile parse_safetensors(const uint8_t* bytes, size_t size, const std::string& s
       MLCN_FAIL(src << ": corrupt checkpoint: the data section's CRC32 is " << got << " but "
                     << kStCrcKey << " says " << want
                     << " (the file was damaged after it was written)");
+    }
+  }
+  auto file_crc = out.metadata.find(kStFileCrcKey);
+  if (opt.verify_crc && file_crc != out.metadata.end()) {
+    const std::string& want = file_crc->second;
+    if (want.size() != 8 || want.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      MLCN_FAIL(src << ": corrupt checkpoint: " << kStFileCrcKey << " \"" << want
+                    << "\" is not 8 lowercase hex digits");
+    }
+    // The checksum was computed with its own 8 digits written as zeros, over header then data.
+    std::string text(reinterpret_cast<const char*>(header), n);
+    const std::string field = std::string("\"") + kStFileCrcKey + "\":\"" + want + "\"";
+    const size_t at = text.find(field);
+    if (at == std::string::npos || text.find(field, at + 1) != std::string::npos) {
+      MLCN_FAIL(src << ": corrupt checkpoint: " << kStFileCrcKey
+                    << " is not written the way mlcn writes it (the header was edited)");
+    }
+    text.replace(at + field.size() - 9, 8, "00000000");
+    uint32_t c = crc_of(reinterpret_cast<const uint8_t*>(text.data()), text.size());
+    c = static_cast<uint32_t>(crc32_z(c, data, data_len));
+    if (crc_hex(c) != want) {
+      MLCN_FAIL(src << ": corrupt checkpoint: the CRC32 of header and data is " << crc_hex(c) << " but "
+                    << kStFileCrcKey << " says " << want << " (the file was changed after it was written)");
     }
   }
   return out;
@@ -446,6 +469,7 @@ std::vector<uint8_t> serialize(const StFile& file, const std::string& src) {
   }
   std::map<std::string, std::string> meta = file.metadata;
   meta[kStCrcKey] = crc_hex(crc_of(data.data(), data.size()));
+  meta[kStFileCrcKey] = "00000000";  // replaced below by the CRC of header and data
   for (const auto& kv : meta) header["__metadata__"][kv.first] = kv.second;
 
   std::string text;
@@ -455,6 +479,12 @@ std::vector<uint8_t> serialize(const StFile& file, const std::string& src) {
     MLCN_FAIL(src << ": cannot write the header (names and metadata must be UTF-8): " << e.what());
   }
   text.append((8 - text.size() % 8) % 8, ' ');
+  const std::string field = std::string("\"") + kStFileCrcKey + "\":\"00000000\"";
+  const size_t at = text.find(field);
+  if (at == std::string::npos) MLCN_FAIL(src << ": internal error: no " << kStFileCrcKey << " in the header");
+  uint32_t c = crc_of(reinterpret_cast<const uint8_t*>(text.data()), text.size());
+  c = static_cast<uint32_t>(crc32_z(c, data.data(), data.size()));
+  text.replace(at + field.size() - 9, 8, crc_hex(c));
   std::vector<uint8_t> out(8 + text.size() + data.size());
   uint64_t n = text.size();
   std::memcpy(out.data(), &n, 8);

@@ -6,7 +6,9 @@
 // offsets relative to the data section, tensors packed without gaps or overlaps, row-major,
 // little-endian. "__metadata__" is an optional string-to-string map. Our writer adds
 // "mlcn.crc32", the CRC32 (zlib) of the data section as 8 lowercase hex digits; a reader
-// that finds it refuses a file whose data does not match ("corrupt checkpoint").
+// that finds it refuses a file whose data does not match ("corrupt checkpoint"). It also adds
+// "mlcn.file_crc32", the CRC32 of the header (with these 8 digits written as zeros) followed
+// by the data, so a well-formed edit of the header (a dtype, an offset, metadata) is refused too.
 // docs/checkpoint-format.md has the full rules and the list of errors.
 #pragma once
 #include <cstddef>
@@ -54,9 +56,11 @@ struct StFile {
 
 // Metadata key of the data-section checksum.
 constexpr const char* kStCrcKey = "mlcn.crc32";
+// Metadata key of the checksum over header and data.
+constexpr const char* kStFileCrcKey = "mlcn.file_crc32";
 
 struct StReadOptions {
-  bool verify_crc = true;  // check mlcn.crc32 when the file has it
+  bool verify_crc = true;  // check mlcn.crc32 and mlcn.file_crc32 when the file has them
 };
 
 // Reads and validates a file. Every defect is one mlcn::Error line naming the file.

@@ -26,7 +26,13 @@ void Adam::step(double lr, const Stream& s) {
   apply(s);
 }
 
+void Adam::set_t(int64_t t) {
+  MLCN_CHECK(t >= 0 && t <= (int64_t(1) << 40), "Adam: step count " << t << " is outside [0, 2^40]");
+  t_ = t;
+}
+
 void Adam::advance(double lr) {
+  MLCN_CHECK(t_ < (int64_t(1) << 40), "Adam: step count " << t_ << " cannot advance past 2^40");
   ++t_;
   lr_t_ = lr * std::sqrt(1 - std::pow(b2_, double(t_))) / (1 - std::pow(b1_, double(t_)));
   if (pinned_rate_) *pinned_rate_ = float(lr_t_);

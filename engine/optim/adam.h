@@ -28,7 +28,8 @@ class Adam {
   // for_replay: the work is being recorded (a CUDA graph) and replayed after later advance()s.
   void apply(const Stream& s = {}, bool for_replay = false);
   int64_t t() const { return t_; }
-  void set_t(int64_t t) { t_ = t; }
+  // t must lie in [0, 2^40] (a checkpoint with another value is refused before this).
+  void set_t(int64_t t);
   std::vector<Tensor>& m() { return m_; }
   std::vector<Tensor>& v() { return v_; }
   const std::vector<Param*>& params() const { return params_; }

@@ -91,6 +91,11 @@ Config config_from_json(const json& user, const std::string& src) {
   c.shift_fraction = t["shift_fraction"];
   c.log_every = int(json_int_in(t["log_every"], "train.log_every", 0, 1000000000, src));
   c.prefetch = t["prefetch"];
+  c.checkpoint_every = json_int_in(t["checkpoint_every"], "train.checkpoint_every", 0, 1000000000, src);
+  c.checkpoint_minutes = t["checkpoint_minutes"];
+  c.keep_checkpoints = int(json_int_in(t["keep_checkpoints"], "train.keep_checkpoints", 0, 1000000, src));
+  MLCN_CHECK(c.checkpoint_minutes >= 0 && c.checkpoint_minutes <= 1e6,
+             src << ": train.checkpoint_minutes must be in [0, 1e6], got " << c.checkpoint_minutes);
   MLCN_CHECK(c.lr > 0, src << ": train.lr must be > 0, got " << c.lr);
   MLCN_CHECK(c.lr_decay > 0 && c.lr_decay <= 1, src << ": train.lr_decay must be in (0, 1], got " << c.lr_decay);
   MLCN_CHECK(c.shift_fraction >= 0 && c.shift_fraction < 0.5, src << ": train.shift_fraction must be in [0, 0.5)");

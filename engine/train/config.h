@@ -32,6 +32,9 @@ struct Config {
   uint64_t seed = 0;
   int log_every = 0;
   bool prefetch = false;
+  int64_t checkpoint_every = 0;    // steps between mid-epoch checkpoints (0: epoch ends only)
+  double checkpoint_minutes = 0;   // minutes between mid-epoch checkpoints (0: off)
+  int keep_checkpoints = 0;        // epoch-E.safetensors kept for the last K epochs (0: none)
   // runtime
   std::string device;
   int threads = 0;      // 0: all cores

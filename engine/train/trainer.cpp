@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <fstream>
 #include <thread>
 
@@ -17,6 +18,8 @@
 #include "engine/core/backend.h"
 #include "engine/train/checkpoint.h"
 #include "engine/train/dist_setup.h"
+#include "engine/train/finite_guard.h"  // defines: check_step_finite
+#include "engine/train/run_dir.h"       // defines: RunLock, StopSignals, trim_run_logs
 
 namespace mlcn {
 namespace fs = std::filesystem;
@@ -64,8 +67,7 @@ std::string describe_devices(const RuntimeOptions& o) {
 }
 
 namespace {
-template <class Runtime> EvalResult evaluate_with(Runtime& rt, const Config& cfg) {
-  Dataset test = load_dataset(cfg.dataset, cfg.data_path, "test", cfg.test_limit);
+template <class Runtime> EvalResult evaluate_with(Runtime& rt, const Config& cfg, const Dataset& test) {
   BatchOptions bo;
   bo.batch_size = cfg.batch_size;
   bo.shuffle = false;
@@ -88,8 +90,12 @@ template <class Runtime> EvalResult evaluate_with(Runtime& rt, const Config& cfg
 }
 }  // namespace
 
-EvalResult evaluate(LaneRuntime& rt, const Config& cfg) { return evaluate_with(rt, cfg); }
-EvalResult evaluate(DistRuntime& rt, const Config& cfg) { return evaluate_with(rt, cfg); }
+Dataset test_split(const Config& cfg) { return load_dataset(cfg.dataset, cfg.data_path, "test", cfg.test_limit); }
+
+EvalResult evaluate(LaneRuntime& rt, const Config& cfg) { return evaluate_with(rt, cfg, test_split(cfg)); }
+EvalResult evaluate(LaneRuntime& rt, const Config& cfg, const Dataset& test) { return evaluate_with(rt, cfg, test); }
+EvalResult evaluate(DistRuntime& rt, const Config& cfg) { return evaluate_with(rt, cfg, test_split(cfg)); }
+EvalResult evaluate(DistRuntime& rt, const Config& cfg, const Dataset& test) { return evaluate_with(rt, cfg, test); }
 
 namespace {
 void append_line(const fs::path& p, const std::string& line) {
@@ -101,12 +107,41 @@ std::string fmt(double v, int prec = 4) {
   std::snprintf(b, sizeof b, "%.*f", prec, v);
   return b;
 }
+
+// What every rank does after this step, agreed across ranks (one small all-gather per step under
+// mpirun, so a signal that reaches the ranks at different steps never splits them): > 0, stop
+// for that signal; -1, save a step checkpoint and go on; 0, go on.
+int agreed_stop(int signal, bool checkpoint_due) {
+  int64_t mine = signal > 0 ? signal : (checkpoint_due ? -1 : 0);
+  if (world().size() == 1) return int(mine);
+  int64_t agreed = 0;
+  for (int64_t v : world().allgather_int(mine)) agreed = v > 0 ? std::max(agreed, v) : (agreed == 0 ? v : agreed);
+  return int(agreed);
+}
+
+// After SIGTERM/SIGINT: last.safetensors holds (epoch, step); summary.json says so.
+nlohmann::json stopped_summary(const fs::path& out, int sig, int64_t epoch, int64_t step, Model& model,
+                               const RuntimeOptions& ro, Clock::time_point t_run, bool writer) {
+  nlohmann::json summary = {{"interrupted", true}, {"signal", sig}, {"epochs_done", epoch}, {"step", step},
+                            {"seconds", std::chrono::duration<double>(Clock::now() - t_run).count()},
+                            {"parameters", model.num_params()}, {"devices", describe_devices(ro)}};
+  if (!writer) return summary;
+  const std::string text = summary.dump(2) + "\n";
+  write_file_atomic((out / "summary.json").string(), text.data(), text.size());
+  std::fprintf(stderr, "stopped by signal %d after epoch %lld step %lld; checkpoint %s; continue with: mlcn train --resume %s\n",
+               sig, (long long)epoch, (long long)step, (out / "last.safetensors").c_str(), out.c_str());
+  return summary;
+}
 }  // namespace
 
 nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const std::string& resume_dir) {
   Config cfg = cfg_in;
   fs::create_directories(out_dir);
   const fs::path out(out_dir);
+  // One writer per run directory: under mpirun that is rank 0, which alone takes the lock.
+  std::unique_ptr<RunLock> lock;
+  if (world().rank() == 0) lock = std::make_unique<RunLock>(out_dir);
+  // Nothing in out_dir changes until the model, the checkpoint and both data splits have loaded.
   Model model(model_spec(cfg));
   model.init(cfg.seed);
   const RuntimeOptions ro = rank_runtime_options(cfg, model.num_lanes());
@@ -114,25 +149,34 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
   DistRuntime rt(model, ro, dist_options(cfg, group_devices), world());
   const bool writer = rt.writer();  // rank 0 alone writes the run directory and the progress
   const bool gpu = ro.devices[0].is_cuda();
-  int64_t start_epoch = 0;
+  TrainPosition pos;
+  const std::string resume_file = (fs::path(resume_dir) / "last.safetensors").string();
+  if (!resume_dir.empty()) pos = load_checkpoint(resume_file, model, rt.optimizers()).pos;
+  const int64_t start_epoch = pos.epoch;
+  Dataset train = load_dataset(cfg.dataset, cfg.data_path, "train", cfg.train_limit);
+  const Dataset test = load_dataset(cfg.dataset, cfg.data_path, "test", cfg.test_limit);
+  BatchOptions bo;
+  bo.batch_size = cfg.batch_size;
+  bo.shift_fraction = cfg.shift_fraction;
+  bo.seed = cfg.seed;
+  bo.prefetch = cfg.prefetch;
+  Batcher batcher(train, bo);
+  MLCN_CHECK(pos.step < std::max<int64_t>(batcher.steps_per_epoch(), 1),
+             resume_file << ": saved at step " << pos.step << " of an epoch, but an epoch now has "
+                         << batcher.steps_per_epoch() << " steps (train.batch_size or data.train_limit changed)");
+  batcher.seek(start_epoch, pos.step);
+
+  if (writer) remove_stale_temp_files(out_dir);
   double best_acc = -1;
-  if (!resume_dir.empty()) {
-    CheckpointInfo info = load_checkpoint((fs::path(resume_dir) / "last.safetensors").string(), model, rt.optimizers());
-    start_epoch = info.epoch;
-    std::ifstream ev((fs::path(resume_dir) / "events.jsonl").string());
-    for (std::string line; std::getline(ev, line);) {  // the best accuracy so far guards best.safetensors
-      auto j = nlohmann::json::parse(line, nullptr, false);
-      if (j.is_object() && j.contains("test_accuracy") && j.value("epoch", 0) <= start_epoch)
-        best_acc = std::max(best_acc, j["test_accuracy"].get<double>());
-    }
-    if (writer) std::fprintf(stderr, "resumed from %s after epoch %lld\n", resume_dir.c_str(), (long long)start_epoch);
+  if (writer && resume_dir.empty()) {
+    remove_run_files(out_dir);  // --overwrite: the old run goes only now
+  } else if (writer) {
+    best_acc = trim_run_logs(out_dir, start_epoch);  // rows past the checkpoint are replayed
+    std::fprintf(stderr, "resumed from %s after epoch %lld step %lld\n", resume_dir.c_str(), (long long)start_epoch,
+                 (long long)pos.step);
   }
   const std::string cfg_text = cfg.json.dump(2) + "\n";
   if (writer) write_file_atomic((out / "config.json").string(), cfg_text.data(), cfg_text.size());
-  if (writer && resume_dir.empty()) {  // a fresh run into a used directory replaces its logs
-    fs::remove(out / "metrics.csv");
-    fs::remove(out / "events.jsonl");
-  }
   if (writer && !fs::exists(out / "metrics.csv"))
     append_line(out / "metrics.csv",
                 "epoch,lr,margin_loss,recon_loss,train_acc,test_acc,test_loss,images_per_s,seconds,peak_host_mb,peak_gpu_mb,gpu_free_mb");
@@ -145,15 +189,8 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
                  describe_devices(ro).c_str(), cfg.model_type.c_str(), model.num_lanes(), rt.local().units().size(),
                  ro.cuda_graphs && !ro.devices.empty() && ro.devices[0].is_cuda() ? ", CUDA graphs" : "",
                  (long long)model.num_params());
-
-  Dataset train = load_dataset(cfg.dataset, cfg.data_path, "train", cfg.train_limit);
-  BatchOptions bo;
-  bo.batch_size = cfg.batch_size;
-  bo.shift_fraction = cfg.shift_fraction;
-  bo.seed = cfg.seed;
-  bo.prefetch = cfg.prefetch;
-  Batcher batcher(train, bo);
-  batcher.seek(start_epoch, 0);
+  const StopSignals signals;
+  auto last_save = Clock::now();
   const bool tty = writer && isatty(fileno(stderr));
   const auto t_run = Clock::now();
   EvalResult last_eval;
@@ -164,20 +201,25 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
     // boundary replays exactly what the uninterrupted run would have done.
     Rng dropout_rng = Rng(cfg.seed).fork(0xD509 + static_cast<uint64_t>(e));
     const auto t0 = Clock::now();
-    double margin = 0, recon = 0;
-    int64_t seen = 0, correct = 0;
+    double margin = 0, recon = 0, secs_before = 0;
+    int64_t seen = 0, correct = 0, s0 = 0;
+    if (e == start_epoch && pos.step > 0) {  // a mid-epoch checkpoint: continue inside the epoch
+      dropout_rng.set_state(pos.dropout_rng);
+      margin = pos.margin, recon = pos.recon, seen = pos.seen, correct = pos.correct;
+      secs_before = pos.seconds, s0 = pos.step;
+    }
     const int64_t steps = batcher.steps_per_epoch();
     cpu_reset_peak();
     if (gpu)
       for (const Device& d : ro.devices) cuda().reset_peak(d.index);
-    for (int64_t s = 0; s < steps; ++s) {
+    for (int64_t s = s0; s < steps; ++s) {
       Batch b = batcher.next();
       Tensor x = Tensor::empty({b.size, train.H, train.W, train.C});
       std::copy(b.images, b.images + x.numel(), x.data<float>());
       std::vector<int32_t> labels(b.labels, b.labels + b.size);
       fault_point(e * steps + s);
       StepResult r = rt.step(x, labels, StepMode::Train, lr, &dropout_rng);
-      MLCN_CHECK(std::isfinite(r.loss), "training diverged: loss is " << r.loss << " at epoch " << e + 1 << " step " << s + 1);
+      check_step_finite(r.loss, model, rt.optimizers(), e + 1, s + 1);
       margin += r.margin * double(b.size);
       recon += r.recon * double(b.size);
       seen += b.size;
@@ -190,9 +232,21 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
                      (margin + cfg.lam_recon * recon) / double(seen), double(correct) / double(seen), ips, eta,
                      tty ? "   " : "\n");
       }
+      const bool due = (cfg.checkpoint_every > 0 && (s + 1) % cfg.checkpoint_every == 0) ||
+                       (cfg.checkpoint_minutes > 0 &&
+                        std::chrono::duration<double>(Clock::now() - last_save).count() >= 60 * cfg.checkpoint_minutes);
+      const int stop = agreed_stop(StopSignals::stop_signal(), due);
+      if (stop && s + 1 < steps) {
+        const double spent = secs_before + std::chrono::duration<double>(Clock::now() - t0).count();
+        const TrainPosition at{e, s + 1, dropout_rng.state(), margin, recon, seen, correct, spent};
+        rt.sync_for_checkpoint();  // collective: every lane's state reaches rank 0
+        if (writer) save_checkpoint_at((out / "last.safetensors").string(), model, rt.optimizers(), cfg, at);
+        last_save = Clock::now();
+        if (stop > 0) return stopped_summary(out, stop, e, s + 1, model, ro, t_run, writer);
+      }
     }
     if (tty) std::fprintf(stderr, "\n");
-    const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    const double secs = secs_before + std::chrono::duration<double>(Clock::now() - t0).count();
     // Peak allocator bytes over all GPUs during training, and the free memory cudaMemGetInfo reports.
     auto gpu_memory = [&]() -> std::string {
       if (!gpu) return ",";
@@ -203,11 +257,15 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
       }
       return fmt(peak / 1048576.0, 1) + "," + fmt(free / 1048576.0, 1);
     };
-    last_eval = evaluate(rt, cfg);
+    last_eval = evaluate(rt, cfg, test);
     const double ips = double(seen) / secs;
     total_images_per_s = ips;
     rt.sync_for_checkpoint();  // collective: every lane's state reaches rank 0
-    if (!writer) continue;
+    const int stop_after = e + 1 < cfg.epochs ? agreed_stop(StopSignals::stop_signal(), false) : 0;
+    if (!writer) {
+      if (stop_after > 0) return stopped_summary(out, stop_after, e + 1, 0, model, ro, t_run, writer);
+      continue;
+    }
     append_line(out / "metrics.csv", std::to_string(e + 1) + "," + fmt(lr, 6) + "," + fmt(margin / seen, 5) + "," +
                                          fmt(recon / seen, 5) + "," + fmt(double(correct) / seen) + "," +
                                          fmt(last_eval.accuracy) + "," + fmt(last_eval.loss, 5) + "," + fmt(ips, 1) +
@@ -222,6 +280,12 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
       best_acc = last_eval.accuracy;
       save_checkpoint((out / "best.safetensors").string(), model, rt.optimizers(), cfg, e + 1);
     }
+    if (cfg.keep_checkpoints > 0) {
+      save_checkpoint((out / epoch_checkpoint_name(e + 1)).string(), model, rt.optimizers(), cfg, e + 1);
+      prune_epoch_checkpoints(out_dir, cfg.keep_checkpoints);
+    }
+    last_save = Clock::now();
+    if (stop_after > 0) return stopped_summary(out, stop_after, e + 1, 0, model, ro, t_run, writer);
   }
   nlohmann::json summary = {{"test_accuracy", last_eval.accuracy}, {"best_test_accuracy", std::max(best_acc, last_eval.accuracy)},
                             {"test_images", last_eval.images}, {"epochs", cfg.epochs},

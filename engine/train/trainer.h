@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "data/dataset.h"
 #include "engine/runtime/dist_runtime.h"
 #include "engine/runtime/lane_runtime.h"
 #include "engine/train/config.h"
@@ -17,13 +18,19 @@ struct EvalResult {
   int64_t images = 0;
 };
 
-// Trains per the config; writes the run into out_dir (created). resume_dir: continue a run.
-// Under mpirun every rank calls it; rank 0 alone writes the run directory and the progress.
+// Trains per the config; writes the run into out_dir (created, locked). resume_dir: continue a
+// run (from a mid-epoch checkpoint too). Nothing in out_dir changes before the model, the
+// checkpoint and the data have loaded. After SIGTERM/SIGINT it saves last.safetensors at the
+// current step and returns a summary with "interrupted": true and the "signal". Under mpirun
+// every rank calls it; rank 0 alone writes the run directory and the progress, and the ranks
+// agree on every stop and step checkpoint.
 nlohmann::json train_run(const Config& cfg, const std::string& out_dir, const std::string& resume_dir);
-// Evaluates a model on the config's test split.
+// Evaluates a model on the config's test split (loaded from the config, or given).
 EvalResult evaluate(LaneRuntime& rt, const Config& cfg);
+EvalResult evaluate(LaneRuntime& rt, const Config& cfg, const Dataset& test);
 // The same across ranks (collective: every rank reads the test set, each runs its part).
 EvalResult evaluate(DistRuntime& rt, const Config& cfg);
+EvalResult evaluate(DistRuntime& rt, const Config& cfg, const Dataset& test);
 // Runtime options from the config (threads split over cpu_devices, placement list).
 // runtime.device auto picks every visible GPU when the CUDA backend finds one, else the CPU.
 RuntimeOptions runtime_options(const Config& cfg, size_t lanes);
