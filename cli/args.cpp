@@ -59,10 +59,14 @@ Args parse_args(const std::string& command, const std::vector<std::string>& args
     const std::string& a = args[i];
     const Flag* flag = nullptr;
     for (const Flag& f : flags)
-      if (f.name == a) flag = &f;
+      if (f.name == a || (f.name.empty() && !a.empty() && a[0] != '-')) flag = &f;
     if (!flag) {
       const std::string near = nearest_key(a, names);
       usage_error("unknown argument '" + a + "' for " + command + (near.empty() ? "" : " (did you mean " + near + "?)"));
+    }
+    if (flag->name.empty()) {  // a positional argument
+      r.values_[""].push_back(a);
+      continue;
     }
     if (r.has(a) && !flag->repeatable) usage_error(a + " given twice");
     if (!flag->takes_value) {

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 packages=(cmake ninja-build g++ pkg-config libeigen3-dev nlohmann-json3-dev catch2 zlib1g-dev
-          dataset-fashion-mnist python3-numpy)
+          dataset-fashion-mnist python3-numpy python3-matplotlib)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -32,6 +32,8 @@ struct Config {
   uint64_t seed = 0;
   int log_every = 0;
   bool prefetch = false;
+  std::string init;   // weights file (weights.h) loaded over the initialisation of a new run
+  bool plot = false;  // `mlcn train` draws the run's curves (mlcn plot) at the end
   // runtime
   std::string device;
   int threads = 0;      // 0: all cores

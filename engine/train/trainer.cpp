@@ -1,8 +1,6 @@
 // The training loop; see trainer.h.
 #include "engine/train/trainer.h"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -16,6 +14,8 @@
 #include "engine/io/safetensors.h"
 #include "engine/ops/cuda_bridge.h"
 #include "engine/train/checkpoint.h"
+#include "engine/train/run_log.h"  // defines: RunLog, EpochRecord, peak_rss_mb, build_info
+#include "engine/train/weights.h"  // defines: load_weights
 
 namespace mlcn {
 namespace fs = std::filesystem;
@@ -62,7 +62,7 @@ std::string describe_devices(const RuntimeOptions& o) {
   return s;
 }
 
-EvalResult evaluate(LaneRuntime& rt, const Config& cfg) {
+EvalResult evaluate(LaneRuntime& rt, const Config& cfg, const EvalProgress& progress) {
   Dataset test = load_dataset(cfg.dataset, cfg.data_path, "test", cfg.test_limit);
   BatchOptions bo;
   bo.batch_size = cfg.batch_size;
@@ -70,6 +70,7 @@ EvalResult evaluate(LaneRuntime& rt, const Config& cfg) {
   Batcher batcher(test, bo);
   EvalResult r;
   double loss_sum = 0;
+  if (progress) progress(0, test.n);
   for (int64_t s = 0; s < batcher.steps_per_epoch(); ++s) {
     Batch b = batcher.next();
     Tensor x = Tensor::empty({b.size, test.H, test.W, test.C});
@@ -79,6 +80,7 @@ EvalResult evaluate(LaneRuntime& rt, const Config& cfg) {
     r.images += b.size;
     loss_sum += sr.loss * double(b.size);
     r.accuracy += double(sr.correct);
+    if (progress) progress(r.images, test.n);
   }
   r.accuracy /= double(std::max<int64_t>(r.images, 1));
   r.loss = loss_sum / double(std::max<int64_t>(r.images, 1));
@@ -86,14 +88,16 @@ EvalResult evaluate(LaneRuntime& rt, const Config& cfg) {
 }
 
 namespace {
-void append_line(const fs::path& p, const std::string& line) {
-  std::ofstream f(p, std::ios::app);
-  f << line << "\n";
-}
-std::string fmt(double v, int prec = 4) {
+std::string fmt(double v, int prec) {
   char b[64];
   std::snprintf(b, sizeof b, "%.*f", prec, v);
   return b;
+}
+// The summary of a finished run, if it has one.
+nlohmann::json read_summary(const fs::path& dir) {
+  std::ifstream f(dir / "summary.json");
+  auto j = nlohmann::json::parse(f, nullptr, false);
+  return j.is_object() ? j : nlohmann::json::object();
 }
 }  // namespace
 
@@ -103,6 +107,7 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
   const fs::path out(out_dir);
   Model model(model_spec(cfg));
   model.init(cfg.seed);
+  if (!cfg.init.empty() && resume_dir.empty()) load_weights(cfg.init, model);
   const RuntimeOptions ro = runtime_options(cfg, model.num_lanes());
   LaneRuntime rt(model, ro);
   const bool gpu = ro.devices[0].is_cuda();
@@ -111,6 +116,12 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
   if (!resume_dir.empty()) {
     CheckpointInfo info = load_checkpoint((fs::path(resume_dir) / "last.safetensors").string(), model, rt.optimizers());
     start_epoch = info.epoch;
+    if (start_epoch >= cfg.epochs) {  // a finished run: report it, change nothing
+      nlohmann::json s = read_summary(resume_dir);
+      s["already_finished"] = true;
+      s["epochs_done"] = start_epoch;
+      return s;
+    }
     std::ifstream ev((fs::path(resume_dir) / "events.jsonl").string());
     for (std::string line; std::getline(ev, line);) {  // the best accuracy so far guards best.safetensors
       auto j = nlohmann::json::parse(line, nullptr, false);
@@ -121,13 +132,7 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
   }
   const std::string cfg_text = cfg.json.dump(2) + "\n";
   write_file_atomic((out / "config.json").string(), cfg_text.data(), cfg_text.size());
-  if (resume_dir.empty()) {  // a fresh run into a used directory replaces its logs
-    fs::remove(out / "metrics.csv");
-    fs::remove(out / "events.jsonl");
-  }
-  if (!fs::exists(out / "metrics.csv"))
-    append_line(out / "metrics.csv",
-                "epoch,lr,margin_loss,recon_loss,train_acc,test_acc,test_loss,images_per_s,seconds,peak_host_mb,peak_gpu_mb,gpu_free_mb");
+  fs::remove(out / "summary.json");  // written again, true, when this session ends
   std::fprintf(stderr, "devices: %s; model %s, %zu lane(s) in %zu unit(s)%s, %lld parameters\n",
                describe_devices(ro).c_str(), cfg.model_type.c_str(), model.num_lanes(), rt.units().size(),
                ro.cuda_graphs && !ro.devices.empty() && ro.devices[0].is_cuda() ? ", CUDA graphs" : "",
@@ -141,10 +146,14 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
   bo.prefetch = cfg.prefetch;
   Batcher batcher(train, bo);
   batcher.seek(start_epoch, 0);
-  const bool tty = isatty(fileno(stderr));
-  const auto t_run = Clock::now();
+  RunLog log(out_dir, start_epoch, cfg.epochs, batcher.steps_per_epoch(), cfg.log_every);
+  nlohmann::json start = {{"devices", describe_devices(ro)}, {"parameters", model.num_params()},
+                          {"epochs", cfg.epochs}, {"train_images", train.n}, {"build", build_info()}};
+  if (!resume_dir.empty()) start["resumed_after_epoch"] = start_epoch;
+  if (!cfg.init.empty() && resume_dir.empty()) start["init"] = cfg.init;
+  log.event(resume_dir.empty() ? "start" : "resume", start);
   EvalResult last_eval;
-  double total_images_per_s = 0;
+  double last_ips = 0;
   for (int64_t e = start_epoch; e < cfg.epochs; ++e) {
     const double lr = cfg.lr * std::pow(cfg.lr_decay, double(e));
     // Everything random in an epoch derives from (seed, epoch), so a run resumed at an epoch
@@ -168,50 +177,45 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
       recon += r.recon * double(b.size);
       seen += b.size;
       correct += r.correct;
-      double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-      if (tty || (cfg.log_every > 0 && (s + 1) % cfg.log_every == 0) || s + 1 == steps) {
-        double ips = double(seen) / std::max(secs, 1e-9), eta = double(steps - s - 1) * secs / double(s + 1);
-        std::fprintf(stderr, "%sepoch %lld/%d step %lld/%lld loss %.4f acc %.3f %.0f img/s eta %.0fs%s",
-                     tty ? "\r" : "", (long long)e + 1, cfg.epochs, (long long)s + 1, (long long)steps,
-                     (margin + cfg.lam_recon * recon) / double(seen), double(correct) / double(seen), ips, eta,
-                     tty ? "   " : "\n");
-      }
+      const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+      log.step(e, s, (margin + cfg.lam_recon * recon) / double(seen), margin / double(seen), recon / double(seen),
+               double(correct) / double(seen), lr, double(seen) / std::max(secs, 1e-9));
     }
-    if (tty) std::fprintf(stderr, "\n");
     const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-    // Peak allocator bytes over all GPUs during training, and the free memory cudaMemGetInfo reports.
-    auto gpu_memory = [&]() -> std::string {
-      if (!gpu) return ",";
+    EpochRecord rec;
+    if (gpu) {  // peak allocator bytes over all GPUs during training, and the free memory cudaMemGetInfo reports
       double peak = 0, free = 0;
       for (const Device& d : ro.devices) {
         cuda::MemoryStats m = cuda::memory_stats(d.index);
         peak += double(m.peak), free += double(m.free);
       }
-      return fmt(peak / 1048576.0, 1) + "," + fmt(free / 1048576.0, 1);
-    };
-    last_eval = evaluate(rt, cfg);
-    const double ips = double(seen) / secs;
-    total_images_per_s = ips;
-    append_line(out / "metrics.csv", std::to_string(e + 1) + "," + fmt(lr, 6) + "," + fmt(margin / seen, 5) + "," +
-                                         fmt(recon / seen, 5) + "," + fmt(double(correct) / seen) + "," +
-                                         fmt(last_eval.accuracy) + "," + fmt(last_eval.loss, 5) + "," + fmt(ips, 1) +
-                                         "," + fmt(secs, 2) + "," + fmt(double(cpu_bytes_peak()) / 1048576.0, 1) + "," + gpu_memory());
-    nlohmann::json ev = {{"event", "epoch"}, {"epoch", e + 1}, {"test_accuracy", last_eval.accuracy},
-                         {"train_accuracy", double(correct) / seen}, {"seconds", secs}, {"images_per_s", ips}};
-    append_line(out / "events.jsonl", ev.dump());
-    std::fprintf(stderr, "epoch %lld: test accuracy %.4f, %.1f s, %.0f img/s\n", (long long)e + 1, last_eval.accuracy,
-                 secs, ips);
+      rec.gpu_peak_mb = fmt(peak / 1048576.0, 1), rec.gpu_free_mb = fmt(free / 1048576.0, 1);
+    }
+    rec.peak_alloc_mb = double(cpu_bytes_peak()) / 1048576.0;
+    const auto t_eval = Clock::now();
+    last_eval = evaluate(rt, cfg, [&](int64_t done, int64_t total) { log.eval_progress(e, done, total); });
+    rec.epoch = e + 1, rec.lr = lr, rec.margin_loss = margin / double(seen), rec.recon_loss = recon / double(seen);
+    rec.loss = rec.margin_loss + cfg.lam_recon * rec.recon_loss, rec.train_acc = double(correct) / double(seen);
+    rec.test_acc = last_eval.accuracy, rec.test_loss = last_eval.loss;
+    rec.images_per_s = last_ips = double(seen) / secs, rec.train_seconds = secs;
+    rec.eval_seconds = std::chrono::duration<double>(Clock::now() - t_eval).count();
+    log.epoch_end(rec);
     save_checkpoint((out / "last.safetensors").string(), model, rt.optimizers(), cfg, e + 1);
+    log.event("epoch", {{"epoch", e + 1}, {"test_accuracy", last_eval.accuracy}, {"checkpoint", "last.safetensors"}});
     if (last_eval.accuracy > best_acc) {
       best_acc = last_eval.accuracy;
       save_checkpoint((out / "best.safetensors").string(), model, rt.optimizers(), cfg, e + 1);
+      log.event("best", {{"epoch", e + 1}, {"test_accuracy", best_acc}, {"checkpoint", "best.safetensors"}});
     }
   }
-  nlohmann::json summary = {{"test_accuracy", last_eval.accuracy}, {"best_test_accuracy", std::max(best_acc, last_eval.accuracy)},
+  nlohmann::json summary = {{"test_accuracy", last_eval.accuracy}, {"best_test_accuracy", best_acc},
                             {"test_images", last_eval.images}, {"epochs", cfg.epochs},
-                            {"seconds", std::chrono::duration<double>(Clock::now() - t_run).count()},
-                            {"images_per_s_last_epoch", total_images_per_s}, {"parameters", model.num_params()},
-                            {"devices", describe_devices(ro)}};
+                            {"seconds", log.session_seconds()}, {"run_seconds", log.run_seconds()},
+                            {"images_per_s_last_epoch", last_ips}, {"parameters", model.num_params()},
+                            {"peak_rss_mb", peak_rss_mb()}, {"devices", describe_devices(ro)},
+                            {"finished", utc_now()}, {"build", build_info()}};
+  if (!resume_dir.empty()) summary["resumed_after_epoch"] = start_epoch;
+  log.event("finish", {{"test_accuracy", last_eval.accuracy}, {"best_test_accuracy", best_acc}});
   const std::string summary_text = summary.dump(2) + "\n";
   write_file_atomic((out / "summary.json").string(), summary_text.data(), summary_text.size());
   return summary;

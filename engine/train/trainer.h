@@ -1,7 +1,8 @@
 // Training and evaluation driven by a Config: datasets, the lane runtime, per-epoch learning
-// rate, logging (progress bar on a terminal, plain lines otherwise), the run directory
-// (config.json, metrics.csv, events.jsonl, last/best.safetensors, summary.json) and resume.
+// rate, the run directory (config.json, last/best.safetensors, summary.json; the logs and the
+// progress line are run_log.h's) and resume.
 #pragma once
+#include <functional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -16,10 +17,14 @@ struct EvalResult {
   int64_t images = 0;
 };
 
-// Trains per the config; writes the run into out_dir (created). resume_dir: continue a run.
+// Trains per the config; writes the run into out_dir (created). resume_dir: continue a run;
+// one that already did cfg.epochs epochs is left as it is, and the result is its summary.json
+// with "already_finished": true and "epochs_done". train.init (fresh runs): weights to start from.
 nlohmann::json train_run(const Config& cfg, const std::string& out_dir, const std::string& resume_dir);
+// Called with (images done, images in the split) before the first batch and after each.
+using EvalProgress = std::function<void(int64_t done, int64_t total)>;
 // Evaluates a model on the config's test split.
-EvalResult evaluate(LaneRuntime& rt, const Config& cfg);
+EvalResult evaluate(LaneRuntime& rt, const Config& cfg, const EvalProgress& progress = {});
 // Runtime options from the config (threads split over cpu_devices, placement list).
 // runtime.device auto picks every visible GPU when the CUDA backend finds one, else the CPU.
 RuntimeOptions runtime_options(const Config& cfg, size_t lanes);
