@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_cli.h"  // defines: handle_help
 #include "base/rng.h"
 #include "engine/cpu/capsule.h"
 #include "kernels/conv.cuh"
@@ -306,6 +307,7 @@ void grouped_primary_conv(Bench& bench, int64_t B, int64_t G) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  mlcn::bench::handle_help(argc, argv, "usage: bench_kernels [--reps N] [--warmup N] [--warm-l2] [--csv file]");
   Options opt;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
