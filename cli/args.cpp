@@ -54,7 +54,8 @@ double Args::get_positive(const std::string& flag, double fallback) const {
 Args parse_args(const std::string& command, const std::vector<std::string>& args, const std::vector<Flag>& flags) {
   Args r;
   std::vector<std::string> names;
-  for (const Flag& f : flags) names.push_back(f.name);
+  for (const Flag& f : flags)
+    if (!f.name.empty()) names.push_back(f.name);
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     const Flag* flag = nullptr;

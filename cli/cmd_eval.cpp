@@ -12,6 +12,8 @@
 
 namespace mlcn::cli {
 
+namespace {
+
 // --set overrides with data.test_limit=0 first when neither --config nor --set sets it.
 std::vector<std::string> whole_test_set(const Args& a) {
   std::vector<std::string> sets = a.all("--set");
@@ -20,6 +22,8 @@ std::vector<std::string> whole_test_set(const Args& a) {
   if (!limit) sets.insert(sets.begin(), "data.test_limit=0");
   return sets;
 }
+
+}  // namespace
 
 int cmd_eval(const Args& a, std::ostream& out) {
   const std::string ckpt = checkpoint_arg(a.require("--checkpoint", "FILE"));

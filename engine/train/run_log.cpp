@@ -157,7 +157,9 @@ std::string RunLog::eta() const {
 
 void RunLog::progress(const std::string& line, bool final_line) {
   if (tty_) {
-    const size_t width = static_cast<size_t>(terminal_width()) - 1;
+    // A line redrawn in place is cut to the width (a wrapped one cannot be redrawn); a final
+    // line stays whole.
+    const size_t width = final_line ? line.size() : static_cast<size_t>(terminal_width()) - 1;
     std::fprintf(stderr, "\r%s\033[K%s", line.substr(0, width).c_str(), final_line ? "\n" : "");
   } else {
     std::fprintf(stderr, "%s\n", line.c_str());
@@ -180,9 +182,10 @@ void RunLog::step(int64_t epoch, int64_t step, double loss, double margin, doubl
                                              num(images_per_s, 1));
   if (!tty_ && !logged) return;
   char b[256];
-  std::snprintf(b, sizeof b, "epoch %lld/%d step %lld/%lld loss %.4f acc %.3f %.0f img/s elapsed %s eta %s",
-                (long long)epoch + 1, epochs_, (long long)step + 1, (long long)steps_per_epoch_, loss, acc,
-                images_per_s, duration(run_seconds()).c_str(), eta().c_str());
+  // The most useful first, so a narrow terminal keeps them.
+  std::snprintf(b, sizeof b, "epoch %lld/%d step %lld/%lld eta %s elapsed %s loss %.4f acc %.3f %.0f img/s",
+                (long long)epoch + 1, epochs_, (long long)step + 1, (long long)steps_per_epoch_, eta().c_str(),
+                duration(run_seconds()).c_str(), loss, acc, images_per_s);
   progress(b, false);
 }
 
