@@ -45,10 +45,10 @@ std::vector<BenchModel> bench_models() {
 
 int main(int argc, char** argv) {
   const char* usage = "usage: step [--device cpu|cuda] [--threads N] [--cpu-devices N] [--warmup W] [--iters I] "
-                      "[--models a,b] [--variants eager,grouped,graphs,grouped+graphs] [--json]";
+                      "[--models a,b] [--variants eager,grouped,graphs,grouped+graphs] [--tf32 on|off] [--json]";
   mlcn::bench::handle_help(argc, argv, usage);
   int threads = 2, warmup = 2, iters = 5, cpu_devices = 1;
-  bool json = false;
+  bool json = false, tf32 = false;
   std::string only, device = "cpu", variants = "eager";
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -62,13 +62,18 @@ int main(int argc, char** argv) {
     else if (a == "--json") json = true;
     else if (a == "--device") device = next();
     else if (a == "--cpu-devices") cpu_devices = count();
-    else mlcn::bench::usage_error("step", "unknown option '" + a + "'", usage);
+    else if (a == "--tf32") {  // TF32 cuBLAS/cuDNN math (runtime.allow_tf32)
+      const std::string v = next();
+      if (v != "on" && v != "off") mlcn::bench::usage_error("step", "--tf32 takes on or off, got '" + v + "'", usage);
+      tf32 = v == "on";
+    } else mlcn::bench::usage_error("step", "unknown option '" + a + "'", usage);
   }
   if (device != "cpu" && device != "cuda") mlcn::bench::usage_error("step", "--device must be cpu or cuda", usage);
   if (device == "cuda" && !cuda::available()) {
     std::fprintf(stderr, "step: --device cuda, but no usable GPU (CUDA compiled: %s)\n", cuda::compiled() ? "yes" : "no");
     return 1;
   }
+  if (device == "cuda") cuda::set_allow_tf32(tf32);
   const int64_t B = 100;
   Rng rng(1);
   Tensor x = Tensor::empty({B, 28, 28, 1});

@@ -9,7 +9,11 @@ bench/step.cpp), one row each against the same peer time.
         [--warmup 2] [--models capsnet,mlcn-2l-w4d1] [--engine build/bench/step] [--variants eager,graphs]
 
 Each model is timed by both in turn (engine, then peer) so machine load affects both alike;
-the 1-minute load average is printed beside each row.
+the 1-minute load average is printed beside each row. Every model runs in its own processes
+with its own time limit (--limit seconds); a model that fails or times out is reported and the
+others still run. --tf32 on|off sets TF32 for both sides alike (the peer's cuDNN and matmuls,
+the engine's runtime.allow_tf32): PyTorch's own default (TF32 convolutions) is not compared
+against the engine's float32. torch.compile compiles during the warm-up steps, before timing.
 """
 import argparse
 import json
@@ -22,13 +26,23 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 MODELS = ["capsnet", "mlcn-2l-w4d1", "mlcn-8l-w4d1", "mlcn-4l-w2d4"]
 
 
-def run_json_all(cmd):
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+def run_json_all(cmd, limit):
+    """The JSON lines of `cmd`, or None when it fails or runs past `limit` seconds."""
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=limit)
+    except subprocess.TimeoutExpired:
+        print(f"compare: timed out after {limit} s: {' '.join(cmd)}", file=sys.stderr)
+        return None
+    if p.returncode != 0:
+        print(f"compare: exit {p.returncode}: {' '.join(cmd)}\n{p.stderr[-2000:]}", file=sys.stderr)
+        return None
+    sys.stderr.write(p.stderr[-500:])
+    return [json.loads(line) for line in p.stdout.splitlines() if line.startswith("{")] or None
 
 
-def run_json(cmd):
-    return run_json_all(cmd)[0]
+def run_json(cmd, limit):
+    rows = run_json_all(cmd, limit)
+    return rows[0] if rows else None
 
 
 def main():
@@ -40,25 +54,37 @@ def main():
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--engine", default=os.path.join(ROOT, "build", "bench", "step"))
     ap.add_argument("--variants", default="eager")
+    ap.add_argument("--tf32", choices=("on", "off"), default="off")
+    ap.add_argument("--limit", type=int, default=300, help="seconds allowed to each model's run on each side")
     a = ap.parse_args()
+    if a.warmup < 1:
+        ap.error("--warmup must be >= 1 (torch.compile compiles during the warm-up)")
     common = ["--device", a.device, "--threads", str(a.threads), "--iters", str(a.iters), "--warmup", str(a.warmup)]
     print(f"{'model':<14} {'variant':<15} {'ours ms':>9} {'torch ms':>9} {'ratio':>7} {'ours img/s':>11} "
           f"{'torch img/s':>12} {'load1':>6}")
     rows = []
     for m in a.models.split(","):
-        variants = run_json_all([a.engine, "--json", "--models", m, "--variants", a.variants] + common)
-        peer = run_json([sys.executable, os.path.join(HERE, "step_bench.py"), "--json", "--models", m] + common)
+        engine_tf32 = ["--tf32", a.tf32] if a.device == "cuda" else []
+        variants = run_json_all([a.engine, "--json", "--models", m, "--variants", a.variants] + common + engine_tf32,
+                                a.limit)
+        peer_cmd = [sys.executable, os.path.join(HERE, "step_bench.py"), "--json", "--models", m, "--tf32", a.tf32]
+        peer = run_json(peer_cmd + common, a.limit)
         if a.device == "cuda":
-            compiled = run_json([sys.executable, os.path.join(HERE, "step_bench.py"), "--json", "--compile",
-                                 "--models", m] + common)
-            if compiled.get("compile") not in (None, "unavailable") and compiled["ms_per_step"] < peer["ms_per_step"]:
+            compiled = run_json(peer_cmd + ["--compile"] + common, a.limit)
+            if compiled and compiled.get("compile") not in (None, "unavailable") and (
+                    peer is None or compiled["ms_per_step"] < peer["ms_per_step"]):
                 peer = compiled
+        if not variants or not peer:
+            print(f"{m:<14} FAILED ({'engine' if not variants else 'peer'}; see stderr)", flush=True)
+            rows.append({"model": m, "device": a.device, "failed": "engine" if not variants else "peer"})
+            continue
         load = os.getloadavg()[0]
         for ours in variants:
             ratio = ours["ms_per_step"] / peer["ms_per_step"]
             rows.append({"model": m, "variant": ours["variant"], "device": a.device,
                          "peer_compile": peer.get("compile", "off"), "ours_ms": ours["ms_per_step"],
-                         "torch_ms": peer["ms_per_step"], "ratio": ratio, "load1": load, "threads": a.threads})
+                         "torch_ms": peer["ms_per_step"], "ratio": ratio, "load1": load, "threads": a.threads,
+                         "tf32": a.tf32})
             print(f"{m:<14} {ours['variant']:<15} {ours['ms_per_step']:>9.2f} {peer['ms_per_step']:>9.2f} {ratio:>7.2f} "
                   f"{ours['images_per_s']:>11.1f} {peer['images_per_s']:>12.1f} {load:>6.2f}", flush=True)
     print(json.dumps(rows))

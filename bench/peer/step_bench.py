@@ -104,6 +104,24 @@ def print_table(results, out):
               f"{r['images_per_s']:>9.1f} {r['load1']:>6.2f}", file=out)
 
 
+def blas_in_use():
+    """The BLAS/LAPACK libraries this process has loaded (Debian's torch calls whatever the
+    libblas.so.3 alternative points to: the reference BLAS is ~30x slower than OpenBLAS)."""
+    torch.ones(64, 64) @ torch.ones(64, 64)  # make sure the BLAS is loaded
+    libs = set()
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                path = line.split()[-1] if len(line.split()) >= 6 else ""
+                name = os.path.basename(path)
+                if any(k in name for k in ("blas", "mkl", "lapack")):
+                    libs.add(os.path.realpath(path))
+    except OSError:
+        return "unknown"
+    core = os.environ.get("OPENBLAS_CORETYPE", "auto")
+    return (", ".join(sorted(libs)) or "torch's own") + f" (OPENBLAS_CORETYPE={core})"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--threads", type=int, default=0, help="intra- and inter-op threads (0: torch default)")
@@ -114,6 +132,9 @@ def main():
     ap.add_argument("--models", default=",".join(DEFAULT_MODELS),
                     help="comma-separated subset of " + ",".join(MODELS))
     ap.add_argument("--json", action="store_true", help="one JSON object per model on stdout")
+    ap.add_argument("--tf32", choices=("on", "off"), default="off",
+                    help="TF32 for cuDNN convolutions and matmuls (PyTorch enables it for cuDNN by default; "
+                         "compare like with like: off against the engine's float32, on against runtime.allow_tf32)")
     args = ap.parse_args()
 
     names = [m for m in args.models.split(",") if m]
@@ -134,6 +155,9 @@ def main():
     device = torch.device(args.device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.allow_tf32 = args.tf32 == "on"
+        torch.backends.cuda.matmul.allow_tf32 = args.tf32 == "on"
+    print(f"step_bench: torch {torch.__version__}, BLAS: {blas_in_use()}, tf32 {args.tf32}", file=sys.stderr)
 
     results = []
     for name in names:
