@@ -10,9 +10,14 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_cli.h"        // defines: handle_help
 #include "sched/placement_study.h"  // defines: StudyConfig, run_study, format_study
 
 int main(int argc, char** argv) {
+  mlcn::bench::handle_help(argc, argv,
+                           "usage: fig8_hetero_lanes [--networks N] [--seeds N] [--model paper|flops|calibrated] [--dataset NAME]\n"
+                           "       [--batch N] [--seed N] [--time-limit S] [--memory on|off] [--sizes a,b,...]\n"
+                           "  (sched/placement_study.h describes each option)");
   try {
     mlcn::StudyConfig cfg;
     cfg.title = "fig8_hetero_lanes: heterogeneous lanes on 4 identical devices (paper Fig. 8)";

@@ -9,9 +9,14 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_cli.h"        // defines: handle_help
 #include "sched/placement_study.h"  // defines: StudyConfig, run_study, format_study
 
 int main(int argc, char** argv) {
+  mlcn::bench::handle_help(argc, argv,
+                           "usage: fig9_hetero_devices [--networks N] [--seeds N] [--model paper|flops|calibrated] [--dataset NAME]\n"
+                           "       [--batch N] [--seed N] [--time-limit S] [--memory on|off] [--sizes a,b,...]\n"
+                           "  (sched/placement_study.h describes each option)");
   try {
     mlcn::StudyConfig cfg;
     cfg.title = "fig9_hetero_devices: heterogeneous lanes on K80, M40, P100, V100 (paper Fig. 9)";

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_cli.h"  // defines: handle_help, usage_error, next_value
 #include "engine/ops/ops.h"
 #include "engine/runtime/lane_runtime.h"
 #include "sched/calibration.h"
@@ -92,18 +93,22 @@ double probe(CpuWorker& worker) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  const char* usage =
+      "usage: placement_measured [--batch N] [--networks N] [--lanes N] [--out FILE]\n"
+      "  places random lane sets on 2 CPU workers with each algorithm and measures the step times";
+  mlcn::bench::handle_help(argc, argv, usage);
   int batch = 20, networks = 4, n_lanes = 6;
   std::string out_path;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string a = argv[i];
-    if (a == "--batch") batch = std::atoi(argv[i + 1]);
-    else if (a == "--networks") networks = std::atoi(argv[i + 1]);
-    else if (a == "--lanes") n_lanes = std::atoi(argv[i + 1]);
-    else if (a == "--out") out_path = argv[i + 1];
-    else {
-      std::fprintf(stderr, "usage: placement_measured [--batch N] [--networks N] [--lanes N] [--out FILE]\n");
-      return 2;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--out") {
+      out_path = mlcn::bench::next_value(argc, argv, &i, "placement_measured", usage);
+      continue;
     }
+    int* target = a == "--batch" ? &batch : a == "--networks" ? &networks : a == "--lanes" ? &n_lanes : nullptr;
+    if (!target) mlcn::bench::usage_error("placement_measured", "unknown option '" + a + "'", usage);
+    *target = mlcn::bench::positive_int(a, mlcn::bench::next_value(argc, argv, &i, "placement_measured", usage),
+                                        "placement_measured", usage);
   }
   try {
     const int G = 2;

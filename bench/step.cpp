@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_cli.h"  // defines: handle_help, usage_error, next_value
 #include "engine/core/backend.h"
 #include "engine/runtime/lane_runtime.h"
 
@@ -43,31 +44,31 @@ std::vector<BenchModel> bench_models() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  const char* usage = "usage: step [--device cpu|cuda] [--threads N] [--cpu-devices N] [--warmup W] [--iters I] "
+                      "[--models a,b] [--variants eager,grouped,graphs,grouped+graphs] [--tf32 on|off] [--json]";
+  mlcn::bench::handle_help(argc, argv, usage);
   int threads = 2, warmup = 2, iters = 5, cpu_devices = 1;
   bool json = false, tf32 = false;
   std::string only, device = "cpu", variants = "eager";
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    auto next = [&]() { return i + 1 < argc ? std::string(argv[++i]) : std::string(); };
-    if (a == "--threads") threads = std::atoi(next().c_str());
+    auto next = [&]() { return mlcn::bench::next_value(argc, argv, &i, "step", usage); };
+    auto count = [&]() { return mlcn::bench::positive_int(a, next(), "step", usage); };
+    if (a == "--threads") threads = count();
     else if (a == "--warmup") warmup = std::atoi(next().c_str());
-    else if (a == "--iters") iters = std::atoi(next().c_str());
+    else if (a == "--iters") iters = count();
     else if (a == "--models") only = next();
     else if (a == "--variants") variants = next();
     else if (a == "--json") json = true;
     else if (a == "--device") device = next();
-    else if (a == "--cpu-devices") cpu_devices = std::max(1, std::atoi(next().c_str()));
-    else if (a == "--tf32") tf32 = next() == "on";  // TF32 cuBLAS/cuDNN math (runtime.allow_tf32)
-    else {
-      std::fprintf(stderr, "usage: step [--device cpu|cuda] [--threads N] [--cpu-devices N] [--warmup W] [--iters I] "
-                           "[--models a,b] [--variants eager,grouped,graphs,grouped+graphs] [--tf32 on|off] [--json]\n");
-      return 2;
-    }
+    else if (a == "--cpu-devices") cpu_devices = count();
+    else if (a == "--tf32") {  // TF32 cuBLAS/cuDNN math (runtime.allow_tf32)
+      const std::string v = next();
+      if (v != "on" && v != "off") mlcn::bench::usage_error("step", "--tf32 takes on or off, got '" + v + "'", usage);
+      tf32 = v == "on";
+    } else mlcn::bench::usage_error("step", "unknown option '" + a + "'", usage);
   }
-  if (device != "cpu" && device != "cuda") {
-    std::fprintf(stderr, "step: --device must be cpu or cuda\n");
-    return 2;
-  }
+  if (device != "cpu" && device != "cuda") mlcn::bench::usage_error("step", "--device must be cpu or cuda", usage);
   if (device == "cuda" && !cuda_available()) {
     std::fprintf(stderr, "step: --device cuda, but no usable GPU (CUDA compiled: %s)\n", cuda_compiled() ? "yes" : "no");
     return 1;

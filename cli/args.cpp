@@ -54,15 +54,20 @@ double Args::get_positive(const std::string& flag, double fallback) const {
 Args parse_args(const std::string& command, const std::vector<std::string>& args, const std::vector<Flag>& flags) {
   Args r;
   std::vector<std::string> names;
-  for (const Flag& f : flags) names.push_back(f.name);
+  for (const Flag& f : flags)
+    if (!f.name.empty()) names.push_back(f.name);
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     const Flag* flag = nullptr;
     for (const Flag& f : flags)
-      if (f.name == a) flag = &f;
+      if (f.name == a || (f.name.empty() && !a.empty() && a[0] != '-')) flag = &f;
     if (!flag) {
       const std::string near = nearest_key(a, names);
       usage_error("unknown argument '" + a + "' for " + command + (near.empty() ? "" : " (did you mean " + near + "?)"));
+    }
+    if (flag->name.empty()) {  // a positional argument
+      r.values_[""].push_back(a);
+      continue;
     }
     if (r.has(a) && !flag->repeatable) usage_error(a + " given twice");
     if (!flag->takes_value) {

@@ -17,7 +17,7 @@ class UsageError : public Error {
 };
 
 struct Flag {
-  std::string name;          // "--config"
+  std::string name;          // "--config"; "" collects positional arguments (Args::all(""))
   bool takes_value = true;   // false: a switch such as --generate-only
   bool repeatable = false;   // --set may be given many times
 };

@@ -7,6 +7,9 @@
 #include "base/json_io.h"       // defines: nearest_key
 #include "cli/commands.h"       // defines: commands, Command
 #include "engine/comm/comm.h"  // defines: rank_prefix, abort_world_if_distributed
+#include "base/json_io.h"  // defines: nearest_key
+#include "cli/commands.h"  // defines: commands, Command
+#include "engine/train/run_log.h"  // defines: set_build_info
 
 #ifndef MLCN_GIT_COMMIT
 #define MLCN_GIT_COMMIT "unknown"
@@ -71,6 +74,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
         << "\n\n" << overview();
     return 2;
   }
+  set_build_info({{"version", kVersion}, {"commit", MLCN_GIT_COMMIT}, {"line", version_line()}});
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   for (const std::string& a : rest)
     if (a == "--help" || a == "-h") {

@@ -10,7 +10,7 @@
 #include "data/dataset.h"                 // defines: load_dataset
 #include "engine/io/safetensors.h"        // defines: StFile, write_safetensors
 #include "engine/runtime/lane_runtime.h"  // defines: LaneRuntime
-#include "engine/train/checkpoint.h"      // defines: load_checkpoint
+#include "engine/train/weights.h"         // defines: load_weights
 #include "engine/train/trainer.h"         // defines: runtime_options
 
 namespace mlcn::cli {
@@ -21,7 +21,7 @@ int cmd_step(const Args& a, std::ostream& out) {
   const Config cfg = load_run_config(a.get("--config"), a.get("--checkpoint"), a.all("--set"));
   Model model(model_spec(cfg));
   model.init(cfg.seed);
-  if (a.has("--checkpoint")) load_checkpoint(a.get("--checkpoint"), model, {});
+  if (a.has("--checkpoint")) load_weights(a.get("--checkpoint"), model);
   Dataset test = load_dataset(cfg.dataset, cfg.data_path, "test", cfg.batch_size);
   BatchOptions bo;
   bo.batch_size = cfg.batch_size;

@@ -26,5 +26,8 @@ int cmd_step(const Args& args, std::ostream& out);
 int cmd_info(const Args& args, std::ostream& out);
 int cmd_place(const Args& args, std::ostream& out);
 int cmd_nas(const Args& args, std::ostream& out);
+int cmd_predict(const Args& args, std::ostream& out);
+int cmd_export(const Args& args, std::ostream& out);
+int cmd_plot(const Args& args, std::ostream& out);
 
 }  // namespace mlcn::cli

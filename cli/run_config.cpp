@@ -3,7 +3,7 @@
 
 #include "engine/train/dist_setup.h"      // defines: group_device_count
 #include "engine/train/trainer.h"         // defines: runtime_options
-#include "engine/train/checkpoint.h"      // defines: checkpoint_config
+#include "cli/checkpoint_arg.h"           // defines: stored_config_text
 #include "sched/devices.h"                // defines: identical_devices
 #include "sched/place_report.h"           // defines: resolve_placement
 
@@ -40,7 +40,7 @@ Config resolve_placement_name(Config cfg, const std::string& source) {
 Config load_run_config(const std::string& config_path, const std::string& checkpoint_path,
                        const std::vector<std::string>& sets) {
   if (!config_path.empty()) return resolve_placement_name(load_config(config_path, sets), config_path);
-  return resolve_placement_name(parse_config(checkpoint_config(checkpoint_path).dump(), checkpoint_path, sets),
+  return resolve_placement_name(parse_config(stored_config_text(checkpoint_path), checkpoint_path, sets),
                                 checkpoint_path);
 }
 

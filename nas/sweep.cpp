@@ -19,16 +19,21 @@ BenchArgs parse_bench_args(int argc, char** argv, const std::string& name, const
   BenchArgs a;
   a.out = "runs/bench/" + name;
   a.config = "configs/nas-paper.json";
-  for (int i = 1; i < argc; ++i) {
-    const std::string k = argv[i];
-    if (k == "--help" || k == "-h") {
+  auto usage_error = [&](const std::string& message) {  // the CLI contract: exit 2 with the usage
+    std::cerr << name << ": " << message << "\n" << usage << "\n";
+    std::exit(2);
+  };
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
       std::cout << usage << "\n";
       std::exit(0);
     }
-    MLCN_CHECK(i + 1 < argc, name << ": option '" << k << "' needs a value\n" << usage);
+  for (int i = 1; i < argc; ++i) {
+    const std::string k = argv[i];
+    if (i + 1 >= argc) usage_error("option '" + k + "' needs a value");
     const std::string v = argv[++i];
     if (k == "--scale") {
-      MLCN_CHECK(v == "cpu" || v == "paper", name << ": --scale must be cpu or paper, got '" << v << "'");
+      if (v != "cpu" && v != "paper") usage_error("--scale must be cpu or paper, got '" + v + "'");
       a.paper = v == "paper";
     } else if (k == "--set") {
       a.sets.push_back(v);
@@ -37,7 +42,7 @@ BenchArgs parse_bench_args(int argc, char** argv, const std::string& name, const
     } else if (k == "--config") {
       a.config = v;
     } else {
-      MLCN_FAIL(name << ": unknown option '" << k << "'\n" << usage);
+      usage_error("unknown option '" + k + "'");
     }
   }
   return a;

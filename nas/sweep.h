@@ -30,7 +30,7 @@ struct BenchArgs {
 };
 
 // Parses [--scale cpu|paper] [--config FILE] [--set key=value ...] [--out DIR]; --help prints
-// `usage` and exits 0; bad arguments throw mlcn::Error.
+// `usage` and exits 0; bad arguments print one line and the usage on stderr and exit 2.
 BenchArgs parse_bench_args(int argc, char** argv, const std::string& name, const std::string& usage);
 
 // The CPU scale shared by every figure (Fashion-MNIST subset, batch 50, 1 epoch, 2 repeats,

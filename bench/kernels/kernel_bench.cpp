@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_cli.h"  // defines: handle_help
 #include "base/rng.h"
 #include "engine/cpu/capsule.h"
 #include "kernels/conv.cuh"
@@ -338,6 +339,7 @@ void op_table_rows(Bench& bench) {
 }
 
 int main(int argc, char** argv) {
+  mlcn::bench::handle_help(argc, argv, "usage: bench_kernels [--reps N] [--warmup N] [--warm-l2] [--csv file]");
   Options opt;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];

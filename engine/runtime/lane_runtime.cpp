@@ -243,6 +243,7 @@ StepResult LaneRuntime::step(const Tensor& x, const std::vector<int32_t>& labels
     res.margin = h.margin->value.item();
     res.recon = h.recon_loss->value.item();
     res.lengths = h.lengths;
+    if (mode == StepMode::Eval) res.recon_images = h.recon.to(Device::cpu());
     std::vector<int32_t> pred = argmax_rows(h.lengths);
     for (size_t b = 0; b < labels.size(); ++b) res.correct += pred[b] == labels[b];
     if (mode == StepMode::Train) head_opt_->step(lr, head_stream_);

@@ -36,6 +36,7 @@ enum class StepMode {
 struct StepResult {
   double loss = 0, margin = 0, recon = 0;
   Tensor lengths;  // (B, classes), host
+  Tensor recon_images;  // (B, H*W*C) host, the decoder's output; StepMode::Eval only
   int64_t correct = 0;
 };
 

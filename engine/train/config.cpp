@@ -81,7 +81,7 @@ Config config_from_json(const json& user, const std::string& src) {
   c.train_limit = json_int_in(d["train_limit"], "data.train_limit", 0, int64_t(1) << 40, src);
   c.test_limit = json_int_in(d["test_limit"], "data.test_limit", 0, int64_t(1) << 40, src);
   const json& t = merged["train"];
-  c.epochs = int(json_int_in(t["epochs"], "train.epochs", 0, 1000000, src));
+  c.epochs = int(json_int_in(t["epochs"], "train.epochs", 1, 1000000, src));
   c.batch_size = int(json_int_in(t["batch_size"], "train.batch_size", 1, 65536, src));
   c.lr = t["lr"];
   c.lr_decay = t["lr_decay"];
@@ -96,6 +96,8 @@ Config config_from_json(const json& user, const std::string& src) {
   c.keep_checkpoints = int(json_int_in(t["keep_checkpoints"], "train.keep_checkpoints", 0, 1000000, src));
   MLCN_CHECK(c.checkpoint_minutes >= 0 && c.checkpoint_minutes <= 1e6,
              src << ": train.checkpoint_minutes must be in [0, 1e6], got " << c.checkpoint_minutes);
+  c.init = t["init"];
+  c.plot = t["plot"];
   MLCN_CHECK(c.lr > 0, src << ": train.lr must be > 0, got " << c.lr);
   MLCN_CHECK(c.lr_decay > 0 && c.lr_decay <= 1, src << ": train.lr_decay must be in (0, 1], got " << c.lr_decay);
   MLCN_CHECK(c.shift_fraction >= 0 && c.shift_fraction < 0.5, src << ": train.shift_fraction must be in [0, 0.5)");

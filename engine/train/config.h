@@ -35,6 +35,8 @@ struct Config {
   int64_t checkpoint_every = 0;    // steps between mid-epoch checkpoints (0: epoch ends only)
   double checkpoint_minutes = 0;   // minutes between mid-epoch checkpoints (0: off)
   int keep_checkpoints = 0;        // epoch-E.safetensors kept for the last K epochs (0: none)
+  std::string init;   // weights file (weights.h) loaded over the initialisation of a new run
+  bool plot = false;  // `mlcn train` draws the run's curves (mlcn plot) at the end
   // runtime
   std::string device;
   int threads = 0;      // 0: all cores

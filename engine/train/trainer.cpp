@@ -1,8 +1,6 @@
 // The training loop; see trainer.h.
 #include "engine/train/trainer.h"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -17,9 +15,11 @@
 #include "engine/io/safetensors.h"
 #include "engine/core/backend.h"
 #include "engine/train/checkpoint.h"
-#include "engine/train/dist_setup.h"
+#include "engine/train/dist_setup.h"    // defines: dist_options, rank_runtime_options, fault_point
 #include "engine/train/finite_guard.h"  // defines: check_step_finite
 #include "engine/train/run_dir.h"       // defines: RunLock, StopSignals, trim_run_logs
+#include "engine/train/run_log.h"       // defines: RunLog, EpochRecord, peak_rss_mb, build_info
+#include "engine/train/weights.h"       // defines: load_weights
 
 namespace mlcn {
 namespace fs = std::filesystem;
@@ -67,64 +67,82 @@ std::string describe_devices(const RuntimeOptions& o) {
 }
 
 namespace {
-template <class Runtime> EvalResult evaluate_with(Runtime& rt, const Config& cfg, const Dataset& test) {
+
+template <class Runtime>
+EvalResult evaluate_with(Runtime& rt, const Config& cfg, const Dataset& test, const EvalProgress& progress) {
   BatchOptions bo;
   bo.batch_size = cfg.batch_size;
   bo.shuffle = false;
   Batcher batcher(test, bo);
   EvalResult r;
   double loss_sum = 0;
+  if (progress) progress(0, test.n);
   for (int64_t s = 0; s < batcher.steps_per_epoch(); ++s) {
     Batch b = batcher.next();
-    Tensor x = Tensor::empty({b.size, test.H, test.W, test.C});
+    Tensor x = Tensor::empty({b.size, test.H, test.W, test.C});  // (B, H, W, C)
     std::copy(b.images, b.images + x.numel(), x.data<float>());
     std::vector<int32_t> labels(b.labels, b.labels + b.size);
     StepResult sr = rt.step(x, labels, StepMode::Eval, 0, nullptr);
     r.images += b.size;
     loss_sum += sr.loss * double(b.size);
     r.accuracy += double(sr.correct);
+    if (progress) progress(r.images, test.n);
   }
   r.accuracy /= double(std::max<int64_t>(r.images, 1));
   r.loss = loss_sum / double(std::max<int64_t>(r.images, 1));
   return r;
 }
-}  // namespace
 
 Dataset test_split(const Config& cfg) { return load_dataset(cfg.dataset, cfg.data_path, "test", cfg.test_limit); }
 
-EvalResult evaluate(LaneRuntime& rt, const Config& cfg) { return evaluate_with(rt, cfg, test_split(cfg)); }
-EvalResult evaluate(LaneRuntime& rt, const Config& cfg, const Dataset& test) { return evaluate_with(rt, cfg, test); }
-EvalResult evaluate(DistRuntime& rt, const Config& cfg) { return evaluate_with(rt, cfg, test_split(cfg)); }
-EvalResult evaluate(DistRuntime& rt, const Config& cfg, const Dataset& test) { return evaluate_with(rt, cfg, test); }
+}  // namespace
+
+EvalResult evaluate(LaneRuntime& rt, const Config& cfg, const EvalProgress& progress) {
+  return evaluate_with(rt, cfg, test_split(cfg), progress);
+}
+EvalResult evaluate(LaneRuntime& rt, const Config& cfg, const Dataset& test, const EvalProgress& progress) {
+  return evaluate_with(rt, cfg, test, progress);
+}
+EvalResult evaluate(DistRuntime& rt, const Config& cfg, const EvalProgress& progress) {
+  return evaluate_with(rt, cfg, test_split(cfg), progress);
+}
+EvalResult evaluate(DistRuntime& rt, const Config& cfg, const Dataset& test, const EvalProgress& progress) {
+  return evaluate_with(rt, cfg, test, progress);
+}
 
 namespace {
-void append_line(const fs::path& p, const std::string& line) {
-  std::ofstream f(p, std::ios::app);
-  f << line << "\n";
-}
-std::string fmt(double v, int prec = 4) {
+
+std::string fmt(double v, int prec) {
   char b[64];
   std::snprintf(b, sizeof b, "%.*f", prec, v);
   return b;
+}
+
+// The summary of a finished run, if it has one.
+nlohmann::json read_summary(const fs::path& dir) {
+  std::ifstream f(dir / "summary.json");
+  auto j = nlohmann::json::parse(f, nullptr, false);
+  return j.is_object() ? j : nlohmann::json::object();
 }
 
 // What every rank does after this step, agreed across ranks (one small all-gather per step under
 // mpirun, so a signal that reaches the ranks at different steps never splits them): > 0, stop
 // for that signal; -1, save a step checkpoint and go on; 0, go on.
 int agreed_stop(int signal, bool checkpoint_due) {
-  int64_t mine = signal > 0 ? signal : (checkpoint_due ? -1 : 0);
+  const int64_t mine = signal > 0 ? signal : (checkpoint_due ? -1 : 0);
   if (world().size() == 1) return int(mine);
   int64_t agreed = 0;
   for (int64_t v : world().allgather_int(mine)) agreed = v > 0 ? std::max(agreed, v) : (agreed == 0 ? v : agreed);
   return int(agreed);
 }
 
-// After SIGTERM/SIGINT: last.safetensors holds (epoch, step); summary.json says so.
+// After SIGTERM/SIGINT: last.safetensors holds (epoch, step); summary.json says so (rank 0).
 nlohmann::json stopped_summary(const fs::path& out, int sig, int64_t epoch, int64_t step, Model& model,
                                const RuntimeOptions& ro, Clock::time_point t_run, bool writer) {
   nlohmann::json summary = {{"interrupted", true}, {"signal", sig}, {"epochs_done", epoch}, {"step", step},
                             {"seconds", std::chrono::duration<double>(Clock::now() - t_run).count()},
-                            {"parameters", model.num_params()}, {"devices", describe_devices(ro)}};
+                            {"parameters", model.num_params()}, {"devices", describe_devices(ro)},
+                            {"peak_rss_mb", peak_rss_mb()}, {"build", build_info()}};
   if (!writer) return summary;
   const std::string text = summary.dump(2) + "\n";
   write_file_atomic((out / "summary.json").string(), text.data(), text.size());
@@ -132,6 +150,7 @@ nlohmann::json stopped_summary(const fs::path& out, int sig, int64_t epoch, int6
                sig, (long long)epoch, (long long)step, (out / "last.safetensors").c_str(), out.c_str());
   return summary;
 }
+
 }  // namespace
 
 nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const std::string& resume_dir) {
@@ -144,6 +163,7 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
   // Nothing in out_dir changes until the model, the checkpoint and both data splits have loaded.
   Model model(model_spec(cfg));
   model.init(cfg.seed);
+  if (!cfg.init.empty() && resume_dir.empty()) load_weights(cfg.init, model);
   const RuntimeOptions ro = rank_runtime_options(cfg, model.num_lanes());
   const int group_devices = group_device_count(cfg, static_cast<int>(ro.devices.size()));
   DistRuntime rt(model, ro, dist_options(cfg, group_devices), world());
@@ -153,8 +173,14 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
   const std::string resume_file = (fs::path(resume_dir) / "last.safetensors").string();
   if (!resume_dir.empty()) pos = load_checkpoint(resume_file, model, rt.optimizers()).pos;
   const int64_t start_epoch = pos.epoch;
+  if (!resume_dir.empty() && start_epoch >= cfg.epochs && pos.step == 0) {  // a finished run: report it, change nothing
+    nlohmann::json s = read_summary(resume_dir);
+    s["already_finished"] = true;
+    s["epochs_done"] = start_epoch;
+    return s;
+  }
   Dataset train = load_dataset(cfg.dataset, cfg.data_path, "train", cfg.train_limit);
-  const Dataset test = load_dataset(cfg.dataset, cfg.data_path, "test", cfg.test_limit);
+  const Dataset test = test_split(cfg);
   BatchOptions bo;
   bo.batch_size = cfg.batch_size;
   bo.shift_fraction = cfg.shift_fraction;
@@ -166,35 +192,42 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
                          << batcher.steps_per_epoch() << " steps (train.batch_size or data.train_limit changed)");
   batcher.seek(start_epoch, pos.step);
 
-  if (writer) remove_stale_temp_files(out_dir);
+  // Everything is loaded: from here on the run directory changes (rank 0 alone).
   double best_acc = -1;
-  if (writer && resume_dir.empty()) {
-    remove_run_files(out_dir);  // --overwrite: the old run goes only now
-  } else if (writer) {
-    best_acc = trim_run_logs(out_dir, start_epoch);  // rows past the checkpoint are replayed
-    std::fprintf(stderr, "resumed from %s after epoch %lld step %lld\n", resume_dir.c_str(), (long long)start_epoch,
-                 (long long)pos.step);
-  }
-  const std::string cfg_text = cfg.json.dump(2) + "\n";
-  if (writer) write_file_atomic((out / "config.json").string(), cfg_text.data(), cfg_text.size());
-  if (writer && !fs::exists(out / "metrics.csv"))
-    append_line(out / "metrics.csv",
-                "epoch,lr,margin_loss,recon_loss,train_acc,test_acc,test_loss,images_per_s,seconds,peak_host_mb,peak_gpu_mb,gpu_free_mb");
-  if (writer && world().size() > 1)
-    std::fprintf(stderr, "%d ranks (%s): %d replica group(s) of %d rank(s), lanes on devices [%s] of each group\n",
-                 world().size(), world().kind().c_str(), rt.replicas(), rt.group_size(),
-                 nlohmann::json(rt.placement()).dump().c_str());
-  if (writer)
+  std::unique_ptr<RunLog> log;
+  if (writer) {
+    remove_stale_temp_files(out_dir);
+    if (resume_dir.empty()) {
+      remove_run_files(out_dir);  // --overwrite: the old run goes only now
+    } else {
+      best_acc = trim_run_logs(out_dir, start_epoch);  // rows past the checkpoint are replayed
+      std::fprintf(stderr, "resumed from %s after epoch %lld step %lld\n", resume_dir.c_str(), (long long)start_epoch,
+                   (long long)pos.step);
+    }
+    const std::string cfg_text = cfg.json.dump(2) + "\n";
+    write_file_atomic((out / "config.json").string(), cfg_text.data(), cfg_text.size());
+    fs::remove(out / "summary.json");  // written again, true, when this session ends
+    if (world().size() > 1)
+      std::fprintf(stderr, "%d ranks (%s): %d replica group(s) of %d rank(s), lanes on devices [%s] of each group\n",
+                   world().size(), world().kind().c_str(), rt.replicas(), rt.group_size(),
+                   nlohmann::json(rt.placement()).dump().c_str());
     std::fprintf(stderr, "devices: %s; model %s, %zu lane(s) in %zu unit(s)%s, %lld parameters\n",
                  describe_devices(ro).c_str(), cfg.model_type.c_str(), model.num_lanes(), rt.local().units().size(),
                  ro.cuda_graphs && !ro.devices.empty() && ro.devices[0].is_cuda() ? ", CUDA graphs" : "",
                  (long long)model.num_params());
+    log = std::make_unique<RunLog>(out_dir, start_epoch, cfg.epochs, batcher.steps_per_epoch(), cfg.log_every);
+    nlohmann::json start = {{"devices", describe_devices(ro)}, {"parameters", model.num_params()},
+                            {"epochs", cfg.epochs}, {"train_images", train.n}, {"build", build_info()},
+                            {"ranks", world().size()}};
+    if (!resume_dir.empty()) start["resumed_after_epoch"] = start_epoch, start["resumed_at_step"] = pos.step;
+    if (!cfg.init.empty() && resume_dir.empty()) start["init"] = cfg.init;
+    log->event(resume_dir.empty() ? "start" : "resume", start);
+  }
   const StopSignals signals;
-  auto last_save = Clock::now();
-  const bool tty = writer && isatty(fileno(stderr));
   const auto t_run = Clock::now();
+  auto last_save = t_run;
   EvalResult last_eval;
-  double total_images_per_s = 0;
+  double last_ips = 0;
   for (int64_t e = start_epoch; e < cfg.epochs; ++e) {
     const double lr = cfg.lr * std::pow(cfg.lr_decay, double(e));
     // Everything random in an epoch derives from (seed, epoch), so a run resumed at an epoch
@@ -214,7 +247,7 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
       for (const Device& d : ro.devices) cuda().reset_peak(d.index);
     for (int64_t s = s0; s < steps; ++s) {
       Batch b = batcher.next();
-      Tensor x = Tensor::empty({b.size, train.H, train.W, train.C});
+      Tensor x = Tensor::empty({b.size, train.H, train.W, train.C});  // (B, H, W, C)
       std::copy(b.images, b.images + x.numel(), x.data<float>());
       std::vector<int32_t> labels(b.labels, b.labels + b.size);
       fault_point(e * steps + s);
@@ -224,61 +257,56 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
       recon += r.recon * double(b.size);
       seen += b.size;
       correct += r.correct;
-      double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-      if (writer && (tty || (cfg.log_every > 0 && (s + 1) % cfg.log_every == 0) || s + 1 == steps)) {
-        double ips = double(seen) / std::max(secs, 1e-9), eta = double(steps - s - 1) * secs / double(s + 1);
-        std::fprintf(stderr, "%sepoch %lld/%d step %lld/%lld loss %.4f acc %.3f %.0f img/s eta %.0fs%s",
-                     tty ? "\r" : "", (long long)e + 1, cfg.epochs, (long long)s + 1, (long long)steps,
-                     (margin + cfg.lam_recon * recon) / double(seen), double(correct) / double(seen), ips, eta,
-                     tty ? "   " : "\n");
-      }
+      const double secs = secs_before + std::chrono::duration<double>(Clock::now() - t0).count();
+      if (log)
+        log->step(e, s, (margin + cfg.lam_recon * recon) / double(seen), margin / double(seen), recon / double(seen),
+                  double(correct) / double(seen), lr, double(seen) / std::max(secs, 1e-9));
       const bool due = (cfg.checkpoint_every > 0 && (s + 1) % cfg.checkpoint_every == 0) ||
                        (cfg.checkpoint_minutes > 0 &&
                         std::chrono::duration<double>(Clock::now() - last_save).count() >= 60 * cfg.checkpoint_minutes);
       const int stop = agreed_stop(StopSignals::stop_signal(), due);
       if (stop && s + 1 < steps) {
-        const double spent = secs_before + std::chrono::duration<double>(Clock::now() - t0).count();
-        const TrainPosition at{e, s + 1, dropout_rng.state(), margin, recon, seen, correct, spent};
+        const TrainPosition at{e, s + 1, dropout_rng.state(), margin, recon, seen, correct, secs};
         rt.sync_for_checkpoint();  // collective: every lane's state reaches rank 0
         if (writer) save_checkpoint_at((out / "last.safetensors").string(), model, rt.optimizers(), cfg, at);
         last_save = Clock::now();
         if (stop > 0) return stopped_summary(out, stop, e, s + 1, model, ro, t_run, writer);
       }
     }
-    if (tty) std::fprintf(stderr, "\n");
     const double secs = secs_before + std::chrono::duration<double>(Clock::now() - t0).count();
-    // Peak allocator bytes over all GPUs during training, and the free memory cudaMemGetInfo reports.
-    auto gpu_memory = [&]() -> std::string {
-      if (!gpu) return ",";
+    EpochRecord rec;
+    if (gpu) {  // peak allocator bytes over all GPUs during training, and the free memory cudaMemGetInfo reports
       double peak = 0, free = 0;
       for (const Device& d : ro.devices) {
         kernels::MemoryInfo m = cuda().memory_info(d.index);
         peak += double(m.peak), free += double(m.free);
       }
-      return fmt(peak / 1048576.0, 1) + "," + fmt(free / 1048576.0, 1);
-    };
-    last_eval = evaluate(rt, cfg, test);
-    const double ips = double(seen) / secs;
-    total_images_per_s = ips;
+      rec.gpu_peak_mb = fmt(peak / 1048576.0, 1), rec.gpu_free_mb = fmt(free / 1048576.0, 1);
+    }
+    rec.peak_alloc_mb = double(cpu_bytes_peak()) / 1048576.0;
+    const auto t_eval = Clock::now();
+    last_eval = evaluate(rt, cfg, test, [&](int64_t done, int64_t total) {
+      if (log) log->eval_progress(e, done, total);
+    });
+    last_ips = double(seen) / std::max(secs, 1e-9);
     rt.sync_for_checkpoint();  // collective: every lane's state reaches rank 0
     const int stop_after = e + 1 < cfg.epochs ? agreed_stop(StopSignals::stop_signal(), false) : 0;
     if (!writer) {
       if (stop_after > 0) return stopped_summary(out, stop_after, e + 1, 0, model, ro, t_run, writer);
       continue;
     }
-    append_line(out / "metrics.csv", std::to_string(e + 1) + "," + fmt(lr, 6) + "," + fmt(margin / seen, 5) + "," +
-                                         fmt(recon / seen, 5) + "," + fmt(double(correct) / seen) + "," +
-                                         fmt(last_eval.accuracy) + "," + fmt(last_eval.loss, 5) + "," + fmt(ips, 1) +
-                                         "," + fmt(secs, 2) + "," + fmt(double(cpu_bytes_peak()) / 1048576.0, 1) + "," + gpu_memory());
-    nlohmann::json ev = {{"event", "epoch"}, {"epoch", e + 1}, {"test_accuracy", last_eval.accuracy},
-                         {"train_accuracy", double(correct) / seen}, {"seconds", secs}, {"images_per_s", ips}};
-    append_line(out / "events.jsonl", ev.dump());
-    std::fprintf(stderr, "epoch %lld: test accuracy %.4f, %.1f s, %.0f img/s\n", (long long)e + 1, last_eval.accuracy,
-                 secs, ips);
+    rec.epoch = e + 1, rec.lr = lr, rec.margin_loss = margin / double(seen), rec.recon_loss = recon / double(seen);
+    rec.loss = rec.margin_loss + cfg.lam_recon * rec.recon_loss, rec.train_acc = double(correct) / double(seen);
+    rec.test_acc = last_eval.accuracy, rec.test_loss = last_eval.loss;
+    rec.images_per_s = last_ips, rec.train_seconds = secs;
+    rec.eval_seconds = std::chrono::duration<double>(Clock::now() - t_eval).count();
+    log->epoch_end(rec);
     save_checkpoint((out / "last.safetensors").string(), model, rt.optimizers(), cfg, e + 1);
+    log->event("epoch", {{"epoch", e + 1}, {"test_accuracy", last_eval.accuracy}, {"checkpoint", "last.safetensors"}});
     if (last_eval.accuracy > best_acc) {
       best_acc = last_eval.accuracy;
       save_checkpoint((out / "best.safetensors").string(), model, rt.optimizers(), cfg, e + 1);
+      log->event("best", {{"epoch", e + 1}, {"test_accuracy", best_acc}, {"checkpoint", "best.safetensors"}});
     }
     if (cfg.keep_checkpoints > 0) {
       save_checkpoint((out / epoch_checkpoint_name(e + 1)).string(), model, rt.optimizers(), cfg, e + 1);
@@ -289,9 +317,11 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
   }
   nlohmann::json summary = {{"test_accuracy", last_eval.accuracy}, {"best_test_accuracy", std::max(best_acc, last_eval.accuracy)},
                             {"test_images", last_eval.images}, {"epochs", cfg.epochs},
-                            {"seconds", std::chrono::duration<double>(Clock::now() - t_run).count()},
-                            {"images_per_s_last_epoch", total_images_per_s}, {"parameters", model.num_params()},
-                            {"devices", describe_devices(ro)}};
+                            {"seconds", log ? log->session_seconds() : 0.0}, {"run_seconds", log ? log->run_seconds() : 0.0},
+                            {"images_per_s_last_epoch", last_ips}, {"parameters", model.num_params()},
+                            {"peak_rss_mb", peak_rss_mb()}, {"devices", describe_devices(ro)},
+                            {"finished", utc_now()}, {"build", build_info()}};
+  if (!resume_dir.empty()) summary["resumed_after_epoch"] = start_epoch;
   if (world().size() > 1) {
     const CommStats& c = rt.stats();
     const double n = double(std::max<int64_t>(c.steps, 1));
@@ -301,6 +331,7 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
                               {"collective_seconds", c.seconds}};
   }
   if (!writer) return summary;
+  log->event("finish", {{"test_accuracy", last_eval.accuracy}, {"best_test_accuracy", summary["best_test_accuracy"]}});
   const std::string summary_text = summary.dump(2) + "\n";
   write_file_atomic((out / "summary.json").string(), summary_text.data(), summary_text.size());
   return summary;

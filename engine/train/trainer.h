@@ -1,7 +1,8 @@
 // Training and evaluation driven by a Config: datasets, the lane runtime, per-epoch learning
-// rate, logging (progress bar on a terminal, plain lines otherwise), the run directory
-// (config.json, metrics.csv, events.jsonl, last/best.safetensors, summary.json) and resume.
+// rate, the run directory (config.json, last/best.safetensors, summary.json; the logs and the
+// progress line are run_log.h's) and resume.
 #pragma once
+#include <functional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -19,18 +20,22 @@ struct EvalResult {
 };
 
 // Trains per the config; writes the run into out_dir (created, locked). resume_dir: continue a
-// run (from a mid-epoch checkpoint too). Nothing in out_dir changes before the model, the
-// checkpoint and the data have loaded. After SIGTERM/SIGINT it saves last.safetensors at the
+// run (from a mid-epoch checkpoint too); one that already did cfg.epochs epochs is left as it is,
+// and the result is its summary.json with "already_finished": true and "epochs_done". Nothing
+// in out_dir changes before the model, the checkpoint and the data have loaded. train.init
+// (fresh runs): weights to start from. After SIGTERM/SIGINT it saves last.safetensors at the
 // current step and returns a summary with "interrupted": true and the "signal". Under mpirun
 // every rank calls it; rank 0 alone writes the run directory and the progress, and the ranks
 // agree on every stop and step checkpoint.
 nlohmann::json train_run(const Config& cfg, const std::string& out_dir, const std::string& resume_dir);
+// Called with (images done, images in the split) before the first batch and after each.
+using EvalProgress = std::function<void(int64_t done, int64_t total)>;
 // Evaluates a model on the config's test split (loaded from the config, or given).
-EvalResult evaluate(LaneRuntime& rt, const Config& cfg);
-EvalResult evaluate(LaneRuntime& rt, const Config& cfg, const Dataset& test);
+EvalResult evaluate(LaneRuntime& rt, const Config& cfg, const EvalProgress& progress = {});
+EvalResult evaluate(LaneRuntime& rt, const Config& cfg, const Dataset& test, const EvalProgress& progress = {});
 // The same across ranks (collective: every rank reads the test set, each runs its part).
-EvalResult evaluate(DistRuntime& rt, const Config& cfg);
-EvalResult evaluate(DistRuntime& rt, const Config& cfg, const Dataset& test);
+EvalResult evaluate(DistRuntime& rt, const Config& cfg, const EvalProgress& progress = {});
+EvalResult evaluate(DistRuntime& rt, const Config& cfg, const Dataset& test, const EvalProgress& progress = {});
 // Runtime options from the config (threads split over cpu_devices, placement list).
 // runtime.device auto picks every visible GPU when the CUDA backend finds one, else the CPU.
 RuntimeOptions runtime_options(const Config& cfg, size_t lanes);

@@ -58,7 +58,7 @@ TEST_CASE("config: an empty config is the defaults, and the Config struct carrie
 
 TEST_CASE("config: integers beyond their range name the key instead of wrapping", "[config]") {
   CHECK_THROWS_WITH(parse_config(R"({"train": {"epochs": 4294967297}})", "c.json"),
-                    Contains("c.json: train.epochs must be an integer in 0..1000000"));
+                    Contains("c.json: train.epochs must be an integer in 1..1000000"));
   CHECK_THROWS_WITH(parse_config(R"({"train": {"batch_size": 1000000000}})", "c.json"),
                     Contains("train.batch_size must be an integer in 1..65536"));
   CHECK_THROWS_WITH(parse_config(R"({"runtime": {"cpu_devices": 4096}})", "c.json"),

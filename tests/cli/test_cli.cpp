@@ -1,0 +1,34 @@
+// The exit-status contract of cli/cli.h for every subcommand in the table: --help prints the
+// usage on stdout and exits 0, an unknown flag exits 2 with the usage on stderr and a
+// suggestion, `mlcn --help` lists every command, `mlcn --version` names the commit.
+#include <catch2/catch.hpp>
+
+#include "cli/commands.h"
+#include "cli_run.h"
+
+TEST_CASE("cli: --help and usage errors of every subcommand", "[cli][help]") {
+  CliRun top = run_cli({"--help"});
+  CHECK(top.status == 0);
+  CHECK(top.err.empty());
+  for (const mlcn::cli::Command& c : mlcn::cli::commands()) {
+    INFO(c.name);
+    CHECK(top.out.find("  " + c.name + " ") != std::string::npos);
+    for (const char* h : {"--help", "-h"}) {
+      CliRun r = run_cli({c.name, h});
+      CHECK(r.status == 0);
+      CHECK(r.out.rfind("usage: mlcn " + c.name, 0) == 0);
+      CHECK(r.err.empty());
+    }
+    CliRun bad = run_cli({c.name, "--no-such-flag", "x"});
+    CHECK(bad.status == 2);
+    CHECK(bad.out.empty());
+    CHECK(bad.err.find("unknown argument '--no-such-flag'") != std::string::npos);
+    CHECK(bad.err.find("usage: mlcn " + c.name) != std::string::npos);
+  }
+  CliRun v = run_cli({"--version"});
+  CHECK(v.status == 0);
+  CHECK(v.out.find("(commit ") != std::string::npos);
+  CliRun near = run_cli({"predcit"});
+  CHECK(near.status == 2);
+  CHECK(near.err.find("did you mean 'predict'") != std::string::npos);
+}
