@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "engine/comm/nccl_comm.h"
-#include "engine/ops/cuda_bridge.h"
+#include "engine/core/backend.h"  // defines: cuda, cuda_available
 
 using namespace mlcn;
 
@@ -55,16 +55,16 @@ class ThreadComm : public Comm {
   int rank_, size_;
 };
 
-Tensor on_device(const std::vector<double>& v, DType dt, int dev) {
+Tensor on_device(const std::vector<double>& v, DType dt, int dev, const Stream& lane) {
   Tensor h = Tensor::empty({static_cast<int64_t>(v.size())}, dt);
   for (size_t i = 0; i < v.size(); ++i) h.set(static_cast<int64_t>(i), v[i]);
-  Tensor d = Tensor::empty(h.shape(), dt, Device::cuda(dev));
-  d.copy_from(h);  // on the device's current stream: the lane stream below
+  Tensor d = Tensor::empty(h.shape(), dt, Device::cuda(dev), lane);
+  d.copy_from(h, lane);  // on the lane stream, which the collectives are ordered after
   return d;
 }
 
-std::vector<double> host(const Tensor& t) {
-  Tensor h = t.to(Device::cpu());
+std::vector<double> host(const Tensor& t, const Stream& lane) {
+  Tensor h = t.to(Device::cpu(), lane);  // waits for the lane stream, itself ordered after the collective
   std::vector<double> v;
   for (int64_t i = 0; i < h.numel(); ++i) v.push_back(h.item(i));
   return v;
@@ -80,23 +80,22 @@ void rank_main(ThreadBoot& boot, int rank, int size, Seen& out) {
   try {
     ThreadComm bootstrap(boot, rank, size);
     NcclComm c(bootstrap, rank);
-    void* lane = cuda::create_stream(rank);
-    cuda::set_stream(rank, lane);
-    c.set_order_stream(lane);
+    const Stream lane = cuda().create_stream(rank);
+    c.set_order_stream(lane.handle);
     const double base = 10.0 * (rank + 1);
-    Tensor a = on_device({base + 0.25, base + 1, -base}, DType::F32, rank);
+    Tensor a = on_device({base + 0.25, base + 1, -base}, DType::F32, rank, lane);
     c.allreduce_sum_async(a);  // no host wait: the lane stream's copy below is ordered by the event
-    out.sum32 = host(a);
-    Tensor b = on_device({base * 1e-3, 1.0 / 3.0}, DType::F64, rank);
+    out.sum32 = host(a, lane);
+    Tensor b = on_device({base * 1e-3, 1.0 / 3.0}, DType::F64, rank, lane);
     c.allreduce_sum(b);
-    out.sum64 = host(b);
-    Tensor in = on_device({double(rank), double(rank) + 0.5}, DType::F32, rank);
-    Tensor all = Tensor::empty({2 * size}, DType::F32, Device::cuda(rank));
+    out.sum64 = host(b, lane);
+    Tensor in = on_device({double(rank), double(rank) + 0.5}, DType::F32, rank, lane);
+    Tensor all = Tensor::empty({2 * size}, DType::F32, Device::cuda(rank), lane);
     c.allgather(in, all);
-    out.gathered = host(all);
-    Tensor x = on_device({double(rank + 7), double(rank - 7)}, DType::F32, rank);
+    out.gathered = host(all, lane);
+    Tensor x = on_device({double(rank + 7), double(rank - 7)}, DType::F32, rank, lane);
     c.broadcast(x, size - 1);
-    out.bcast = host(x);
+    out.bcast = host(x, lane);
   } catch (const std::exception& e) {
     out.error = e.what();
   }
@@ -114,7 +113,7 @@ std::vector<Seen> run_ranks(int size) {
 }  // namespace
 
 TEST_CASE("emulated NCCL, 2 ranks on 2 GPUs: all-reduce, all-gather and broadcast ordered by events", "[nccl]") {
-  REQUIRE(cuda::available());
+  REQUIRE(cuda_available());
   std::vector<Seen> seen = run_ranks(2);
   for (int r = 0; r < 2; ++r) {
     INFO("rank " << r);
@@ -127,7 +126,7 @@ TEST_CASE("emulated NCCL, 2 ranks on 2 GPUs: all-reduce, all-gather and broadcas
 }
 
 TEST_CASE("emulated NCCL, a communicator of size 1 is the identity", "[nccl]") {
-  REQUIRE(cuda::available());
+  REQUIRE(cuda_available());
   std::vector<Seen> seen = run_ranks(1);
   REQUIRE(seen[0].error.empty());
   CHECK(seen[0].sum32 == std::vector<double>{10.25, 11, -10});
