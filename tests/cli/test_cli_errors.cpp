@@ -2,6 +2,8 @@
 // and no damage to files already on disk.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -18,7 +20,8 @@ struct Run {
   std::string err;
 };
 Run run(const std::string& args) {
-  fs::path errf = fs::temp_directory_path() / "mlcn_cli_err.txt";
+  // One file per process: ctest runs this binary's cases in parallel processes.
+  fs::path errf = fs::temp_directory_path() / ("mlcn_cli_err." + std::to_string(::getpid()) + ".txt");
   int rc = std::system((kMlcn + " " + args + " > /dev/null 2> " + errf.string()).c_str());
   std::ifstream f(errf);
   std::stringstream ss;
@@ -26,7 +29,7 @@ Run run(const std::string& args) {
   return {WEXITSTATUS(rc), ss.str()};
 }
 fs::path write(const std::string& name, const std::string& text) {
-  fs::path p = fs::temp_directory_path() / name;
+  fs::path p = fs::temp_directory_path() / (std::to_string(::getpid()) + "_" + name);
   std::ofstream(p) << text;
   return p;
 }
@@ -65,7 +68,7 @@ TEST_CASE("bad configs: unknown key, wrong type, invalid lane depth", "[cli]") {
 }
 
 TEST_CASE("a corrupt checkpoint is refused and left untouched", "[cli]") {
-  fs::path p = fs::temp_directory_path() / "corrupt.safetensors";
+  fs::path p = fs::temp_directory_path() / ("corrupt." + std::to_string(::getpid()) + ".safetensors");
   {
     std::ofstream f(p, std::ios::binary);
     f << "this is not a checkpoint at all";

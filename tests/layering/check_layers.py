@@ -2,6 +2,7 @@
 """Checks which way the project's dependencies point (docs/architecture.md) and that the
 repository stands alone. Run by ctest as `layering`; exits 1 listing every violation.
 
+Also: no Catch2 test name holds a ';' (ctest's discovery splits it and the case never runs).
 Rules: base includes nothing of the project; kernels are leaves over base; data and sched use
 only base; nas uses base and sched, and the engine only through nas/train_bridge.cpp; the engine
 never includes sched, nas or cli; no tracked file names ../shared or a development machine's
@@ -66,8 +67,23 @@ def outside_paths():
     return bad
 
 
+def test_names():
+    """Catch2 test names with ';' are split by ctest's discovery, so the case silently never runs."""
+    bad = []
+    pattern = re.compile(r'TEST_CASE\("([^"]*)"')
+    for dirpath, _, files in os.walk(os.path.join(ROOT, "tests")):
+        for name in files:
+            if name.endswith(".cpp"):
+                path = os.path.join(dirpath, name)
+                with open(path, encoding="utf-8", errors="replace") as f:
+                    for case in pattern.findall(f.read()):
+                        if ";" in case:
+                            bad.append(f"{os.path.relpath(path, ROOT)}: test name with ';' never runs under ctest: {case}")
+    return bad
+
+
 def main():
-    bad = include_violations() + outside_paths()
+    bad = include_violations() + outside_paths() + test_names()
     for line in bad:
         print(line)
     print(f"{len(bad)} violation(s)" if bad else "layering: every dependency points the documented way")

@@ -8,7 +8,7 @@
 
 using namespace mlcn;
 
-TEST_CASE("defaults are the paper's settings; loads are multiples of 4 x (w2, d4)", "[nas][config]") {
+TEST_CASE("defaults are the paper's settings, loads are multiples of 4 x (w2, d4)", "[nas][config]") {
   NasConfig c = parse_nas_config("{}", "test");
   CHECK(c.search.strategy == "random");
   CHECK(c.search.iterations == 64);

@@ -107,7 +107,7 @@ TEST_CASE("generated models respect every bucket and fill them completely", "[na
   }
 }
 
-TEST_CASE("the same seed gives the same models; model i does not depend on the others", "[nas][generator]") {
+TEST_CASE("the same seed gives the same models, model i does not depend on the others", "[nas][generator]") {
   NasConfig cfg = config(R"({"buckets": {"count": 4, "memory_gib": 4, "load": 2}})");
   ModelGenerator a(cfg.space), b(cfg.space);
   std::vector<GeneratedModel> first;
@@ -167,7 +167,7 @@ TEST_CASE("each lane goes to the least-filled bucket that still fits a lane", "[
   }
 }
 
-TEST_CASE("a lane that fits no bucket is never drawn; fitting() agrees with fits()", "[nas][generator]") {
+TEST_CASE("a lane that fits no bucket is never drawn, fitting() agrees with fits()", "[nas][generator]") {
   NasConfig cfg = config(R"({"buckets": [{"memory_gib": 0.05, "load": 1}, {"memory_gib": 12, "load": 0.02}]})");
   ModelGenerator gen(cfg.space);
   BucketUse empty;

@@ -34,7 +34,7 @@ int run(const std::string& cmd) { return WEXITSTATUS(std::system((cmd + " > /dev
 
 }  // namespace
 
-TEST_CASE("tiny search end to end; mlcn train accepts its best config and reproduces the score", "[nas][e2e]") {
+TEST_CASE("tiny search end to end, mlcn train accepts its best config and reproduces the score", "[nas][e2e]") {
   // dataset-fashion-mnist is a dependency (cli/setup.sh installs it): its absence is a failure.
   INFO("/usr/share/datasets/fashion-mnist is missing: apt-get install dataset-fashion-mnist");
   REQUIRE(fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"));

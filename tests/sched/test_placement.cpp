@@ -13,7 +13,7 @@
 
 using namespace mlcn;
 
-TEST_CASE("greedy is LPT; local-search and exact find the optimum LPT misses", "[sched][placement]") {
+TEST_CASE("greedy is LPT, local-search and exact find the optimum LPT misses", "[sched][placement]") {
   // LPT on {3,3,2,2,2} and 2 devices gives 7; the optimum {3,3},{2,2,2} is 6.
   PlacementProblem p = make_problem({3, 3, 2, 2, 2}, {1, 1});
   CHECK(place(p, "greedy").makespan == 7);

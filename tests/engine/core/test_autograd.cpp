@@ -38,7 +38,7 @@ TEST_CASE("autograd: a parameter used twice accumulates both gradients, across s
   CHECK(x->grad.item(0) == 5.0);  // 3 + 2: gradients add up until the optimizer zeroes them
 }
 
-TEST_CASE("autograd: seeds and losses are checked; no closure without gradients", "[autograd]") {
+TEST_CASE("autograd: seeds and losses are checked, no closure without gradients", "[autograd]") {
   Tape t;
   Var v = make_var(Tensor::zeros({2}, DType::F64), true);
   CHECK_THROWS_WITH(t.backward(v), Catch::Contains("scalar loss"));

@@ -68,7 +68,7 @@ TEST_CASE("config: integers beyond their range name the key instead of wrapping"
   CHECK_THROWS_WITH(parse_config(R"({"train": {"lr": 1e400}})", "c.json"), Contains("c.json: invalid JSON"));
 }
 
-TEST_CASE("config: --set errors name --set; the file's own errors name the file", "[config]") {
+TEST_CASE("config: --set errors name --set, the file's own errors name the file", "[config]") {
   CHECK_THROWS_WITH(parse_config("{}", "c.json", {"train.epoch=1"}),
                     Contains("--set train.epoch=1: unknown config key 'train.epoch' (did you mean 'train.epochs'?)"));
   CHECK_THROWS_WITH(parse_config("{}", "c.json", {"train.epochs=many"}),
@@ -78,7 +78,7 @@ TEST_CASE("config: --set errors name --set; the file's own errors name the file"
                     Contains("c.json: invalid JSON: duplicate key 'epochs'"));
 }
 
-TEST_CASE("config: --set reaches one lane; dataset aliases resolve to the canonical name", "[config]") {
+TEST_CASE("config: --set reaches one lane, dataset aliases resolve to the canonical name", "[config]") {
   Config c = parse_config("{}", "c.json", {"model.lanes.1.width=3", "data.dataset=fmnist"});
   REQUIRE(c.lanes.size() == 2);
   CHECK(c.lanes[0].width == config_defaults()["model"]["lanes"][0]["width"].get<int>());
