@@ -115,6 +115,15 @@ class BinSearch {
       blocks_.push_back({i, j});
       i = j;
     }
+    // Per device: the lanes that fit it and need memory, least time per byte first.
+    by_density_.assign(G_, {});
+    for (int k = 0; k < G_; ++k) {
+      for (int i = 0; i < L_; ++i)
+        if (m_[i] > 0 && fits(0, m_[i], p.capacity[dev_[k]])) by_density_[k].push_back(i);
+      std::stable_sort(by_density_[k].begin(), by_density_[k].end(), [&](int a, int b) {
+        return t_[a][k] * m_[b] < t_[b][k] * m_[a];
+      });
+    }
     load_.assign(G_, 0.0);
     subset_.assign(G_, 0);
     suffix_w_.assign(G_, std::vector<double>(blocks_.size() + 1));
@@ -181,6 +190,10 @@ class BinSearch {
     for (int i = 0; i < L_; ++i)
       if (rem >> i & 1) rem_w += w_[i], rem_m += m_[i];
     const double T = target();
+    if (!memory_fill_ok(k, rem, rem_m, T)) {
+      remember(key);
+      return;
+    }
     const double lo_w = std::isinf(T) ? -INFINITY : rem_w - T * speed_after_[k + 1];
     const double lo_m = std::isinf(cap_after_[k + 1]) ? -INFINITY : rem_m - cap_after_[k + 1];
     auto& sw = suffix_w_[k];
@@ -202,6 +215,27 @@ class BinSearch {
     const int64_t found_before = found_;
     enumerate(k, 0, rem, allowed, must, 0.0, 0.0, 0.0, lo_w, lo_m);
     if (found_ == found_before) remember(key);
+  }
+
+  // Devices k.. hold the remaining lanes, so device h >= k holds at least rem_m minus the
+  // others' capacity; covering that with the lanes of least time per byte (fractionally)
+  // bounds its load from below. False when that bound reaches T or the bytes cannot be held.
+  bool memory_fill_ok(int k, uint64_t rem, double rem_m, double T) const {
+    if (std::isinf(cap_after_[k])) return true;
+    for (int h = k; h < G_; ++h) {
+      double need = rem_m - (cap_after_[k] - p_.capacity[dev_[h]]);
+      if (need <= 0) continue;
+      double t = 0;
+      for (int i : by_density_[h]) {
+        if (!(rem >> i & 1)) continue;
+        const double take = std::min(need, m_[i]);
+        t += t_[i][h] / m_[i] * take;
+        need -= take;
+        if (need <= 0) break;
+      }
+      if (need > 1e-9 * rem_m || t >= T * (1 + 1e-10)) return false;
+    }
+    return true;
   }
 
   // Chooses how many of block b's allowed members device k takes (most first).
@@ -275,6 +309,7 @@ class BinSearch {
   std::vector<std::pair<int, int>> blocks_;  // [begin, end) of identical sorted lanes
   std::vector<double> speed_after_, cap_after_;  // (G+1) sums over devices k.. in sorted order
   std::vector<std::vector<double>> suffix_w_, suffix_m_;  // per device: block suffix sums
+  std::vector<std::vector<int>> by_density_;  // (G) fitting lanes by time per byte
   std::vector<double> load_;            // (G) load of each filled device
   std::vector<uint64_t> subset_;        // (G) lanes of each filled device
   std::vector<int> best_;

@@ -63,8 +63,17 @@ struct Placement {
 Placement evaluate(const PlacementProblem& p, const std::vector<int>& device);
 
 // max(volume bound, largest lane on its best device, preemptive bound for related speeds,
-// pigeonhole bound for identical speeds). Valid for every assignment.
+// pigeonhole bound for identical speeds, the two memory bounds below). Valid for every
+// assignment.
 double lower_bound(const PlacementProblem& p);
+// When every device has a capacity: device g must hold at least (total need - the other
+// devices' capacity) bytes, which takes at least the time of the fractional covering by
+// the lanes of least time per byte on g; the largest such time over the devices (0 if none).
+double memory_fill_bound(const PlacementProblem& p);
+// When every device has a capacity: the lanes needing more than half the largest capacity
+// need distinct devices; the least T at which they can be matched to distinct devices they
+// fit, each taking at most T there (0 when fewer than two such lanes).
+double memory_conflict_bound(const PlacementProblem& p);
 
 struct PlaceOptions {
   uint64_t seed = 1;
