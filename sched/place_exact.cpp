@@ -109,6 +109,12 @@ class BinSearch {
       for (int g = 0; g < G_; ++g)
         if (fits(0, m_[i], p.capacity[g])) w_[i] = std::min(w_[i], p.time[l][g] * p.speed[g]);
     }
+    // Related speeds (time * speed the same on every device): lanes are in decreasing work.
+    related_ = true;
+    for (int i = 0; i < L_ && related_; ++i)
+      for (int k = 0; k < G_ && related_; ++k)
+        related_ = std::fabs(t_[i][k] * p.speed[dev_[k]] - w_[i]) <= 1e-9 * std::max(1.0, w_[i]);
+    for (int i = 1; i < L_ && related_; ++i) related_ = w_[i] <= w_[i - 1];
     for (int i = 0; i < L_;) {
       int j = i + 1;
       while (j < L_ && t_[j] == t_[i] && m_[j] == m_[i]) ++j;
@@ -190,7 +196,7 @@ class BinSearch {
     for (int i = 0; i < L_; ++i)
       if (rem >> i & 1) rem_w += w_[i], rem_m += m_[i];
     const double T = target();
-    if (!memory_fill_ok(k, rem, rem_m, T)) {
+    if (!memory_fill_ok(k, rem, rem_m, T) || !preemptive_ok(k, rem, T)) {
       remember(key);
       return;
     }
@@ -234,6 +240,21 @@ class BinSearch {
         if (need <= 0) break;
       }
       if (need > 1e-9 * rem_m || t >= T * (1 + 1e-10)) return false;
+    }
+    return true;
+  }
+
+  // Related speeds: the j largest remaining lanes need at least their work over the speed of
+  // the j fastest remaining devices (the last j in device order) each, so their total work
+  // is below T times that speed sum (the preemptive bound of Q|pmtn|Cmax). False if not.
+  bool preemptive_ok(int k, uint64_t rem, double T) const {
+    if (!related_ || std::isinf(T)) return true;
+    double w = 0, s = 0;
+    int h = G_ - 1;
+    for (uint64_t r = rem; r && h >= k; r &= r - 1, --h) {
+      w += w_[__builtin_ctzll(r)];
+      s += p_.speed[dev_[h]];
+      if (w >= T * s * (1 + 1e-10)) return false;
     }
     return true;
   }
@@ -309,6 +330,7 @@ class BinSearch {
   std::vector<std::pair<int, int>> blocks_;  // [begin, end) of identical sorted lanes
   std::vector<double> speed_after_, cap_after_;  // (G+1) sums over devices k.. in sorted order
   std::vector<std::vector<double>> suffix_w_, suffix_m_;  // per device: block suffix sums
+  bool related_ = false;                // speeds only: w_ is each lane's work, decreasing
   std::vector<std::vector<int>> by_density_;  // (G) fitting lanes by time per byte
   std::vector<double> load_;            // (G) load of each filled device
   std::vector<uint64_t> subset_;        // (G) lanes of each filled device
