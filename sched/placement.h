@@ -99,8 +99,10 @@ Placement place_exact(const PlacementProblem& p, const std::vector<int>& start,
 // Any placement that fits memory, by exact's complete search with no makespan target:
 // 1 (found, *device filled), 0 (none exists), -1 (time limit reached first). At most 64 lanes.
 int find_placement_exact(const PlacementProblem& p, std::vector<int>* device, double time_limit_s);
-// exact's branch and bound from the feasible `start`, stopped after node_limit nodes: the
-// best placement found (start itself when none is better). Deterministic.
+// exact's search from the feasible `start` within node_limit nodes in all: 8 probes that
+// bisect between the lower bound and the best makespan found, each looking for any placement
+// below the midpoint. Returns the best placement found (start when none is better).
+// Deterministic.
 std::vector<int> improve_exact(const PlacementProblem& p, const std::vector<int>& start,
                                int64_t node_limit);
 
