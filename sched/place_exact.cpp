@@ -109,11 +109,26 @@ class BinSearch {
       for (int g = 0; g < G_; ++g)
         if (fits(0, m_[i], p.capacity[g])) w_[i] = std::min(w_[i], p.time[l][g] * p.speed[g]);
     }
+    // Related speeds (time * speed the same on every device): lanes are in decreasing work.
+    related_ = true;
+    for (int i = 0; i < L_ && related_; ++i)
+      for (int k = 0; k < G_ && related_; ++k)
+        related_ = std::fabs(t_[i][k] * p.speed[dev_[k]] - w_[i]) <= 1e-9 * std::max(1.0, w_[i]);
+    for (int i = 1; i < L_ && related_; ++i) related_ = w_[i] <= w_[i - 1];
     for (int i = 0; i < L_;) {
       int j = i + 1;
       while (j < L_ && t_[j] == t_[i] && m_[j] == m_[i]) ++j;
       blocks_.push_back({i, j});
       i = j;
+    }
+    // Per device: the lanes that fit it and need memory, least time per byte first.
+    by_density_.assign(G_, {});
+    for (int k = 0; k < G_; ++k) {
+      for (int i = 0; i < L_; ++i)
+        if (m_[i] > 0 && fits(0, m_[i], p.capacity[dev_[k]])) by_density_[k].push_back(i);
+      std::stable_sort(by_density_[k].begin(), by_density_[k].end(), [&](int a, int b) {
+        return t_[a][k] * m_[b] < t_[b][k] * m_[a];
+      });
     }
     load_.assign(G_, 0.0);
     subset_.assign(G_, 0);
@@ -126,6 +141,14 @@ class BinSearch {
   std::vector<int> run(const std::vector<int>& start) {
     best_ = start;
     ub_ = start.empty() ? INFINITY : place_detail::makespan_of(p_, start);
+    uint64_t all = L_ == 64 ? ~uint64_t(0) : (uint64_t(1) << L_) - 1;
+    fill(0, all, kNoConstraint);
+    return best_;
+  }
+  // Searches for any placement with makespan below T (empty when none was found).
+  std::vector<int> run_below(double T) {
+    best_.clear();
+    ub_ = T;
     uint64_t all = L_ == 64 ? ~uint64_t(0) : (uint64_t(1) << L_) - 1;
     fill(0, all, kNoConstraint);
     return best_;
@@ -181,6 +204,10 @@ class BinSearch {
     for (int i = 0; i < L_; ++i)
       if (rem >> i & 1) rem_w += w_[i], rem_m += m_[i];
     const double T = target();
+    if (!memory_fill_ok(k, rem, rem_m, T) || !preemptive_ok(k, rem, T)) {
+      remember(key);
+      return;
+    }
     const double lo_w = std::isinf(T) ? -INFINITY : rem_w - T * speed_after_[k + 1];
     const double lo_m = std::isinf(cap_after_[k + 1]) ? -INFINITY : rem_m - cap_after_[k + 1];
     auto& sw = suffix_w_[k];
@@ -202,6 +229,42 @@ class BinSearch {
     const int64_t found_before = found_;
     enumerate(k, 0, rem, allowed, must, 0.0, 0.0, 0.0, lo_w, lo_m);
     if (found_ == found_before) remember(key);
+  }
+
+  // Devices k.. hold the remaining lanes, so device h >= k holds at least rem_m minus the
+  // others' capacity; covering that with the lanes of least time per byte (fractionally)
+  // bounds its load from below. False when that bound reaches T or the bytes cannot be held.
+  bool memory_fill_ok(int k, uint64_t rem, double rem_m, double T) const {
+    if (std::isinf(cap_after_[k])) return true;
+    for (int h = k; h < G_; ++h) {
+      double need = rem_m - (cap_after_[k] - p_.capacity[dev_[h]]);
+      if (need <= 0) continue;
+      double t = 0;
+      for (int i : by_density_[h]) {
+        if (!(rem >> i & 1)) continue;
+        const double take = std::min(need, m_[i]);
+        t += t_[i][h] / m_[i] * take;
+        need -= take;
+        if (need <= 0) break;
+      }
+      if (need > 1e-9 * rem_m || t >= T * (1 + 1e-10)) return false;
+    }
+    return true;
+  }
+
+  // Related speeds: the j largest remaining lanes need at least their work over the speed of
+  // the j fastest remaining devices (the last j in device order) each, so their total work
+  // is below T times that speed sum (the preemptive bound of Q|pmtn|Cmax). False if not.
+  bool preemptive_ok(int k, uint64_t rem, double T) const {
+    if (!related_ || std::isinf(T)) return true;
+    double w = 0, s = 0;
+    int h = G_ - 1;
+    for (uint64_t r = rem; r && h >= k; r &= r - 1, --h) {
+      w += w_[__builtin_ctzll(r)];
+      s += p_.speed[dev_[h]];
+      if (w >= T * s * (1 + 1e-10)) return false;
+    }
+    return true;
   }
 
   // Chooses how many of block b's allowed members device k takes (most first).
@@ -275,6 +338,8 @@ class BinSearch {
   std::vector<std::pair<int, int>> blocks_;  // [begin, end) of identical sorted lanes
   std::vector<double> speed_after_, cap_after_;  // (G+1) sums over devices k.. in sorted order
   std::vector<std::vector<double>> suffix_w_, suffix_m_;  // per device: block suffix sums
+  bool related_ = false;                // speeds only: w_ is each lane's work, decreasing
+  std::vector<std::vector<int>> by_density_;  // (G) fitting lanes by time per byte
   std::vector<double> load_;            // (G) load of each filled device
   std::vector<uint64_t> subset_;        // (G) lanes of each filled device
   std::vector<int> best_;
@@ -301,8 +366,23 @@ int find_placement_exact(const PlacementProblem& p, std::vector<int>* device, do
 std::vector<int> improve_exact(const PlacementProblem& p, const std::vector<int>& start,
                                int64_t node_limit) {
   if (p.lanes() > 64 || p.devices() < 2) return start;
-  BinSearch search(p, 1e9, node_limit);
-  return search.run(start);
+  // Bisection on the makespan between the lower bound and the incumbent: each probe looks for
+  // any placement below the midpoint with an eighth of the nodes. A tight target prunes far
+  // more than the incumbent does, so good placements far below a poor start are found fast.
+  std::vector<int> best = start;
+  double ub = place_detail::makespan_of(p, start), lo = lower_bound(p);
+  for (int probe = 0; probe < 8 && ub > lo * (1 + 1e-6); ++probe) {
+    const double T = lo + (ub - lo) / 2;
+    BinSearch search(p, 1e9, node_limit / 8, true);
+    std::vector<int> found = search.run_below(T);
+    if (!found.empty()) {
+      best = found;
+      ub = place_detail::makespan_of(p, found);
+    } else {
+      lo = T;  // proven when the probe was complete; else only where the next probe looks
+    }
+  }
+  return best;
 }
 
 Placement place_exact(const PlacementProblem& p, const std::vector<int>& start,

@@ -60,8 +60,10 @@ PlacementProblem family_instance(const FamilySpec& f, int lanes, uint64_t seed) 
     } catch (const Error&) {
       continue;  // a lane larger than every device, or more memory needed than held
     }
+    // Feasible: the list search settles most; exact's memory search the rest.
     std::vector<int> dev;
-    if (!f.tight || find_placement_exact(p, &dev, 10) == 1) return p;
+    const int list = find_memory_feasible(p, &dev, 200000);
+    if (list == 1 || (list == -1 && find_placement_exact(p, &dev, 10) == 1)) return p;
   }
   MLCN_FAIL("placement family " << f.name << ": no feasible instance of " << lanes
                                 << " lanes drawn in 1000 tries (seed " << seed << ")");

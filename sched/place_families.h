@@ -4,7 +4,7 @@
 // (the paper cost model) and by the analytic memory bound. Mixed speeds are drawn in 1..8 and
 // stretched to span exactly 1x-8x. Tight memory: the devices together hold 4-10% more than
 // the lanes need (shares drawn per device on mixed speeds, equal on identical ones); loose:
-// about twice the need. Tight instances are redrawn until a placement fits memory. The device
+// about twice the need. Instances are redrawn until a placement fits memory. The device
 // count is drawn in [devices_min, devices_max], capped at lanes / 3 (not below devices_min).
 #pragma once
 #include <cstdint>
@@ -25,7 +25,7 @@ struct FamilySpec {
 
 // identical-loose, identical-tight, mixed-loose, mixed-tight (4-8 devices each).
 std::vector<FamilySpec> placement_families();
-// Instance `seed` of a family with `lanes` lanes. Throws when no feasible tight instance is
+// Instance `seed` of a family with `lanes` lanes. Throws when no feasible instance is
 // drawn in 1000 tries.
 PlacementProblem family_instance(const FamilySpec& f, int lanes, uint64_t seed);
 

@@ -165,6 +165,8 @@ double lower_bound(const PlacementProblem& p) {
     single = std::max(single, t);
   }
   double lb = std::max(volume / speed_sum, single);
+  lb = std::max(lb, memory_fill_bound(p));
+  lb = std::max(lb, memory_conflict_bound(p));
   if (related_speeds(p)) {
     // Preemptive optimum of Q|pmtn|Cmax: the k largest lanes need the k fastest devices.
     std::vector<double> work(L), speed = p.speed;
@@ -181,6 +183,94 @@ double lower_bound(const PlacementProblem& p) {
     if (L > G && speed.front() == speed.back()) lb = std::max(lb, (work[G - 1] + work[G]) / speed[0]);
   }
   return lb;
+}
+
+double memory_fill_bound(const PlacementProblem& p) {
+  double total_mem = 0, total_cap = 0;
+  for (double m : p.mem) total_mem += m;
+  for (double c : p.capacity) {
+    if (c <= 0) return 0;  // an unlimited device can take any surplus
+    total_cap += c;
+  }
+  double lb = 0;
+  std::vector<std::pair<double, int>> by_density;
+  for (int g = 0; g < p.devices(); ++g) {
+    // Device g holds at least what the others cannot: total need - their capacity.
+    double need = total_mem - (total_cap - p.capacity[g]);
+    if (need <= 0) continue;
+    by_density.clear();
+    for (int l = 0; l < p.lanes(); ++l)
+      if (p.mem[l] > 0 && fits(0, p.mem[l], p.capacity[g]))
+        by_density.emplace_back(p.time[l][g] / p.mem[l], l);
+    std::sort(by_density.begin(), by_density.end());
+    // Fractional covering: the least time per byte first (a lower bound on any integral one).
+    double t = 0;
+    for (const auto& [ratio, l] : by_density) {
+      const double take = std::min(need, p.mem[l]);
+      t += ratio * take;
+      need -= take;
+      if (need <= 0) break;
+    }
+    lb = std::max(lb, t);
+  }
+  return lb;
+}
+
+namespace {
+
+// Kuhn's augmenting path for lane i of `big` among devices allowed by ok(i, g).
+template <class Ok>
+bool augment(int i, const Ok& ok, int G, std::vector<int>* owner, std::vector<char>* seen) {
+  for (int g = 0; g < G; ++g) {
+    if (!ok(i, g) || (*seen)[g]) continue;
+    (*seen)[g] = 1;
+    if ((*owner)[g] < 0 || augment((*owner)[g], ok, G, owner, seen)) {
+      (*owner)[g] = i;
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+double memory_conflict_bound(const PlacementProblem& p) {
+  const int G = p.devices();
+  double max_cap = 0;
+  for (double c : p.capacity) {
+    if (c <= 0) return 0;
+    max_cap = std::max(max_cap, c);
+  }
+  std::vector<int> big;  // no two of these fit one device together
+  for (int l = 0; l < p.lanes(); ++l)
+    if (p.mem[l] > max_cap / 2 * (1 + 1e-12)) big.push_back(l);
+  if (big.size() < 2 || int(big.size()) > G) return 0;
+  std::vector<double> cand;
+  for (int l : big)
+    for (int g = 0; g < G; ++g)
+      if (fits(0, p.mem[l], p.capacity[g])) cand.push_back(p.time[l][g]);
+  std::sort(cand.begin(), cand.end());
+  cand.erase(std::unique(cand.begin(), cand.end()), cand.end());
+  // The least threshold T at which the big lanes can sit on distinct devices, each taking at
+  // most T there (bottleneck matching by bisection over the candidate times).
+  auto matches = [&](double T) {
+    auto ok = [&](int i, int g) {
+      return fits(0, p.mem[big[i]], p.capacity[g]) && p.time[big[i]][g] <= T;
+    };
+    std::vector<int> owner(G, -1);
+    for (int i = 0; i < int(big.size()); ++i) {
+      std::vector<char> seen(G, 0);
+      if (!augment(i, ok, G, &owner, &seen)) return false;
+    }
+    return true;
+  };
+  size_t lo = 0, hi = cand.size();
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (matches(cand[mid])) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo < cand.size() ? cand[lo] : 0;
 }
 
 std::vector<int> lanes_by_decreasing_work(const PlacementProblem& p) {

@@ -63,8 +63,17 @@ struct Placement {
 Placement evaluate(const PlacementProblem& p, const std::vector<int>& device);
 
 // max(volume bound, largest lane on its best device, preemptive bound for related speeds,
-// pigeonhole bound for identical speeds). Valid for every assignment.
+// pigeonhole bound for identical speeds, the two memory bounds below). Valid for every
+// assignment.
 double lower_bound(const PlacementProblem& p);
+// When every device has a capacity: device g must hold at least (total need - the other
+// devices' capacity) bytes, which takes at least the time of the fractional covering by
+// the lanes of least time per byte on g; the largest such time over the devices (0 if none).
+double memory_fill_bound(const PlacementProblem& p);
+// When every device has a capacity: the lanes needing more than half the largest capacity
+// need distinct devices; the least T at which they can be matched to distinct devices they
+// fit, each taking at most T there (0 when fewer than two such lanes).
+double memory_conflict_bound(const PlacementProblem& p);
 
 struct PlaceOptions {
   uint64_t seed = 1;
@@ -90,8 +99,10 @@ Placement place_exact(const PlacementProblem& p, const std::vector<int>& start,
 // Any placement that fits memory, by exact's complete search with no makespan target:
 // 1 (found, *device filled), 0 (none exists), -1 (time limit reached first). At most 64 lanes.
 int find_placement_exact(const PlacementProblem& p, std::vector<int>* device, double time_limit_s);
-// exact's branch and bound from the feasible `start`, stopped after node_limit nodes: the
-// best placement found (start itself when none is better). Deterministic.
+// exact's search from the feasible `start` within node_limit nodes in all: 8 probes that
+// bisect between the lower bound and the best makespan found, each looking for any placement
+// below the midpoint. Returns the best placement found (start when none is better).
+// Deterministic.
 std::vector<int> improve_exact(const PlacementProblem& p, const std::vector<int>& start,
                                int64_t node_limit);
 
