@@ -5,6 +5,7 @@
 #pragma once
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -29,14 +30,26 @@ inline ModelSpec mlcn_spec(int lanes, int width, int depth) {
   return s;
 }
 
+inline double process_cpu_seconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+
 struct StepTiming {
-  double seconds = 0;     // median step
+  double seconds = 0;       // median step, wall clock
+  double cpu_seconds = 0;   // median step, CPU time of the busiest rank (see below)
   double comm_bytes = 0;  // per step and rank: lane outputs received + gradients all-reduced
   double comm_seconds = 0;  // per step inside collectives
 };
 
 // Median seconds of one Train step (after `warmup` steps) of `spec` at batch B: one process
 // with `cpu_devices` single-thread workers (world size 1), or the ranks of `world` in `mode`.
+// Besides the wall clock, the process CPU time of the step on the busiest rank: on a machine
+// shared with other jobs the wall clock grows with the load, the CPU time of a single-thread
+// rank much less. OpenMPI polls while it waits, so a rank waiting for a slower one counts the
+// wait as CPU time (as an idle core would); with several workers in one process the CPU time
+// adds up the workers and is not a step time.
 inline StepTiming time_step(const ModelSpec& spec, int B, const std::string& mode, int cpu_devices, int warmup, int iters) {
   Model m(spec);
   m.init(1);
@@ -49,18 +62,25 @@ inline StepTiming time_step(const ModelSpec& spec, int B, const std::string& mod
   for (int64_t i = 0; i < x.numel(); ++i) x.set(i, r.uniform());
   std::vector<int32_t> labels;
   for (int b = 0; b < B; ++b) labels.push_back(static_cast<int32_t>(r.below(10)));
-  std::vector<double> t;
+  std::vector<double> t, cpu;
   for (int i = 0; i < warmup + iters; ++i) {
     world().barrier();
     const auto t0 = std::chrono::steady_clock::now();
+    const double c0 = process_cpu_seconds();
     rt.step(x, labels, StepMode::Train, 1e-3, nullptr);
+    const double c1 = process_cpu_seconds();
     world().barrier();
-    if (i >= warmup) t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    if (i < warmup) continue;
+    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    double busiest = 0;
+    for (int64_t ns : world().allgather_int(static_cast<int64_t>((c1 - c0) * 1e9))) busiest = std::max(busiest, ns * 1e-9);
+    cpu.push_back(busiest);
   }
   std::sort(t.begin(), t.end());
+  std::sort(cpu.begin(), cpu.end());
   const CommStats& c = rt.stats();
   const double n = double(std::max<int64_t>(c.steps, 1));
-  return {t[t.size() / 2], double(c.exchange_bytes + c.allreduce_bytes) / n, c.seconds / n};
+  return {t[t.size() / 2], cpu[cpu.size() / 2], double(c.exchange_bytes + c.allreduce_bytes) / n, c.seconds / n};
 }
 
 // Latency and bandwidth of the world's all-reduce (ring model t = 2 (n-1) (lat + s/n / bw)),
