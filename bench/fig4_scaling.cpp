@@ -2,9 +2,9 @@
 // 8x(w4,d1)) over the 1-device CapsNet, on 1, 2, 4 and 8 devices, at batch 100.
 // Measured: 1 process (1 thread), 2 single-thread CPU workers in one process (mlcn-model), and
 // 2 single-thread MPI ranks (this executable re-launched under mpirun with --worker). The step
-// simulator (sched/step_sim.h) is calibrated from those measurements (lane and head times from
-// the 8- and 4-lane steps; per-sample and fixed costs from batches B and B/2; the MPI link from
-// timed all-reduces) and shows its error on every measured configuration, then predicts 1-8
+// simulator (sched/step_sim.h) is calibrated from those measurements (lane and head times: the
+// 8-lane step split by their FLOPs, checked against the 4-lane step; per-sample and fixed costs
+// from batches B and B/2; the MPI link from timed all-reduces) and shows its error on every measured configuration, then predicts 1-8
 // CPU ranks, K80-class and H100 devices (their rates and links are assumptions, dist_bench.h).
 // Step times of single-thread ranks are their CPU time (dist_bench.h: the machine is shared);
 // the wall clock is printed beside them.
@@ -127,15 +127,19 @@ int main(int argc, char** argv) {
   const Link cpu_link{"mpi-loopback (measured)", two["link"]["latency_s"], two["link"]["bytes_per_s"]};
 
   // Calibration of the simulator from the 1-process measurements.
-  const double lane = std::max(0.0, (m8 - m4) / 4), head = std::max(0.0, m8 - 8 * lane);
+  // Lanes and head: the 1-process step split by their FLOPs (sched's model); the 4-lane step
+  // checks the split (its prediction is printed beside its measurement).
+  LaneDesc d;
+  d.width = 4, d.batch = B;
+  const double lane_f = lane_stats(d).train_flops, head_f = head_stats(d, 8).train_flops;
+  const double m8_flops = 8 * lane_f + head_f;
+  const double lane = m8 * lane_f / m8_flops, head = m8 * head_f / m8_flops;
+  const double m4_pred = 4 * lane + m8 * head_stats(d, 4).train_flops / m8_flops;
   // step(b) = fixed + per_sample * b through (B/2, B); the fixed part (Adam, the decoder's weights) is >= 0.
   const double caps_ps = std::min(caps / B, (caps - caps_half) / (B - B / 2)), caps_fixed = caps - caps_ps * B;
   const double m8_ps = std::min(m8 / B, (m8 - m8_half) / (B - B / 2)), m8_fixed = m8 - m8_ps * B;
   Model cm(capsnet_spec()), mm(mlcn_spec(8, 4, 1));
   const double caps_bytes = 4.0 * cm.num_params(), m8_bytes = 4.0 * mm.num_params();
-  LaneDesc d;
-  d.width = 4, d.batch = B;
-  const double m8_flops = 8 * lane_stats(d).train_flops + head_stats(d, 8).train_flops;
   const double cpu_rate = m8_flops / m8;  // measured float32 FLOP/s of one single-thread rank
 
   auto simulate = [&](const std::string& mode, int n, const Link& link, double f) {
@@ -181,6 +185,7 @@ int main(int argc, char** argv) {
     }
   }
   std::printf("parameters: CapsNet %lld, MLCN 8x(w4,d1) %lld\n", (long long)cm.num_params(), (long long)mm.num_params());
+  std::printf("4-lane step: measured %.1f ms, FLOP split predicts %.1f ms\n", m4 * 1e3, m4_pred * 1e3);
   std::printf("calibration: lane %.1f ms, head %.1f ms (MLCN 8x(w4,d1), B %d); CapsNet %.2f ms/sample + %.1f ms; "
               "MLCN %.2f ms/sample + %.1f ms; CPU rank %.2f GFLOP/s; MPI link %.1f us + %.2f GB/s\n",
               lane * 1e3, head * 1e3, B, caps_ps * 1e3, caps_fixed * 1e3, m8_ps * 1e3, m8_fixed * 1e3, cpu_rate / 1e9,
