@@ -25,9 +25,9 @@ namespace mlcn::kernels {
 namespace {
 
 // Runs launcher(args..., stream) with the stream's device current.
-#define MLCN_ON(s, call)      \
-  DeviceGuard guard_(s.device); \
-  const cudaStream_t st_ = stream_of(s);  \
+#define MLCN_ON(s, call)                 \
+  DeviceGuard guard_(s.device);          \
+  const cudaStream_t st_ = stream_of(s); \
   return call
 
 std::string device_name(int device) {
@@ -139,8 +139,12 @@ kernels::Api make_api() {
   a.graph_destroy = destroy_graph;
   a.graph_pool_release = graph_pool_release;
 
-  a.add_inplace = [](Stream s, float* dst, const float* src, int64_t n) { MLCN_ON(s, add_inplace_cuda(dst, src, n, st_)); };
-  a.relu_forward = [](Stream s, float* out, const float* in, int64_t n) { MLCN_ON(s, relu_forward_cuda(out, in, n, st_)); };
+  a.add_inplace = [](Stream s, float* dst, const float* src, int64_t n) {
+    MLCN_ON(s, add_inplace_cuda(dst, src, n, st_));
+  };
+  a.relu_forward = [](Stream s, float* out, const float* in, int64_t n) {
+    MLCN_ON(s, relu_forward_cuda(out, in, n, st_));
+  };
   a.relu_backward = [](Stream s, float* din, const float* dout, const float* out, int64_t n) {
     MLCN_ON(s, relu_backward_cuda(din, dout, out, n, st_));
   };
@@ -154,15 +158,15 @@ kernels::Api make_api() {
   a.conv2d_forward = [](Stream s, float* out, const float* in, const float* w, const float* b, const ConvShape& cs) {
     MLCN_ON(s, conv2d_forward_cuda(out, in, w, b, cs, st_));
   };
-  a.conv2d_backward = [](Stream s, float* din, float* dw, float* db, const float* dout, const float* in,
-                         const float* w, const ConvShape& cs) {
-    MLCN_ON(s, conv2d_backward_cuda(din, dw, db, dout, in, w, cs, st_));
-  };
+  a.conv2d_backward = [](Stream s, float* din, float* dw, float* db, const float* dout, const float* in, const float* w,
+                         const ConvShape& cs) { MLCN_ON(s, conv2d_backward_cuda(din, dw, db, dout, in, w, cs, st_)); };
   a.depthwise_forward = [](Stream s, float* out, const float* in, const float* w, const ConvShape& cs) {
     MLCN_ON(s, depthwise_forward_cuda(out, in, w, cs, st_));
   };
   a.depthwise_backward = [](Stream s, float* din, float* dw, const float* dout, const float* in, const float* w,
-                            const ConvShape& cs) { MLCN_ON(s, depthwise_backward_cuda(din, dw, dout, in, w, cs, st_)); };
+                            const ConvShape& cs) {
+    MLCN_ON(s, depthwise_backward_cuda(din, dw, dout, in, w, cs, st_));
+  };
   a.gemm = [](Stream s, bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, const float* B, float beta,
               float* C) { MLCN_ON(s, gemm_cuda(ta, tb, M, N, K, A, B, beta, C, st_)); };
   a.bias_add = [](Stream s, float* out, const float* b, int64_t rows, int64_t cols) {
@@ -178,13 +182,16 @@ kernels::Api make_api() {
     MLCN_ON(s, squash_backward_cuda(ds, dv, in, rows, D, st_));
   };
   a.predict_forward = [](Stream s, float* uhat, const float* u, const float* W, int64_t B, int64_t N, int64_t J,
-                         int64_t Dout, int64_t Din) { MLCN_ON(s, predict_forward_cuda(uhat, u, W, B, N, J, Dout, Din, st_)); };
+                         int64_t Dout,
+                         int64_t Din) { MLCN_ON(s, predict_forward_cuda(uhat, u, W, B, N, J, Dout, Din, st_)); };
   a.predict_backward = [](Stream s, float* du, float* dW, const float* duhat, const float* u, const float* W, int64_t B,
                           int64_t N, int64_t J, int64_t Dout, int64_t Din) {
     MLCN_ON(s, predict_backward_cuda(du, dW, duhat, u, W, B, N, J, Dout, Din, st_));
   };
   a.routing_forward = [](Stream s, float* v, const float* uhat, int64_t B, int64_t N, int64_t J, int64_t D, int iters,
-                         bool fast) { MLCN_ON(s, routing_forward_cuda(v, uhat, B, N, J, D, iters, fast, routing_variant(), st_)); };
+                         bool fast) {
+    MLCN_ON(s, routing_forward_cuda(v, uhat, B, N, J, D, iters, fast, routing_variant(), st_));
+  };
   a.routing_backward = [](Stream s, float* duhat, const float* dv, const float* uhat, int64_t B, int64_t N, int64_t J,
                           int64_t D, int iters, bool stop_grad, bool fast) {
     MLCN_ON(s, routing_backward_cuda(duhat, dv, uhat, B, N, J, D, iters, stop_grad, fast, routing_variant(), st_));
@@ -192,9 +199,8 @@ kernels::Api make_api() {
   a.length_forward = [](Stream s, float* y, const float* v, int64_t rows, int64_t D) {
     MLCN_ON(s, length_forward_cuda(y, v, rows, D, st_));
   };
-  a.length_backward = [](Stream s, float* dv, const float* dy, const float* v, const float* y, int64_t rows, int64_t D) {
-    MLCN_ON(s, length_backward_cuda(dv, dy, v, y, rows, D, st_));
-  };
+  a.length_backward = [](Stream s, float* dv, const float* dy, const float* v, const float* y, int64_t rows,
+                         int64_t D) { MLCN_ON(s, length_backward_cuda(dv, dy, v, y, rows, D, st_)); };
   a.mask_forward = [](Stream s, float* out, const float* v, const int32_t* sel, int64_t B, int64_t J, int64_t D) {
     MLCN_ON(s, mask_forward_cuda(out, v, sel, B, J, D, st_));
   };
@@ -205,7 +211,9 @@ kernels::Api make_api() {
     MLCN_ON(s, lane_scale_cuda(out, in, scale, B, J, L, st_));
   };
   a.concat_copy = [](Stream s, float* dst, const float* src, int64_t rows, int64_t D, int64_t D_total, int64_t off,
-                     bool into_total) { MLCN_ON(s, concat_copy_cuda(dst, src, rows, D, D_total, off, into_total, st_)); };
+                     bool into_total) {
+    MLCN_ON(s, concat_copy_cuda(dst, src, rows, D, D_total, off, into_total, st_));
+  };
   a.margin_forward = [](Stream s, const float* y, const int32_t* labels, int64_t B, int64_t J) {
     MLCN_ON(s, margin_forward_cuda(y, labels, B, J, st_));
   };

@@ -67,10 +67,10 @@ struct Api {
   // allocations come from the private pool (graph_pool_create), kept until graph_pool_release.
   uint64_t (*graph_pool_create)();
   void (*capture_begin)(Stream s, uint64_t pool);
-  void* (*capture_end)(Stream s);         // the instantiated executable graph
-  void (*capture_abort)(Stream s);        // ends a failed capture; never throws
+  void* (*capture_end)(Stream s);   // the instantiated executable graph
+  void (*capture_abort)(Stream s);  // ends a failed capture; never throws
   void (*graph_launch)(void* exec, Stream s);
-  void (*graph_destroy)(void* exec);      // never throws
+  void (*graph_destroy)(void* exec);  // never throws
   void (*graph_pool_release)(uint64_t pool, int device);
 
   // Ops (float32). Shapes as the CPU twins in engine/cpu.
@@ -90,11 +90,11 @@ struct Api {
   void (*depthwise_backward)(Stream s, float* din, float* dw, const float* dout, const float* in, const float* w,
                              const ConvShape& cs);
   // C (M, N) = op(A) op(B) (+ C when beta = 1), row-major
-  void (*gemm)(Stream s, bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, const float* B,
-               float beta, float* C);
-  void (*bias_add)(Stream s, float* out, const float* b, int64_t rows, int64_t cols);    // out (rows, cols) += b (cols)
+  void (*gemm)(Stream s, bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, const float* B, float beta,
+               float* C);
+  void (*bias_add)(Stream s, float* out, const float* b, int64_t rows, int64_t cols);  // out (rows, cols) += b (cols)
   void (*bias_backward)(Stream s, float* db, const float* dout, int64_t rows, int64_t cols);  // db (cols) +=
-  void (*squash_forward)(Stream s, float* v, const float* in, int64_t rows, int64_t D);  // (rows, D)
+  void (*squash_forward)(Stream s, float* v, const float* in, int64_t rows, int64_t D);       // (rows, D)
   void (*squash_backward)(Stream s, float* ds, const float* dv, const float* in, int64_t rows, int64_t D);
   // uhat (B, N, J, Dout) = W (N, J, Dout, Din) . u (B, N, Din)
   void (*predict_forward)(Stream s, float* uhat, const float* u, const float* W, int64_t B, int64_t N, int64_t J,

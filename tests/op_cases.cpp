@@ -74,6 +74,12 @@ const Tol kExact{0, 0, 0};
 const Tol kConv{1e-4, 0, 1e-4};
 const char* kConvWhy = "cuDNN picks any algorithm: float32 error relative to the output's magnitude";
 
+OpCase entry(std::string name, std::vector<Shape> shapes, BuildFn build, double lo = -1, double hi = 1) {
+  OpCase o;
+  o.name = std::move(name), o.shapes = std::move(shapes), o.build = std::move(build), o.lo = lo, o.hi = hi;
+  return o;
+}
+
 }  // namespace
 
 Tensor random_tensor(const Shape& shape, Rng& rng, double lo, double hi, DType dt) {
@@ -98,7 +104,8 @@ std::vector<OpCase> op_cases() {
   std::vector<OpCase> c;
   auto conv = [&](const char* name, std::vector<Shape> shapes, int stride, bool same, int groups, bool bias,
                   std::vector<Shape> bench = {}) {
-    OpCase o{name, shapes, [=](Tape& t, V v) { return conv2d(t, v[0], v[1], bias ? v[2] : nullptr, stride, same, groups); }};
+    OpCase o = entry(name, shapes,
+                     [=](Tape& t, V v) { return conv2d(t, v[0], v[1], bias ? v[2] : nullptr, stride, same, groups); });
     o.tol = kConv, o.tol_why = kConvWhy, o.cost = conv_cost(stride, same, groups), o.bench_shapes = bench;
     c.push_back(o);
   };
@@ -118,44 +125,46 @@ std::vector<OpCase> op_cases() {
         {"depthwise 2x2 same s2", {1, 5, 6, 4}, {4, 2, 2}, 2, true}}) {
     const int st = stride;
     const bool sm = same;
-    OpCase o{name, {x, w}, [=](Tape& t, V v) { return depthwise_conv2d(t, v[0], v[1], st, sm); }};
+    OpCase o = entry(name, {x, w}, [=](Tape& t, V v) { return depthwise_conv2d(t, v[0], v[1], st, sm); });
     o.tol = {1e-5, 1e-5, 0}, o.tol_why = "taps summed in another order: at most kh*kw*B*OH*OW terms of size <= 1";
     o.cost = depthwise_cost(st, sm);
     if (st == 1) o.bench_shapes = {{100, 20, 20, 64}, {64, 3, 3}};
     c.push_back(o);
   }
   {
-    OpCase o{"dense", {{3, 5}, {4, 5}, {4}}, [](Tape& t, V v) { return dense(t, v[0], v[1], v[2]); }};
+    OpCase o = entry("dense", {{3, 5}, {4, 5}, {4}}, [](Tape& t, V v) { return dense(t, v[0], v[1], v[2]); });
     o.tol = {1e-5, 1e-5, 0}, o.tol_why = "cuBLAS sums K <= 5 terms in another order: atol 1e-6 K";
     o.cost = linear_cost, o.bench_shapes = {{100, 160}, {512, 160}, {512}};
     c.push_back(o);
   }
   {
-    OpCase o{"matmul", {{3, 5}, {5, 7}}, [](Tape& t, V v) { return matmul(t, v[0], v[1]); }};
+    OpCase o = entry("matmul", {{3, 5}, {5, 7}}, [](Tape& t, V v) { return matmul(t, v[0], v[1]); });
     o.tol = {1e-5, 1e-5, 0}, o.tol_why = "cuBLAS sums K <= 5 terms in another order: atol 1e-6 K";
     o.cost = linear_cost;
     c.push_back(o);
   }
   {
-    OpCase o{"relu", {{3, 7}}, [](Tape& t, V v) { return relu(t, v[0]); }};
+    OpCase o = entry("relu", {{3, 7}}, [](Tape& t, V v) { return relu(t, v[0]); });
     o.tol = kExact, o.tol_why = "max(0, x) and a select: exact";
     o.cost = elementwise(1, 2), o.bench_shapes = {{100, 1024}};
     c.push_back(o);
   }
   {
-    OpCase o{"sigmoid", {{3, 7}}, [](Tape& t, V v) { return sigmoid(t, v[0]); }, -4, 4};
+    OpCase o = entry(
+        "sigmoid", {{3, 7}}, [](Tape& t, V v) { return sigmoid(t, v[0]); }, -4, 4);
     o.tol = {1e-6, 1e-6, 0}, o.tol_why = "expf of libm and CUDA differ by a few ulp on (0, 1)";
     o.cost = elementwise(4, 2);
     c.push_back(o);
   }
   {
-    OpCase o{"reshape", {{2, 6}}, [](Tape& t, V v) { return sigmoid(t, reshape(t, v[0], {3, 4})); }};
+    OpCase o = entry("reshape", {{2, 6}}, [](Tape& t, V v) { return sigmoid(t, reshape(t, v[0], {3, 4})); });
     o.tol = {1e-6, 1e-6, 0}, o.tol_why = "a view, then sigmoid (expf: a few ulp)";
     o.cost = elementwise(4, 2);
     c.push_back(o);
   }
   {
-    OpCase o{"squash with zero and near-zero capsules", {{4, 3, 5}}, [](Tape& t, V v) { return squash(t, v[0]); }};
+    OpCase o =
+        entry("squash with zero and near-zero capsules", {{4, 3, 5}}, [](Tape& t, V v) { return squash(t, v[0]); });
     o.prepare = [](std::vector<Var>& v) {
       zero_row(v[0]->value, 1, 5, 0.0);
       zero_row(v[0]->value, 4, 5, 1e-4);
@@ -165,25 +174,31 @@ std::vector<OpCase> op_cases() {
     c.push_back(o);
   }
   {
-    OpCase o{"squash large norms", {{3, 7}}, [](Tape& t, V v) { return squash(t, v[0]); }, -5, 5};
+    OpCase o = entry(
+        "squash large norms", {{3, 7}}, [](Tape& t, V v) { return squash(t, v[0]); }, -5, 5);
     o.tol = {1e-5, 1e-5, 0}, o.tol_why = "norms of D terms summed by a shuffle tree; the factor's formula is the same";
     o.cost = elementwise(6, 2);
     c.push_back(o);
   }
   {
-    OpCase o{"predict J=3 (CapsNet shape)", {{2, 5, 3}, {5, 3, 4, 3}}, [](Tape& t, V v) { return predict(t, v[0], v[1]); }};
-    o.tol = {1e-5, 1e-5, 0}, o.tol_why = "dot products of Din, sums over B and R terms of size <= 1: atol 1e-6 per term";
+    OpCase o = entry("predict J=3 (CapsNet shape)", {{2, 5, 3}, {5, 3, 4, 3}},
+                     [](Tape& t, V v) { return predict(t, v[0], v[1]); });
+    o.tol = {1e-5, 1e-5, 0},
+    o.tol_why = "dot products of Din, sums over B and R terms of size <= 1: atol 1e-6 per term";
     o.cost = predict_cost, o.bench_shapes = {{100, 1152, 8}, {1152, 10, 16, 8}};
     c.push_back(o);
   }
   {
-    OpCase o{"predict J=1 (MLCN shape)", {{2, 6, 4}, {6, 1, 3, 4}}, [](Tape& t, V v) { return predict(t, v[0], v[1]); }};
-    o.tol = {1e-5, 1e-5, 0}, o.tol_why = "dot products of Din, sums over B and R terms of size <= 1: atol 1e-6 per term";
+    OpCase o = entry("predict J=1 (MLCN shape)", {{2, 6, 4}, {6, 1, 3, 4}},
+                     [](Tape& t, V v) { return predict(t, v[0], v[1]); });
+    o.tol = {1e-5, 1e-5, 0},
+    o.tol_why = "dot products of Din, sums over B and R terms of size <= 1: atol 1e-6 per term";
     o.cost = predict_cost, o.bench_shapes = {{100, 512, 16}, {512, 1, 10, 16}};
     c.push_back(o);
   }
   auto route = [&](const char* name, Shape u, int iters, bool fast, double range, bool zero, bool bench) {
-    OpCase o{name, {u}, [=](Tape& t, V v) { return routing(t, v[0], iters, false, fast); }, -range, range};
+    OpCase o = entry(
+        name, {u}, [=](Tape& t, V v) { return routing(t, v[0], iters, false, fast); }, -range, range);
     if (zero) o.prepare = [](std::vector<Var>& v) { zero_row(v[0]->value, 3, 3, 0.0); };
     o.tol = {1e-4, 1e-5 * std::sqrt(double(u[1])), 0};
     o.tol_why = "iterated softmax and squash of sums over N in another order: atol 1e-5 sqrt(N)";
@@ -196,56 +211,65 @@ std::vector<OpCase> op_cases() {
   route("routing J=1 fast path", {3, 6, 1, 5}, 3, true, 0.3, false, false);
   route("routing J=1 general loop", {3, 6, 1, 5}, 3, false, 0.3, false, false);
   {
-    OpCase o{"length with a zero capsule", {{3, 4, 5}}, [](Tape& t, V v) { return length(t, v[0]); }};
+    OpCase o = entry("length with a zero capsule", {{3, 4, 5}}, [](Tape& t, V v) { return length(t, v[0]); });
     o.prepare = [](std::vector<Var>& v) { zero_row(v[0]->value, 2, 5, 0.0); };
     o.tol = {1e-6, 1e-6, 0}, o.tol_why = "a norm of D terms; sqrtf and division correctly rounded";
     o.cost = elementwise(2, 1), o.bench_shapes = {{100, 10, 16}};
     c.push_back(o);
   }
   {
-    OpCase o{"mask", {{3, 4, 2}}, [](Tape& t, V v) { return mask(t, v[0], {2, 0, 3}); }};
+    OpCase o = entry("mask", {{3, 4, 2}}, [](Tape& t, V v) { return mask(t, v[0], {2, 0, 3}); });
     o.tol = kExact, o.tol_why = "copies";
     o.cost = elementwise(0, 2);
     c.push_back(o);
   }
   {
-    OpCase o{"concat_last", {{2, 3, 1}, {2, 3, 2}, {2, 3, 1}},
-             [](Tape& t, V v) { return concat_last(t, {v[0], v[1], v[2]}); }};
+    OpCase o = entry("concat_last", {{2, 3, 1}, {2, 3, 2}, {2, 3, 1}}, [](Tape& t, V v) {
+      return concat_last(t, {v[0], v[1], v[2]});
+    });
     o.tol = kExact, o.tol_why = "copies";
     o.cost = elementwise(0, 8);
     c.push_back(o);
   }
   {
-    OpCase o{"split_last, parts reordered and one unused", {{2, 3, 6}}, [](Tape& t, V v) {
-               std::vector<Var> p = split_last(t, v[0], {1, 3, 2});
-               return concat_last(t, {p[2], p[0]});
-             }};
+    OpCase o = entry("split_last, parts reordered and one unused", {{2, 3, 6}}, [](Tape& t, V v) {
+      std::vector<Var> p = split_last(t, v[0], {1, 3, 2});
+      return concat_last(t, {p[2], p[0]});
+    });
     o.tol = kExact, o.tol_why = "copies and one accumulation into zeros";
     o.cost = elementwise(0, 2);
     c.push_back(o);
   }
   {
-    OpCase o{"lane_scale (dropout)", {{2, 3, 4}},
-             [](Tape& t, V v) { return lane_scale(t, v[0], {2.0, 0.0, 2.0, 2.0}); }};
+    OpCase o = entry("lane_scale (dropout)", {{2, 3, 4}}, [](Tape& t, V v) {
+      return lane_scale(t, v[0], {2.0, 0.0, 2.0, 2.0});
+    });
     o.tol = kExact, o.tol_why = "one multiply by 0 or 2 (exact), accumulated into zeros";
     o.cost = elementwise(1, 2);
     c.push_back(o);
   }
   {
-    OpCase o{"margin_loss", {{3, 4}}, [](Tape& t, V v) { return margin_loss(t, v[0], {1, 3, 0}); }, 0.0, 1.2};
+    OpCase o = entry(
+        "margin_loss", {{3, 4}},
+        [](Tape& t, V v) {
+          return margin_loss(t, v[0], {1, 3, 0});
+        },
+        0.0, 1.2);
     o.tol = {1e-5, 1e-6, 0}, o.tol_why = "a sum of B J terms in another order (value); the gradient is elementwise";
     o.cost = elementwise(6, 1);
     c.push_back(o);
   }
   {
-    OpCase o{"mse_loss", {{3, 5}, {15}}, [](Tape& t, V v) { return mse_loss(t, v[0], v[1]->value.reshape({3, 5})); }};
+    OpCase o = entry("mse_loss", {{3, 5}, {15}}, [](Tape& t, V v) {
+      return mse_loss(t, v[0], v[1]->value.reshape({3, 5}));
+    });
     o.constant = {1};
     o.tol = {1e-5, 1e-6, 0}, o.tol_why = "a sum of n terms in another order (value); the gradient is elementwise";
     o.cost = elementwise(3, 2);
     c.push_back(o);
   }
   {
-    OpCase o{"add_scaled", {{1}, {1}}, [](Tape& t, V v) { return add_scaled(t, v[0], v[1], 0.392); }};
+    OpCase o = entry("add_scaled", {{1}, {1}}, [](Tape& t, V v) { return add_scaled(t, v[0], v[1], 0.392); });
     o.cuda = false;  // host scalars (the losses' sum)
     o.cost = elementwise(2, 3);
     c.push_back(o);

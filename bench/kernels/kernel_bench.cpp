@@ -186,8 +186,9 @@ void capsule_layer(Bench& bench, const std::string& tag, int64_t B, int64_t N, i
     cpu::squash_forward(ref.data(), hu.data(), B * N, Din);
     chk = compare(su.download(), ref);
   }
-  bench.add(tag + " squash fwd (primary)", dims({B * N, Din}), 2 * nu * f, 12 * nu,
-            [&] { kernels::squash_forward_cuda(su.p, u.p, B * N, Din, s); }, chk);
+  bench.add(
+      tag + " squash fwd (primary)", dims({B * N, Din}), 2 * nu * f, 12 * nu,
+      [&] { kernels::squash_forward_cuda(su.p, u.p, B * N, Din, s); }, chk);
   bench.add(tag + " squash bwd (primary)", dims({B * N, Din}), 4 * nu * f, 16 * nu,
             [&] { kernels::squash_backward_cuda(du.p, su.p, u.p, B * N, Din, s); });
 
@@ -198,8 +199,9 @@ void capsule_layer(Bench& bench, const std::string& tag, int64_t B, int64_t N, i
     cpu::predict_forward(ref.data(), hu.data(), hW.data(), B, N, J, Dout, Din);
     chk = compare(uh.download(), ref);
   }
-  bench.add(tag + " predict fwd", lay, (nuh + nu + nW) * f, 2 * nuh * double(Din),
-            [&] { kernels::predict_forward_cuda(uh.p, u.p, W.p, B, N, J, Dout, Din, s); }, chk);
+  bench.add(
+      tag + " predict fwd", lay, (nuh + nu + nW) * f, 2 * nuh * double(Din),
+      [&] { kernels::predict_forward_cuda(uh.p, u.p, W.p, B, N, J, Dout, Din, s); }, chk);
   bench.add(tag + " predict bwd (du, dW)", lay, (nuh + 3 * nu + 3 * nW) * f, 4 * nuh * double(Din),
             [&] { kernels::predict_backward_cuda(du.p, dW.p, duh.p, u.p, W.p, B, N, J, Dout, Din, s); });
 
@@ -222,15 +224,17 @@ void capsule_layer(Bench& bench, const std::string& tag, int64_t B, int64_t N, i
   };
   const double rflops = 2 * nuh * (2.0 * iters - 1);
   if (J == 1) {
-    bench.add(tag + " routing J=1 fast fwd", lay, (nuh + nv) * f, 2 * nuh,
-              [&] { kernels::routing_forward_cuda(v.p, uh.p, B, N, J, Dout, iters, true, kernels::RoutingVariant::Auto, s); },
-              route_check(kernels::RoutingVariant::Auto, true));
+    bench.add(
+        tag + " routing J=1 fast fwd", lay, (nuh + nv) * f, 2 * nuh,
+        [&] { kernels::routing_forward_cuda(v.p, uh.p, B, N, J, Dout, iters, true, kernels::RoutingVariant::Auto, s); },
+        route_check(kernels::RoutingVariant::Auto, true));
     bench.add(tag + " routing J=1 fast bwd", lay, (3 * nuh + nv) * f, 3 * nuh, [&] {
-      kernels::routing_backward_cuda(duh.p, dv.p, uh.p, B, N, J, Dout, iters, false, true, kernels::RoutingVariant::Auto, s);
+      kernels::routing_backward_cuda(duh.p, dv.p, uh.p, B, N, J, Dout, iters, false, true,
+                                     kernels::RoutingVariant::Auto, s);
     });
     // The GEMM form the MLCN lane uses with fast_caps: s (B, J*Dout) = u (B, N*Din) . W (N*Din, J*Dout).
-    bench.add(tag + " caps GEMM fwd (fast_caps)", dims({B, N * Din, R}), (nu + nW + double(B * R)) * f, 2 * nu * double(R),
-              [&] { kernels::gemm_cuda(false, false, B, R, N * Din, u.p, W.p, 0.f, v.p, s); });
+    bench.add(tag + " caps GEMM fwd (fast_caps)", dims({B, N * Din, R}), (nu + nW + double(B * R)) * f,
+              2 * nu * double(R), [&] { kernels::gemm_cuda(false, false, B, R, N * Din, u.p, W.p, 0.f, v.p, s); });
     bench.add(tag + " caps GEMM bwd (dW, du)", dims({B, N * Din, R}), (2 * nu + 2 * nW + double(B * R)) * f,
               4 * nu * double(R), [&] {
                 kernels::gemm_cuda(true, false, N * Din, R, B, u.p, dv.p, 1.f, dW.p, s);
@@ -240,14 +244,14 @@ void capsule_layer(Bench& bench, const std::string& tag, int64_t B, int64_t N, i
   }
   for (auto var : {kernels::RoutingVariant::Fused, kernels::RoutingVariant::Unfused}) {
     const std::string name = var == kernels::RoutingVariant::Fused ? "fused" : "unfused";
-    bench.add(tag + " routing " + name + " fwd r=" + std::to_string(iters), lay, (fwd_passes * nuh + nv) * f, rflops,
-              [&] { kernels::routing_forward_cuda(v.p, uh.p, B, N, J, Dout, iters, false, var, s); },
-              route_check(var, false));
+    bench.add(
+        tag + " routing " + name + " fwd r=" + std::to_string(iters), lay, (fwd_passes * nuh + nv) * f, rflops,
+        [&] { kernels::routing_forward_cuda(v.p, uh.p, B, N, J, Dout, iters, false, var, s); },
+        route_check(var, false));
     if (var == kernels::RoutingVariant::Fused && !kernels::routing_fused_fits(N, J, Dout, iters, true, 0)) continue;
     bench.add(tag + " routing " + name + " bwd r=" + std::to_string(iters), lay, (bwd_passes * nuh + nv) * f,
-              2 * rflops, [&] {
-                kernels::routing_backward_cuda(duh.p, dv.p, uh.p, B, N, J, Dout, iters, false, false, var, s);
-              });
+              2 * rflops,
+              [&] { kernels::routing_backward_cuda(duh.p, dv.p, uh.p, B, N, J, Dout, iters, false, false, var, s); });
   }
 }
 
@@ -295,14 +299,15 @@ void grouped_primary_conv(Bench& bench, int64_t B, int64_t G) {
   bench.add(tag + " fwd separate", shape, bytes, flops, [&] {
     lanes([&](int64_t g) {
       kernels::conv2d_forward_cuda(y.p + g * int64_t(nout), x.p + g * int64_t(nin), w.p + g * int64_t(nw), b.p + g * K,
-                                one, s);
+                                   one, s);
     });
   });
-  bench.add(tag + " fwd grouped", shape, bytes, flops, [&] { kernels::conv2d_forward_cuda(y.p, x.p, w.p, b.p, grouped, s); });
+  bench.add(tag + " fwd grouped", shape, bytes, flops,
+            [&] { kernels::conv2d_forward_cuda(y.p, x.p, w.p, b.p, grouped, s); });
   bench.add(tag + " bwd separate", shape, 2 * bytes, 2 * flops, [&] {
     lanes([&](int64_t g) {
       kernels::conv2d_backward_cuda(dx.p + g * int64_t(nin), dw.p + g * int64_t(nw), nullptr, dy.p + g * int64_t(nout),
-                                 x.p + g * int64_t(nin), w.p + g * int64_t(nw), one, s);
+                                    x.p + g * int64_t(nin), w.p + g * int64_t(nw), one, s);
     });
   });
   bench.add(tag + " bwd grouped", shape, 2 * bytes, 2 * flops,

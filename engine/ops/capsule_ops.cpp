@@ -19,7 +19,8 @@ Var squash(Tape& t, const Var& s) {
   bool rg = needs_grad(t, {&s});
   const Stream st = t.stream_for(S);
   Var v = new_output(S.shape(), S, rg, st);
-  if (on_cuda(S)) cuda().squash_forward(st, v->value.data<float>(), S.data<float>(), rows, D);
+  if (on_cuda(S))
+    cuda().squash_forward(st, v->value.data<float>(), S.data<float>(), rows, D);
   else MLCN_DISPATCH_FLOAT(S.dtype(), T, cpu::squash_forward(v->value.data<T>(), S.data<T>(), rows, D));
   if (rg)
     t.record([st, s, v, rows, D]() {
@@ -55,8 +56,8 @@ Var predict(Tape& t, const Var& u, const Var& W) {
       if (!uh->grad.defined()) return;
       MLCN_CHECK(W->requires_grad, "predict: frozen W is not supported");
       if (on_cuda(uh->value))
-        cuda().predict_backward(st, grad_ptr<float>(u, st), grad_ptr<float>(W, st), uh->grad.data<float>(), u->value.data<float>(),
-                               W->value.data<float>(), B, N, J, Dout, Din);
+        cuda().predict_backward(st, grad_ptr<float>(u, st), grad_ptr<float>(W, st), uh->grad.data<float>(),
+                                u->value.data<float>(), W->value.data<float>(), B, N, J, Dout, Din);
       else
         MLCN_DISPATCH_FLOAT(uh->value.dtype(), T,
                             cpu::predict_backward(grad_ptr<T>(u, st), grad_ptr<T>(W, st), uh->grad.data<T>(),
@@ -73,14 +74,15 @@ Var routing(Tape& t, const Var& uhat, int iters, bool stop_grad, bool fast) {
   bool rg = needs_grad(t, {&uhat});
   const Stream st = t.stream_for(U);
   Var v = new_output({B, J, D}, U, rg, st);
-  if (on_cuda(U)) cuda().routing_forward(st, v->value.data<float>(), U.data<float>(), B, N, J, D, iters, fast);
+  if (on_cuda(U))
+    cuda().routing_forward(st, v->value.data<float>(), U.data<float>(), B, N, J, D, iters, fast);
   else MLCN_DISPATCH_FLOAT(U.dtype(), T, cpu::routing_forward(v->value.data<T>(), U.data<T>(), B, N, J, D, iters, fast));
   if (rg)
     t.record([st, uhat, v, B, N, J, D, iters, stop_grad, fast]() {
       if (!v->grad.defined()) return;
       if (on_cuda(v->value))
-        cuda().routing_backward(st, grad_ptr<float>(uhat, st), v->grad.data<float>(), uhat->value.data<float>(), B, N, J, D,
-                               iters, stop_grad, fast);
+        cuda().routing_backward(st, grad_ptr<float>(uhat, st), v->grad.data<float>(), uhat->value.data<float>(), B, N,
+                                J, D, iters, stop_grad, fast);
       else
         MLCN_DISPATCH_FLOAT(v->value.dtype(), T,
                             cpu::routing_backward(grad_ptr<T>(uhat, st), v->grad.data<T>(), uhat->value.data<T>(), B, N,
@@ -97,14 +99,15 @@ Var length(Tape& t, const Var& v) {
   bool rg = needs_grad(t, {&v});
   const Stream st = t.stream_for(V);
   Var y = new_output(out, V, rg, st);
-  if (on_cuda(V)) cuda().length_forward(st, y->value.data<float>(), V.data<float>(), rows, D);
+  if (on_cuda(V))
+    cuda().length_forward(st, y->value.data<float>(), V.data<float>(), rows, D);
   else MLCN_DISPATCH_FLOAT(V.dtype(), T, cpu::length_forward(y->value.data<T>(), V.data<T>(), rows, D));
   if (rg)
     t.record([st, v, y, rows, D]() {
       if (!y->grad.defined()) return;
       if (on_cuda(y->value))
         cuda().length_backward(st, grad_ptr<float>(v, st), y->grad.data<float>(), v->value.data<float>(),
-                              y->value.data<float>(), rows, D);
+                               y->value.data<float>(), rows, D);
       else
         MLCN_DISPATCH_FLOAT(y->value.dtype(), T,
                             cpu::length_backward(grad_ptr<T>(v, st), y->grad.data<T>(), v->value.data<T>(),
@@ -122,12 +125,14 @@ Var mask(Tape& t, const Var& v, const std::vector<int32_t>& sel) {
   bool rg = needs_grad(t, {&v});
   const Stream st = t.stream_for(V);
   Var y = new_output({B, J * D}, V, rg, st);
-  if (on_cuda(V)) cuda().mask_forward(st, y->value.data<float>(), V.data<float>(), sel.data(), B, J, D);
+  if (on_cuda(V))
+    cuda().mask_forward(st, y->value.data<float>(), V.data<float>(), sel.data(), B, J, D);
   else MLCN_DISPATCH_FLOAT(V.dtype(), T, cpu::mask_forward(y->value.data<T>(), V.data<T>(), sel.data(), B, J, D));
   if (rg)
     t.record([st, v, y, sel, B, J, D]() {
       if (!y->grad.defined()) return;
-      if (on_cuda(y->value)) cuda().mask_backward(st, grad_ptr<float>(v, st), y->grad.data<float>(), sel.data(), B, J, D);
+      if (on_cuda(y->value))
+        cuda().mask_backward(st, grad_ptr<float>(v, st), y->grad.data<float>(), sel.data(), B, J, D);
       else
         MLCN_DISPATCH_FLOAT(y->value.dtype(), T,
                             cpu::mask_backward(grad_ptr<T>(v, st), y->grad.data<T>(), sel.data(), B, J, D));
@@ -283,7 +288,8 @@ Var margin_loss(Tape& t, const Var& y, const std::vector<int32_t>& labels) {
   bool rg = needs_grad(t, {&y});
   const Stream st = t.stream_for(Y);
   double value = 0;
-  if (on_cuda(Y)) value = cuda().margin_forward(st, Y.data<float>(), labels.data(), B, J);
+  if (on_cuda(Y))
+    value = cuda().margin_forward(st, Y.data<float>(), labels.data(), B, J);
   else MLCN_DISPATCH_FLOAT(Y.dtype(), T, value = cpu::margin_forward(Y.data<T>(), labels.data(), B, J));
   Var loss = make_var(Tensor::full({1}, value, Y.dtype()), rg);
   if (rg)
@@ -291,7 +297,8 @@ Var margin_loss(Tape& t, const Var& y, const std::vector<int32_t>& labels) {
       if (!loss->grad.defined()) return;
       double g = loss->grad.item();
       if (on_cuda(y->value))
-        cuda().margin_backward(st, grad_ptr<float>(y, st), static_cast<float>(g), y->value.data<float>(), labels.data(), B, J);
+        cuda().margin_backward(st, grad_ptr<float>(y, st), static_cast<float>(g), y->value.data<float>(), labels.data(),
+                               B, J);
       else
         MLCN_DISPATCH_FLOAT(y->value.dtype(), T,
                             cpu::margin_backward(grad_ptr<T>(y, st), T(g), y->value.data<T>(), labels.data(), B, J));
@@ -307,7 +314,8 @@ Var mse_loss(Tape& t, const Var& a, const Tensor& target) {
   bool rg = needs_grad(t, {&a});
   const Stream st = t.stream_for(A);
   double value = 0;
-  if (on_cuda(A)) value = cuda().mse_forward(st, A.data<float>(), target.data<float>(), n);
+  if (on_cuda(A))
+    value = cuda().mse_forward(st, A.data<float>(), target.data<float>(), n);
   else MLCN_DISPATCH_FLOAT(A.dtype(), T, value = cpu::mse_forward(A.data<T>(), target.data<T>(), n));
   Var loss = make_var(Tensor::full({1}, value, A.dtype()), rg);
   if (rg)
@@ -315,7 +323,8 @@ Var mse_loss(Tape& t, const Var& a, const Tensor& target) {
       if (!loss->grad.defined()) return;
       double g = loss->grad.item();
       if (on_cuda(a->value))
-        cuda().mse_backward(st, grad_ptr<float>(a, st), static_cast<float>(g), a->value.data<float>(), target.data<float>(), n);
+        cuda().mse_backward(st, grad_ptr<float>(a, st), static_cast<float>(g), a->value.data<float>(),
+                            target.data<float>(), n);
       else
         MLCN_DISPATCH_FLOAT(a->value.dtype(), T,
                             cpu::mse_backward(grad_ptr<T>(a, st), T(g), a->value.data<T>(), target.data<T>(), n));

@@ -28,7 +28,7 @@ Var conv2d(Tape& t, const Var& x, const Var& w, const Var& b, int stride, bool s
   Var y = new_output({s.B, s.OH, s.OW, s.K}, X, rg, st);
   if (on_cuda(X)) {
     cuda().conv2d_forward(st, y->value.data<float>(), X.data<float>(), Wt.data<float>(),
-                         b ? b->value.data<float>() : nullptr, s);
+                          b ? b->value.data<float>() : nullptr, s);
   } else {
     MLCN_DISPATCH_FLOAT(X.dtype(), T,
                         cpu::conv2d_forward(y->value.data<T>(), X.data<T>(), Wt.data<T>(),
@@ -38,13 +38,13 @@ Var conv2d(Tape& t, const Var& x, const Var& w, const Var& b, int stride, bool s
     t.record([st, x, w, b, y, s]() {
       if (!y->grad.defined()) return;
       if (on_cuda(y->value)) {
-        cuda().conv2d_backward(st, grad_ptr<float>(x, st), grad_ptr<float>(w, st), grad_ptr<float>(b, st), y->grad.data<float>(),
-                              x->value.data<float>(), w->value.data<float>(), s);
+        cuda().conv2d_backward(st, grad_ptr<float>(x, st), grad_ptr<float>(w, st), grad_ptr<float>(b, st),
+                               y->grad.data<float>(), x->value.data<float>(), w->value.data<float>(), s);
       } else {
         MLCN_DISPATCH_FLOAT(y->value.dtype(), T, {
           MLCN_CHECK(w->requires_grad, "conv2d: frozen filters are not supported");
-          cpu::conv2d_backward(grad_ptr<T>(x, st), grad_ptr<T>(w, st), grad_ptr<T>(b, st), y->grad.data<T>(), x->value.data<T>(),
-                               w->value.data<T>(), s);
+          cpu::conv2d_backward(grad_ptr<T>(x, st), grad_ptr<T>(w, st), grad_ptr<T>(b, st), y->grad.data<T>(),
+                               x->value.data<T>(), w->value.data<T>(), s);
         });
       }
     });
@@ -75,7 +75,7 @@ Var depthwise_conv2d(Tape& t, const Var& x, const Var& w, int stride, bool same)
       MLCN_CHECK(w->requires_grad, "depthwise_conv2d: frozen filters are not supported");
       if (on_cuda(y->value)) {
         cuda().depthwise_backward(st, grad_ptr<float>(x, st), grad_ptr<float>(w, st), y->grad.data<float>(),
-                                 x->value.data<float>(), w->value.data<float>(), s);
+                                  x->value.data<float>(), w->value.data<float>(), s);
       } else {
         MLCN_DISPATCH_FLOAT(y->value.dtype(), T,
                             cpu::depthwise_backward(grad_ptr<T>(x, st), grad_ptr<T>(w, st), y->grad.data<T>(),
@@ -122,8 +122,10 @@ Var linear(Tape& t, const char* op, const Var& x, const Var& w, const Var& b, bo
       if (on_cuda(y->value)) {
         const float* dY = y->grad.data<float>();
         if (w->requires_grad) {
-          if (w_out_major) cuda().gemm(st, true, false, out, in, N, dY, x->value.data<float>(), 1.f, grad_ptr<float>(w, st));
-          else cuda().gemm(st, true, false, in, out, N, x->value.data<float>(), dY, 1.f, grad_ptr<float>(w, st));
+          if (w_out_major)
+            cuda().gemm(st, true, false, out, in, N, dY, x->value.data<float>(), 1.f, grad_ptr<float>(w, st));
+          else
+            cuda().gemm(st, true, false, in, out, N, x->value.data<float>(), dY, 1.f, grad_ptr<float>(w, st));
         }
         if (x->requires_grad)
           cuda().gemm(st, false, !w_out_major, N, in, out, dY, w->value.data<float>(), 1.f, grad_ptr<float>(x, st));
@@ -133,10 +135,13 @@ Var linear(Tape& t, const char* op, const Var& x, const Var& w, const Var& b, bo
       MLCN_DISPATCH_FLOAT(y->value.dtype(), T, {
         const T* dY = y->grad.data<T>();
         if (w->requires_grad) {
-          if (w_out_major) cpu::gemm<T>(true, false, out, in, N, dY, x->value.data<T>(), T(1), grad_ptr<T>(w, st));
-          else cpu::gemm<T>(true, false, in, out, N, x->value.data<T>(), dY, T(1), grad_ptr<T>(w, st));
+          if (w_out_major)
+            cpu::gemm<T>(true, false, out, in, N, dY, x->value.data<T>(), T(1), grad_ptr<T>(w, st));
+          else
+            cpu::gemm<T>(true, false, in, out, N, x->value.data<T>(), dY, T(1), grad_ptr<T>(w, st));
         }
-        if (x->requires_grad) cpu::gemm<T>(false, !w_out_major, N, in, out, dY, w->value.data<T>(), T(1), grad_ptr<T>(x, st));
+        if (x->requires_grad)
+          cpu::gemm<T>(false, !w_out_major, N, in, out, dY, w->value.data<T>(), T(1), grad_ptr<T>(x, st));
         if (b && b->requires_grad) {
           T* dB = grad_ptr<T>(b, st);
           for (int64_t r = 0; r < N; ++r)
@@ -157,7 +162,8 @@ Var unary(Tape& t, const Var& x, Fwd fwd, Bwd bwd, CudaUnaryFwd cfwd, CudaUnaryB
   const Stream st = t.stream_for(x->value);
   Var y = new_output(x->value.shape(), x->value, rg, st);
   const int64_t n = x->value.numel();
-  if (on_cuda(x->value)) (cuda().*cfwd)(st, y->value.data<float>(), x->value.data<float>(), n);
+  if (on_cuda(x->value))
+    (cuda().*cfwd)(st, y->value.data<float>(), x->value.data<float>(), n);
   else MLCN_DISPATCH_FLOAT(x->value.dtype(), T, fwd(y->value.data<T>(), x->value.data<T>(), n));
   if (rg)
     t.record([st, x, y, n, bwd, cbwd]() {

@@ -29,7 +29,8 @@ inline bool on_cuda(const Tensor& t) {
 }
 
 // grad pointer of an input that needs it, else null; a new buffer is made on stream s
-template <class T> T* grad_ptr(const Var& v, const Stream& s) {
+template <class T>
+T* grad_ptr(const Var& v, const Stream& s) {
   return (v && v->requires_grad) ? v->grad_buffer(s).template data<T>() : nullptr;
 }
 

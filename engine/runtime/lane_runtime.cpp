@@ -198,7 +198,10 @@ StepResult LaneRuntime::step(const Tensor& x, const std::vector<int32_t>& labels
   std::vector<Var> outs(L);
   std::vector<Stream> lane_stream(L);  // the stream that wrote each lane's output
   for (auto& u : units_)
-    for (size_t i = 0; i < u->lanes.size(); ++i) outs[u->lanes[i]] = u->outs[i], lane_stream[u->lanes[i]] = u->stream;
+    for (size_t i = 0; i < u->lanes.size(); ++i) {
+      outs[u->lanes[i]] = u->outs[i];
+      lane_stream[u->lanes[i]] = u->stream;
+    }
 
   StepResult res;
   std::vector<Var> gathered(L);
@@ -273,7 +276,8 @@ StepResult LaneRuntime::step(const Tensor& x, const std::vector<int32_t>& labels
     for (size_t i = 0; i < u.lanes.size(); ++i) {
       const Tensor& v = u.outs[i]->value;
       const Tensor& g = gathered[u.lanes[i]]->grad;
-      seeds.push_back(g.defined() ? g.to(v.device(), u.stream) : Tensor::zeros(v.shape(), v.dtype(), v.device(), u.stream));
+      seeds.push_back(g.defined() ? g.to(v.device(), u.stream)
+                                  : Tensor::zeros(v.shape(), v.dtype(), v.device(), u.stream));
     }
     u.tape.backward(u.outs, seeds);
     u.tape.clear();
