@@ -2,6 +2,8 @@
 // and no damage to files already on disk.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -18,7 +20,8 @@ struct Run {
   std::string err;
 };
 Run run(const std::string& args) {
-  fs::path errf = fs::temp_directory_path() / "mlcn_cli_err.txt";
+  // One file per test process: ctest -j runs this file's cases in parallel.
+  fs::path errf = fs::temp_directory_path() / ("mlcn_cli_err." + std::to_string(getpid()) + ".txt");
   int rc = std::system((kMlcn + " " + args + " > /dev/null 2> " + errf.string()).c_str());
   std::ifstream f(errf);
   std::stringstream ss;
