@@ -70,7 +70,7 @@ std::string json_brief(const json& v) {
   std::string s;
   if (v.is_array()) s = v.empty() ? "[]" : "[" + json_brief(v[0]) + (v.size() > 1 ? ", ...]" : "]");
   else if (v.is_object()) s = v.empty() ? "{}" : "{\"" + v.begin().key() + "\": ...}";
-  else s = v.dump();
+  else s = v.dump(-1, ' ', false, json::error_handler_t::replace);  // never throws on bad UTF-8
   return s.size() > 60 ? s.substr(0, 57) + "..." : s;
 }
 
@@ -202,8 +202,18 @@ void apply_set_overrides(json& user, const std::vector<std::string>& overrides, 
       MLCN_CHECK(next.is_object() || next.is_array(), "--set " << o << ": '" << p << "' is not a section");
       node = &next;
     }
-    json v = json::parse(text, nullptr, false);
-    if (v.is_discarded()) v = json(text);  // a bare word is a string
+    json v;
+    try {  // the one loader: size, depth and duplicate-key limits apply to --set values too
+      v = parse_json_text(text, "--set " + key);
+    } catch (const Error&) {
+      if (!text.empty() && (text[0] == '[' || text[0] == '{')) throw;  // meant as JSON
+      v = json(text);  // a bare word is a string
+      try {
+        (void)v.dump();
+      } catch (const json::exception&) {
+        MLCN_FAIL("--set " << key << ": the value is not valid UTF-8");
+      }
+    }
     if (node->is_array()) {
       const std::string& p = parts.back();
       MLCN_CHECK(is_index(p) && std::stoul(p) < node->size(),

@@ -87,3 +87,15 @@ TEST_CASE("json_io: integers are range-checked before narrowing", "[base][json]"
   CHECK_THROWS_WITH(json_int_in(json(UINT64_MAX), "k", 0, 10, "s"), Contains("k must be an integer"));
   CHECK_THROWS_WITH(json_int_in(json(2.5), "k", 0, 10, "s"), Contains("got 2.5"));
 }
+
+TEST_CASE("--set: invalid UTF-8 and deep nesting are one clear error (fuzz_set finding)", "[json][set]") {
+  const json defaults = {{"runtime", {{"device", "auto"}}}};
+  json user = json::object();
+  CHECK_THROWS_WITH(apply_set_overrides(user, {"runtime.device=\xff\xfe"}, &defaults),
+                    Catch::Matchers::Contains("--set runtime.device: the value is not valid UTF-8"));
+  CHECK_THROWS_WITH(apply_set_overrides(user, {"runtime.device=" + std::string(100000, '[')}, &defaults),
+                    Catch::Matchers::Contains("nesting deeper than 64"));
+  CHECK(json_brief(json("\xff")).size() > 0);
+  apply_set_overrides(user, {"runtime.device=cpu"}, &defaults);
+  CHECK(user["runtime"]["device"] == "cpu");
+}

@@ -30,11 +30,14 @@ const std::string kMlcn = std::string(MLCN_BINARY_DIR) + "/cli/mlcn";
 bool have_fmnist() { return fs::exists("/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz"); }
 
 fs::path config_file() {
-  fs::path p = fs::temp_directory_path() / "mlcn_safety_cfg.json";
-  std::ofstream(p) << R"({"model": {"lanes": [{"type": "mlcn1", "width": 1, "depth": 1}], "lane_dropout": 0.3},
+  // Written to a private name and renamed: ctest -j runs the cases of this file in parallel.
+  const fs::path p = fs::temp_directory_path() / "mlcn_safety_cfg.json";
+  const fs::path tmp = p.string() + "." + std::to_string(getpid());
+  std::ofstream(tmp) << R"({"model": {"lanes": [{"type": "mlcn1", "width": 1, "depth": 1}], "lane_dropout": 0.3},
                           "data": {"train_limit": 400, "test_limit": 100},
                           "train": {"batch_size": 25, "shift_fraction": 0.1, "log_every": 1000, "epochs": 3},
                           "runtime": {"threads": 1}})";
+  fs::rename(tmp, p);
   return p;
 }
 

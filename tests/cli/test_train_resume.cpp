@@ -22,8 +22,10 @@ const std::string kMlcn = std::string(MLCN_BINARY_DIR) + "/cli/mlcn";
 bool have_fmnist() { return fs::exists("/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz"); }
 
 fs::path config_file() {
+  // Written to a private name and renamed: ctest -j runs the cases of this file in parallel.
   fs::path p = fs::temp_directory_path() / "mlcn_resume_cfg.json";
-  std::FILE* f = std::fopen(p.c_str(), "w");
+  const fs::path tmp = p.string() + "." + std::to_string(getpid());
+  std::FILE* f = std::fopen(tmp.c_str(), "w");
   std::fputs(R"({"model": {"lanes": [{"type": "mlcn1", "width": 1, "depth": 1},
                                       {"type": "mlcn1", "width": 1, "depth": 2}], "lane_dropout": 0.3},
                  "data": {"train_limit": 400, "test_limit": 200},
@@ -31,6 +33,7 @@ fs::path config_file() {
                  "runtime": {"threads": 1}})",
              f);
   std::fclose(f);
+  fs::rename(tmp, p);
   return p;
 }
 
