@@ -88,7 +88,7 @@ TEST_CASE("json_io: integers are range-checked before narrowing", "[base][json]"
   CHECK_THROWS_WITH(json_int_in(json(2.5), "k", 0, 10, "s"), Contains("got 2.5"));
 }
 
-TEST_CASE("--set: invalid UTF-8 and deep nesting are one clear error (fuzz_set finding)", "[json][set]") {
+TEST_CASE("json_io: a --set value with invalid UTF-8 or deep nesting is one clear error (fuzz_set finding)", "[json][set]") {
   const json defaults = {{"runtime", {{"device", "auto"}}}};
   json user = json::object();
   CHECK_THROWS_WITH(apply_set_overrides(user, {"runtime.device=\xff\xfe"}, &defaults),

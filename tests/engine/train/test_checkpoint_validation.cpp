@@ -137,7 +137,8 @@ TEST_CASE("checkpoint v2: integers in the metadata are range-checked, never wrap
       {"epoch", "1e3"}, {"adam_t", "9223372036854775807"}, {"adam_t", "18446744073709551616"},
       {"adam_t", ""},   {"step", "5"}};  // step past adam_t
   int i = 0;
-  for (const auto& [key, value] : bad) {
+  for (const auto& kv : bad) {  // no structured bindings: lambdas cannot capture them in C++17 (clang)
+    const std::string key = kv.first, value = kv.second;
     INFO(key << " = " << value);
     const std::string name = "int" + std::to_string(i++) + ".safetensors";
     const std::string e = fx.load_error(fx.rewritten(name, [&](StFile& f) { f.metadata[key] = value; }));
