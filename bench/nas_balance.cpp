@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_cli.h"  // defines: handle_help, usage_error, next_value
 #include "base/check.h"      // defines: MLCN_CHECK
 #include "nas/generator.h"   // defines: ModelGenerator
 #include "nas/nas_config.h"  // defines: parse_nas_config
@@ -17,15 +18,17 @@
 using namespace mlcn;
 
 int main(int argc, char** argv) {
+  const char* usage = "usage: nas_balance [--models N] [--seed N]";
+  mlcn::bench::handle_help(argc, argv, usage);
   try {
     int models = 64;
     uint64_t seed = 1;
-    for (int i = 1; i < argc; i += 2) {
-      std::string a = argv[i];
-      MLCN_CHECK(i + 1 < argc, "nas_balance: option " << a << " needs a value");
-      if (a == "--models") models = std::stoi(argv[i + 1]);
-      else if (a == "--seed") seed = std::stoull(argv[i + 1]);
-      else MLCN_FAIL("nas_balance: unknown option " << a << " (expected --models, --seed)");
+    for (int i = 1; i < argc; ++i) {
+      const std::string a = argv[i];
+      const std::string v = mlcn::bench::next_value(argc, argv, &i, "nas_balance", usage);
+      if (a == "--models") models = mlcn::bench::positive_int(a, v, "nas_balance", usage);
+      else if (a == "--seed") seed = uint64_t(mlcn::bench::positive_int(a, v, "nas_balance", usage));
+      else mlcn::bench::usage_error("nas_balance", "unknown option '" + a + "'", usage);
     }
     struct Setting {
       std::string name, buckets;

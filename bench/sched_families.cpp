@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_cli.h"  // defines: handle_help, usage_error, next_value
 #include "base/check.h"            // defines: MLCN_CHECK, Error
 #include "sched/place_families.h"  // defines: FamilySpec, placement_families, family_instance
 #include "sched/placement.h"       // defines: place
@@ -36,6 +37,10 @@ struct Stats {
 }  // namespace
 
 int main(int argc, char** argv) {
+  const char* usage =
+      "usage: sched_families [--sizes 12,24,32] [--networks N] [--devices MIN,MAX] [--time-limit S] [--seed N]\n"
+      "                      [--families identical-loose,mixed-tight,...]";
+  mlcn::bench::handle_help(argc, argv, usage);
   try {
     std::vector<int> sizes = {12, 24, 32};
     int networks = 20, dmin = 4, dmax = 8;
@@ -43,9 +48,8 @@ int main(int argc, char** argv) {
     uint64_t seed = 1;
     std::vector<std::string> names;
     for (int i = 1; i < argc; ++i) {
-      std::string a = argv[i];
-      MLCN_CHECK(i + 1 < argc, "sched_families: option " << a << " needs a value");
-      std::string v = argv[++i];
+      const std::string a = argv[i];
+      const std::string v = mlcn::bench::next_value(argc, argv, &i, "sched_families", usage);
       if (a == "--sizes") {
         sizes.clear();
         for (const auto& s : split(v)) sizes.push_back(std::stoi(s));
@@ -57,7 +61,7 @@ int main(int argc, char** argv) {
       } else if (a == "--time-limit") time_limit = std::stod(v);
       else if (a == "--seed") seed = std::stoull(v);
       else if (a == "--families") names = split(v);
-      else MLCN_FAIL("sched_families: unknown option " << a);
+      else mlcn::bench::usage_error("sched_families", "unknown option '" + a + "'", usage);
     }
     std::printf("sched_families: %d networks per row, %d-%d devices, exact limit %g s\n", networks,
                 dmin, dmax, time_limit);
