@@ -52,7 +52,7 @@ TEST_CASE("predict --dataset test: predictions, confusion matrix, per-class accu
   CHECK(run_cli({"predict", "--checkpoint", run, "--dataset", "test", "--format", "xml"}).status == 2);
 }
 
-TEST_CASE("predict --images: an IDX file and a PNG directory agree; --recon writes PNGs", "[cli][predict]") {
+TEST_CASE("predict --images: an IDX file and a PNG directory agree, --recon writes PNGs", "[cli][predict]") {
   mlcn_test::TempDir tmp;
   const std::string run = mlcn_test::train_tiny(tmp.path, 1);
   std::vector<uint8_t> px(3 * 28 * 28);

@@ -122,7 +122,7 @@ TEST_CASE("a failing --overwrite or --resume leaves the previous run byte-identi
   CHECK(snapshot(dir) == before);
 }
 
-TEST_CASE("SIGTERM mid-run saves a checkpoint; the resumed run equals the uninterrupted one", "[train][signal]") {
+TEST_CASE("SIGTERM mid-run saves a checkpoint, the resumed run equals the uninterrupted one", "[train][signal]") {
   INFO("/usr/share/datasets/fashion-mnist is missing: apt-get install dataset-fashion-mnist");
   REQUIRE(have_fmnist());
   const fs::path root = fs::temp_directory_path() / "mlcn_safety_term";

@@ -28,7 +28,7 @@ TEST_CASE("CUDA work without a usable backend fails with a clear error", "[backe
   CHECK_THROWS_WITH(LaneRuntime(m, o), Catch::Contains(cuda_compiled() ? "not usable" : "built without CUDA"));
 }
 
-TEST_CASE("a stream names its device; unchosen means the setup stream", "[backend]") {
+TEST_CASE("a stream names its device, unchosen means the setup stream", "[backend]") {
   const Stream none;
   CHECK_FALSE(none.chosen());
   CHECK(stream_for(none, Device::cuda(1)) == Stream::setup(1));

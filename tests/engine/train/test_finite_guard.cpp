@@ -22,7 +22,7 @@ const char* kConfig = R"({"model": {"lanes": [{"type": "mlcn1", "width": 1, "dep
                                               {"type": "mlcn2", "width": 1, "depth": 1}]}})";
 }
 
-TEST_CASE("finite guard: a finite model passes; NaN loss, weight or moment is named", "[finite]") {
+TEST_CASE("finite guard: a finite model passes, NaN loss, weight or moment is named", "[finite]") {
   const Config cfg = parse_config(kConfig, "test");
   Model model(model_spec(cfg));
   model.init(1);

@@ -29,7 +29,7 @@ std::string slurp(const std::string& p) {
 void put(const std::string& p, const std::string& text) { std::ofstream(p) << text; }
 }  // namespace
 
-TEST_CASE("run lock: a second writer is refused with the owner's pid; released on exit", "[rundir][lock]") {
+TEST_CASE("run lock: a second writer is refused with the owner's pid, released on exit", "[rundir][lock]") {
   TempDir dir;
   {
     RunLock a(dir.path);
@@ -66,7 +66,7 @@ TEST_CASE("temp files of killed writes are removed, nothing else", "[rundir]") {
   CHECK_FALSE(fs::exists(dir.file("last.safetensors.tmp.123")));
 }
 
-TEST_CASE("log rows past the checkpoint are trimmed; the best accuracy comes from the kept rows", "[rundir][logs]") {
+TEST_CASE("log rows past the checkpoint are trimmed, the best accuracy comes from the kept rows", "[rundir][logs]") {
   TempDir dir;
   put(dir.file("metrics.csv"), "epoch,lr\n1,0.1\n2,0.09\n3,0.08\n3,0.08\n");
   put(dir.file("events.jsonl"),
