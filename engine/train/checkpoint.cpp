@@ -52,8 +52,9 @@ Tensor from_st(const StTensor& s) {
 }
 
 // A metadata integer in [lo, hi]: decimal digits only, no sign tricks, no overflow.
-int64_t meta_int(const StFile& f, const std::string& key, int64_t lo, int64_t hi, bool required = true,
-                 int64_t fallback = 0) {
+// A metadata value of plain decimal digits in [lo, hi] (the full uint64 range allowed).
+uint64_t meta_uint(const StFile& f, const std::string& key, uint64_t lo, uint64_t hi, bool required = true,
+                   uint64_t fallback = 0) {
   auto it = f.metadata.find(key);
   if (it == f.metadata.end()) {
     MLCN_CHECK(!required, f.source << ": metadata key \"" << key << "\" is missing");
@@ -68,10 +69,15 @@ int64_t meta_int(const StFile& f, const std::string& key, int64_t lo, int64_t hi
       break;
     }
   }
-  MLCN_CHECK(ok && v >= uint64_t(lo) && v <= uint64_t(hi),
+  MLCN_CHECK(ok && v >= lo && v <= hi,
              f.source << ": metadata key \"" << key << "\" is \"" << s.substr(0, 24) << (s.size() > 24 ? "..." : "")
                       << "\", expected an integer in [" << lo << ", " << hi << "]");
-  return static_cast<int64_t>(v);
+  return v;
+}
+
+int64_t meta_int(const StFile& f, const std::string& key, int64_t lo, int64_t hi, bool required = true,
+                 int64_t fallback = 0) {
+  return static_cast<int64_t>(meta_uint(f, key, uint64_t(lo), uint64_t(hi), required, uint64_t(fallback)));
 }
 
 double meta_double(const StFile& f, const std::string& key) {
@@ -167,7 +173,7 @@ CheckpointInfo load_checkpoint(const std::string& path, Model& model, const std:
   pos.epoch = info.epoch;
   pos.step = meta_int(f, "step", 0, kMaxAdamT, v2);
   MLCN_CHECK(pos.step <= info.adam_t, path << ": metadata \"step\" " << pos.step << " is past \"adam_t\" " << info.adam_t);
-  pos.dropout_rng = static_cast<uint64_t>(meta_int(f, "dropout_rng", 0, INT64_MAX, false));
+  pos.dropout_rng = meta_uint(f, "dropout_rng", 0, UINT64_MAX, false);  // an RNG state: any 64-bit value
   if (f.metadata.count("dropout_rng") == 0 && pos.step > 0) MLCN_FAIL(path << ": metadata key \"dropout_rng\" is missing");
   pos.margin = meta_double(f, "epoch_margin");
   pos.recon = meta_double(f, "epoch_recon");
