@@ -5,8 +5,8 @@ repository stands alone. Run by ctest as `layering`; exits 1 listing every viola
 Also: no Catch2 test name holds a ';' (ctest's discovery splits it and the case never runs).
 Rules: base includes nothing of the project; kernels are leaves over base; data and sched use
 only base; nas uses base and sched, and the engine only through nas/train_bridge.cpp; the engine
-never includes sched, nas or cli; no tracked file names ../shared or a development machine's
-/work path.
+never includes sched, nas or cli; no tracked file names the development machines' shared folder
+beside the checkout or their work paths.
 """
 import os
 import re
@@ -54,10 +54,11 @@ def outside_paths():
     except (OSError, subprocess.CalledProcessError):
         return []  # not a git checkout (a source tarball): nothing to check
     bad = []
-    needles = ("../shared", "/work/shared", "/work/main")
+    # Spelled in pieces so that this file does not name them itself.
+    needles = (".." + "/shared", "/work" + "/shared", "/work" + "/main")
     for rel in files:
         path = os.path.join(ROOT, rel)
-        if not os.path.isfile(path) or rel == "tests/layering/check_layers.py":
+        if not os.path.isfile(path):
             continue
         with open(path, "rb") as f:
             data = f.read()
