@@ -14,6 +14,16 @@ namespace {
 // Stream tags, so the shuffle and the shifts of the same (seed, epoch) are independent.
 constexpr uint64_t kShuffleTag = 0x73687566666c65ULL;  // "shuffle"
 constexpr uint64_t kShiftTag = 0x7368696674ULL;        // "shift"
+constexpr uint64_t kFlipTag = 0x666c6970ULL;           // "flip"
+
+// Mirrors an image (H, W, C) left-right in place: out(y, x) = in(y, W - 1 - x).
+void mirror_columns(float* img, int H, int W, int C) {
+  for (int y = 0; y < H; ++y) {
+    float* r = img + static_cast<int64_t>(y) * W * C;
+    for (int a = 0, z = W - 1; a < z; ++a, --z)
+      for (int c = 0; c < C; ++c) std::swap(r[a * C + c], r[z * C + c]);
+  }
+}
 
 }  // namespace
 
@@ -38,8 +48,14 @@ Batcher::Batcher(const Dataset& data, const BatchOptions& opt) : data_(data), op
   } else {
     steps_per_epoch_ = (data.n + opt.batch_size - 1) / opt.batch_size;
   }
-  shift_y_ = static_cast<int>(std::floor(opt.shift_fraction * data.H));
-  shift_x_ = static_cast<int>(std::floor(opt.shift_fraction * data.W));
+  if (opt.crop_padding < 0 || opt.crop_padding >= std::min(data.H, data.W)) {
+    MLCN_FAIL("batcher: crop_padding " << opt.crop_padding << " must lie in [0, " << std::min(data.H, data.W) << ")");
+  }
+  if (opt.crop_padding > 0 && opt.shift_fraction > 0) {
+    MLCN_FAIL("batcher: crop_padding and shift_fraction are two forms of one shift; set one of them");
+  }
+  shift_y_ = opt.crop_padding > 0 ? opt.crop_padding : static_cast<int>(std::floor(opt.shift_fraction * data.H));
+  shift_x_ = opt.crop_padding > 0 ? opt.crop_padding : static_cast<int>(std::floor(opt.shift_fraction * data.W));
   for (int v = 0; v < 256; ++v) scale_[v] = static_cast<float>(v) / 255.0f;
   for (Slot& s : slots_) {
     s.images.resize(static_cast<size_t>(opt.batch_size * data.image_bytes()));
@@ -88,6 +104,7 @@ int64_t Batcher::fill(int64_t epoch, int64_t step, float* images, int32_t* label
                 .fork(kShiftTag)
                 .fork(static_cast<uint64_t>(epoch))
                 .fork(static_cast<uint64_t>(step));
+  Rng flip_rng = Rng(opt_.seed).fork(kFlipTag).fork(static_cast<uint64_t>(epoch)).fork(static_cast<uint64_t>(step));
   for (int64_t k = 0; k < b; ++k) {
     const uint8_t* src = data_.images.data() + idx[k] * data_.image_bytes();
     float* dst = images + k * data_.image_bytes();
@@ -110,6 +127,7 @@ int64_t Batcher::fill(int64_t epoch, int64_t step, float* images, int32_t* label
       for (int64_t i = 0; i < count; ++i) out[x0 * C + i] = scale_[in[i]];
       std::fill(out + x1 * C, out + row, 0.0f);
     }
+    if (opt_.flip && flip_rng.below(2) == 1) mirror_columns(dst, H, W, C);
   }
   return b;
 }

@@ -7,7 +7,11 @@
 //   - the random shift of each image in batch (e, s) comes from a stream derived from
 //     (seed, e, s): dy, dx uniform integers in [-floor(f*H), floor(f*H)] and
 //     [-floor(f*W), floor(f*W)] for f = shift_fraction; out(y, x) = in(y - dy, x - dx),
-//     zero where that falls outside the image;
+//     zero where that falls outside the image; crop_padding P instead draws dy, dx in [-P, P]
+//     (a random crop of the image zero-padded by P on every side: the same transform);
+//   - with flip on, each image of batch (e, s) is mirrored left-right with probability 1/2,
+//     drawn from its own stream derived from (seed, e, s) (after the shift), so turning flips
+//     on leaves the shuffles and the shifts as they were;
 //   - batch s holds order[s*B .. s*B+B-1]; the last batch of an epoch is partial unless
 //     drop_last, which drops it.
 // With prefetch on, a background thread prepares batch k+1 while the caller works on
@@ -29,6 +33,8 @@ struct BatchOptions {
   bool shuffle = true;        // false: file order
   bool drop_last = false;     // false: the last batch of an epoch may be partial
   double shift_fraction = 0;  // 0 = no shifts; must lie in [0, 1)
+  int crop_padding = 0;       // > 0: shifts of up to this many pixels (replaces shift_fraction)
+  bool flip = false;          // mirror left-right with probability 1/2
   uint64_t seed = 0;
   bool prefetch = false;  // prepare the next batch on a background thread
 };

@@ -2,7 +2,7 @@
 // rounded to float exactly as engine/cpu/adam.cpp does. adam_update_many_cuda updates up to
 // kMaxSlices tensors per launch: the slice table travels in the kernel parameters (no copy), and
 // each block finds its tensor from the table's running block counts. The multi-tensor kernel
-// reads the step size from device memory and zeroes each gradient it consumed, so one lane's
+// reads the step size and the weight-decay factor from device memory and zeroes each gradient it consumed, so one lane's
 // whole optimizer step is one launch that a CUDA graph can replay.
 #include "kernels/cuda_context.h"
 
@@ -15,7 +15,7 @@ namespace mlcn::kernels {
 namespace {
 
 struct AdamConsts {
-  float b1, b2, lr, eps;
+  float b1, b2, lr, eps, keep;  // keep = 1 - lr wd (decoupled weight decay; 1: none)
 };
 
 __device__ __forceinline__ void adam_one(float* p, float gi, float* m, float* v, int64_t i, AdamConsts k) {
@@ -23,7 +23,7 @@ __device__ __forceinline__ void adam_one(float* p, float gi, float* m, float* v,
   const float vi = k.b2 * v[i] + (1.f - k.b2) * gi * gi;
   m[i] = mi;
   v[i] = vi;
-  p[i] -= k.lr * mi / (sqrtf(vi) + k.eps);
+  p[i] = k.keep * p[i] - k.lr * mi / (sqrtf(vi) + k.eps);
 }
 
 __global__ void adam_update_kernel(float* p, const float* g, float* m, float* v, int64_t n, AdamConsts k) {
@@ -39,9 +39,10 @@ struct SliceTable {
   int count;
 };
 
-// k.lr is ignored: the rate is *lr.
-__global__ void adam_update_many_kernel(const __grid_constant__ SliceTable t, AdamConsts k, const float* lr) {
-  k.lr = *lr;
+// k.lr and k.keep are ignored: they are rate[0] and rate[1].
+__global__ void adam_update_many_kernel(const __grid_constant__ SliceTable t, AdamConsts k, const float* rate) {
+  k.lr = rate[0];
+  k.keep = rate[1];
   int lo = 0, hi = t.count - 1;  // the last slice whose first block is <= blockIdx.x
   while (lo < hi) {
     const int mid = (lo + hi + 1) / 2;
@@ -56,20 +57,20 @@ __global__ void adam_update_many_kernel(const __grid_constant__ SliceTable t, Ad
   }
 }
 
-AdamConsts consts(double lr_t, double b1, double b2, double eps) {
-  return {float(b1), float(b2), float(lr_t), float(eps)};
+AdamConsts consts(double lr_t, double b1, double b2, double eps, double keep) {
+  return {float(b1), float(b2), float(lr_t), float(eps), float(keep)};
 }
 
 }  // namespace
 
 void adam_update_cuda(float* p, const float* g, float* m, float* v, int64_t n, double lr_t, double b1, double b2,
-                      double eps, cudaStream_t s) {
+                      double eps, double keep, cudaStream_t s) {
   if (n <= 0) return;
-  adam_update_kernel<<<grid_for(n), kThreads, 0, s>>>(p, g, m, v, n, consts(lr_t, b1, b2, eps));
+  adam_update_kernel<<<grid_for(n), kThreads, 0, s>>>(p, g, m, v, n, consts(lr_t, b1, b2, eps, keep));
   MLCN_CUDA_LAUNCH_CHECK();
 }
 
-void adam_update_many_cuda(const AdamSlice* slices, int count, const float* lr_t, double b1, double b2, double eps,
+void adam_update_many_cuda(const AdamSlice* slices, int count, const float* rate, double b1, double b2, double eps,
                            cudaStream_t s) {
   for (int start = 0; start < count; start += kMaxSlices) {
     SliceTable t{};
@@ -84,7 +85,7 @@ void adam_update_many_cuda(const AdamSlice* slices, int count, const float* lr_t
     }
     if (t.count == 0) continue;
     t.first_block[t.count] = int(blocks);
-    adam_update_many_kernel<<<unsigned(blocks), kThreads, 0, s>>>(t, consts(0.0, b1, b2, eps), lr_t);
+    adam_update_many_kernel<<<unsigned(blocks), kThreads, 0, s>>>(t, consts(0.0, b1, b2, eps, 1.0), rate);
     MLCN_CUDA_LAUNCH_CHECK();
   }
 }

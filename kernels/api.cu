@@ -227,9 +227,11 @@ kernels::Api make_api() {
     MLCN_ON(s, mse_backward_cuda(da, g, x, target, n, st_));
   };
   a.adam_update = [](Stream s, float* p, const float* g, float* m, float* v, int64_t n, double lr_t, double b1,
-                     double b2, double eps) { MLCN_ON(s, adam_update_cuda(p, g, m, v, n, lr_t, b1, b2, eps, st_)); };
-  a.adam_update_many = [](Stream s, const AdamSlice* slices, int count, const float* lr_t, double b1, double b2,
-                          double eps) { MLCN_ON(s, adam_update_many_cuda(slices, count, lr_t, b1, b2, eps, st_)); };
+                     double b2, double eps, double keep) {
+    MLCN_ON(s, adam_update_cuda(p, g, m, v, n, lr_t, b1, b2, eps, keep, st_));
+  };
+  a.adam_update_many = [](Stream s, const AdamSlice* slices, int count, const float* rate, double b1, double b2,
+                          double eps) { MLCN_ON(s, adam_update_many_cuda(slices, count, rate, b1, b2, eps, st_)); };
   return a;
 }
 

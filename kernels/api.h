@@ -123,11 +123,12 @@ struct Api {
   void (*margin_backward)(Stream s, float* dy, float g, const float* y, const int32_t* labels, int64_t B, int64_t J);
   float (*mse_forward)(Stream s, const float* a, const float* target, int64_t n);  // (n)
   void (*mse_backward)(Stream s, float* da, float g, const float* a, const float* target, int64_t n);
-  // p, g, m, v (n)
+  // p, g, m, v (n); keep = 1 - lr wd (decoupled weight decay, engine/cpu/adam.h; 1: none)
   void (*adam_update)(Stream s, float* p, const float* g, float* m, float* v, int64_t n, double lr_t, double b1,
-                      double b2, double eps);
-  // Every slice in one launch (per 64 slices), gradients zeroed; lr_t: one float in device memory.
-  void (*adam_update_many)(Stream s, const AdamSlice* slices, int count, const float* lr_t, double b1, double b2,
+                      double b2, double eps, double keep);
+  // Every slice in one launch (per 64 slices), gradients zeroed; rate: two floats in device
+  // memory, lr_t and keep.
+  void (*adam_update_many)(Stream s, const AdamSlice* slices, int count, const float* rate, double b1, double b2,
                            double eps);
 };
 

@@ -154,6 +154,8 @@ NasConfig nas_config_from_json(const json& user, const std::string& src) {
   TrainingFacts tc = training_facts(probe, src);
   c.cpu_devices = tc.cpu_devices;
   c.train_seed = tc.seed;
+  MLCN_CHECK(tc.validation > 0, src << ": data.validation is 0, but the search scores models on the validation split "
+                                       "(never on the test set); set data.validation > 0");
 
   set_lane_input(sp.shape, tc.dataset);
   sp.shape.batch = tc.batch_size;

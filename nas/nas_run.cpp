@@ -38,14 +38,14 @@ std::string event_key(const json& e) {
   return "";
 }
 
-// The last epoch line of an engine run's events.jsonl: (epoch, test accuracy); (0, 0) if none.
+// The last epoch line of an engine run's events.jsonl: (epoch, validation accuracy); (0, 0) if none.
 std::pair<int, double> last_epoch(const fs::path& events) {
   std::pair<int, double> out{0, 0.0};
   std::ifstream f(events);
   for (std::string line; std::getline(f, line);) {
     json j = json::parse(line, nullptr, false);
-    if (j.is_object() && j.value("event", "") == "epoch" && j.contains("test_accuracy"))
-      out = {j["epoch"].get<int>(), j["test_accuracy"].get<double>()};
+    if (j.is_object() && j.value("event", "") == "epoch" && j.contains("validation_accuracy"))
+      out = {j["epoch"].get<int>(), j["validation_accuracy"].get<double>()};
   }
   return out;
 }
@@ -82,7 +82,10 @@ class Driver : public SearchObserver {
       kept += line + "\n";
       logged_.insert(event_key(e));
       if (e.value("event", "") == "train") {
-        trained_[event_key(e)] = e["test_accuracy"].get<double>();
+        MLCN_CHECK(e.contains("validation_accuracy") && e["validation_accuracy"].is_number(),
+                   log.string() << ": a train event without validation_accuracy (a search scored on the test set by an "
+                                   "older version); start a new search with another --out DIR");
+        trained_[event_key(e)] = e["validation_accuracy"].get<double>();
         train_seconds_ += e.value("seconds", 0.0);
       }
       if (e.value("event", "") == "model") logged_models_[e["id"].get<int64_t>()] = e["lanes"];
@@ -106,14 +109,15 @@ class Driver : public SearchObserver {
       if (done.first > 0 && done.first < epochs && fs::exists(dir / "last.safetensors")) resume = dir.string();
       else fs::remove_all(dir);
       json s = opt_.trainer(config, source, dir.string(), resume);
-      acc = s.at("test_accuracy").get<double>();
+      MLCN_CHECK(s.contains("validation_accuracy"), source << ": the run has no validation split to score it on");
+      acc = s["validation_accuracy"].get<double>();
       secs = s.value("seconds", 0.0);
     }
     if (!cfg_.search.keep_checkpoints) fs::remove(dir / "best.safetensors");
     train_seconds_ += secs;
     trained_[key] = acc;
     append({{"event", "train"}, {"model", m.id}, {"repeat", repeat}, {"epochs", epochs},
-            {"seed", config["train"]["seed"]}, {"test_accuracy", acc}, {"seconds", secs}, {"run_dir", name}});
+            {"seed", config["train"]["seed"]}, {"validation_accuracy", acc}, {"seconds", secs}, {"run_dir", name}});
     return acc;
   }
 

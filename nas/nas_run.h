@@ -2,7 +2,7 @@
 //   nas_config.json    the resolved NAS config (what --resume reads back)
 //   nas.jsonl          one JSON object a line: {"event": "model"} for every generated model
 //                      (lanes, placement, bucket use, predicted step time), "train" for every
-//                      training (model, repeat, epochs, seed, test_accuracy, seconds, run_dir),
+//                      training (model, repeat, epochs, seed, validation_accuracy, seconds, run_dir),
 //                      "score" for every evaluation, "best" for every best-so-far point
 //   summary.json       the search so far (rewritten after every evaluation; complete: true at
 //                      the end): best model and score, mean score, per-rung statistics, curve
@@ -22,7 +22,7 @@
 namespace mlcn {
 
 // Trains the training config `config` (engine/train/config.h JSON) into run directory out_dir
-// (resume_dir empty, or out_dir to continue it) and returns a summary with "test_accuracy"
+// (resume_dir empty, or out_dir to continue it) and returns a summary with "validation_accuracy"
 // and "seconds", like the engine's train_run (train_bridge.h's train_config is the default).
 using RunTrainer = std::function<nlohmann::json(const nlohmann::json& config, const std::string& source,
                                                 const std::string& out_dir, const std::string& resume_dir)>;

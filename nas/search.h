@@ -1,7 +1,7 @@
 // Search strategies over generated models, under one budget of model-epochs (one model
 // trained one epoch once = 1; every repeat counts):
 //   random   the paper (spec §4.4): models 0, 1, 2, ... of the generator's stream, each trained
-//            E epochs R times and scored by the geometric mean of its R test accuracies, while
+//            E epochs R times and scored by the geometric mean of its R validation accuracies, while
 //            the budget allows another full evaluation (I x E x R by default: I models).
 //   halving  successive halving: rung k trains the best n_k models to e_k epochs, continuing
 //            from rung k-1's weights (so rung k costs n_k x (e_k - e_{k-1}) x R); e_last = E and
@@ -25,7 +25,7 @@ struct Evaluation {
   int64_t model = 0;
   int rung = 0;
   int epochs = 0;
-  std::vector<double> accuracies;  // (R) test accuracy of each repeat
+  std::vector<double> accuracies;  // (R) validation accuracy of each repeat
   double score = 0;                // geometric mean of accuracies
   int64_t model_epochs = 0;        // budget used once this evaluation is done
 };
@@ -64,7 +64,7 @@ class SearchObserver {
 };
 
 // Trains model m with repeat r to `epochs` epochs in total (continuing an earlier, shorter
-// training of the same model and repeat when there was one); returns the test accuracy.
+// training of the same model and repeat when there was one); returns the validation accuracy.
 using TrainFn = std::function<double(const GeneratedModel& m, int repeat, int epochs)>;
 
 double geometric_mean(const std::vector<double>& v);

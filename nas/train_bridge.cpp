@@ -18,6 +18,7 @@ TrainingFacts training_facts(const nlohmann::json& config, const std::string& so
   f.routings = c.routings;
   f.cpu_devices = c.cpu_devices;
   f.seed = c.seed;
+  f.validation = c.validation;
   return f;
 }
 

@@ -16,6 +16,7 @@ struct TrainingFacts {
   int routings = 3;
   int cpu_devices = 1;
   uint64_t seed = 0;
+  double validation = 0;  // data.validation: models are scored on this held-out split
 };
 
 // The engine's config defaults (every valid training key), for `--set` key suggestions.
@@ -25,7 +26,7 @@ const nlohmann::json& training_defaults();
 TrainingFacts training_facts(const nlohmann::json& config, const std::string& source);
 
 // Trains `config` into run directory out_dir with the engine's train_run (resume_dir empty,
-// or out_dir to continue that run); returns its summary ("test_accuracy", "seconds", ...).
+// or out_dir to continue that run); returns its summary ("validation_accuracy", "test_accuracy", "seconds", ...).
 nlohmann::json train_config(const nlohmann::json& config, const std::string& source, const std::string& out_dir,
                             const std::string& resume_dir);
 

@@ -31,11 +31,17 @@ void Adam::set_t(int64_t t) {
   t_ = t;
 }
 
+void Adam::set_weight_decay(double wd) {
+  MLCN_CHECK(wd >= 0 && wd < 1e6, "Adam: weight decay " << wd << " must be in [0, 1e6)");
+  weight_decay_ = wd;
+}
+
 void Adam::advance(double lr) {
   MLCN_CHECK(t_ < (int64_t(1) << 40), "Adam: step count " << t_ << " cannot advance past 2^40");
   ++t_;
   lr_t_ = lr * std::sqrt(1 - std::pow(b2_, double(t_))) / (1 - std::pow(b1_, double(t_)));
-  if (pinned_rate_) *pinned_rate_ = float(lr_t_);
+  keep_ = 1 - lr * weight_decay_;
+  if (pinned_rate_) pinned_rate_[0] = float(lr_t_), pinned_rate_[1] = float(keep_);
 }
 
 void Adam::apply(const Stream& s, bool for_replay) {
@@ -54,7 +60,7 @@ void Adam::apply(const Stream& s, bool for_replay) {
     }
     MLCN_DISPATCH_FLOAT(p.value.dtype(), T,
                         cpu::adam_update(p.value.data<T>(), p.grad.data<T>(), m_[i].data<T>(), v_[i].data<T>(),
-                                         p.value.numel(), lr_t_, b1_, b2_, eps_));
+                                         p.value.numel(), lr_t_, b1_, b2_, eps_, keep_));
     p.grad.zero_();
   }
   if (any_cuda) apply_cuda(s, for_replay);
@@ -73,13 +79,13 @@ void Adam::apply_cuda(const Stream& s, bool for_replay) {
                       p.value.numel()});
   }
   const Stream st = stream_for(s, dev);
-  if (!pinned_rate_) pinned_rate_ = static_cast<float*>(cuda().pinned_alloc(sizeof(float)));
-  if (!device_rate_.defined() || device_rate_.device() != dev) device_rate_ = Tensor::empty({1}, DType::F32, dev, st);
-  *pinned_rate_ = float(lr_t_);
-  // For replay: the copy reads the pinned value at replay time (advance() rewrote it). Eager: a
+  if (!pinned_rate_) pinned_rate_ = static_cast<float*>(cuda().pinned_alloc(2 * sizeof(float)));
+  if (!device_rate_.defined() || device_rate_.device() != dev) device_rate_ = Tensor::empty({2}, DType::F32, dev, st);
+  pinned_rate_[0] = float(lr_t_), pinned_rate_[1] = float(keep_);
+  // For replay: the copy reads the pinned values at replay time (advance() rewrote them). Eager: a
   // copy from pageable memory is staged before it returns, so the next advance() cannot race it.
-  const float rate = float(lr_t_);
-  cuda().copy(st, device_rate_.data<float>(), dev.index, for_replay ? pinned_rate_ : &rate, -1, sizeof(float));
+  const float rate[2] = {float(lr_t_), float(keep_)};
+  cuda().copy(st, device_rate_.data<float>(), dev.index, for_replay ? pinned_rate_ : rate, -1, 2 * sizeof(float));
   cuda().adam_update_many(st, slices.data(), int(slices.size()), device_rate_.data<float>(), b1_, b2_, eps_);
 }
 

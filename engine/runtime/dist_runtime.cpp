@@ -3,7 +3,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
+
+#include "engine/optim/grad_clip.h"  // defines: grad_sum_squares, scale_grads, clip_factor
 
 namespace mlcn {
 namespace {
@@ -27,6 +30,8 @@ int replica_groups(const std::string& mode, int replicas, int world_size) {
 DistRuntime::DistRuntime(Model& model, RuntimeOptions local, const DistOptions& dist, Comm& world)
     : model_(model), world_(world) {
   replicas_ = replica_groups(dist.mode, dist.replicas, world.size());
+  MLCN_CHECK(dist.clip_norm >= 0, "train.clip_norm must be >= 0, got " << dist.clip_norm);
+  clip_norm_ = dist.clip_norm;
   const int G = world.size() / replicas_;
   group_ = world.split(world.rank() / G, world.rank());
   cross_ = world.split(world.rank() % G, world.rank());
@@ -135,9 +140,13 @@ StepResult DistRuntime::step(const Tensor& x, const std::vector<int32_t>& labels
   const int64_t B = x.dim(0);
   MLCN_CHECK(static_cast<int64_t>(labels.size()) == B, "step: " << labels.size() << " labels for a batch of " << B);
   ++stats_.steps;
+  const bool clip = mode == StepMode::Train && clip_norm_ > 0;
   if (replicas_ == 1) {
     cur_batch_ = B;
-    return rt_->step(x, labels, mode, lr, dropout_rng);
+    if (!clip) return rt_->step(x, labels, mode, lr, dropout_rng);
+    StepResult r = rt_->step(x, labels, StepMode::Grad, lr, dropout_rng);
+    update(lr, r);
+    return r;
   }
   // This group's shard: rows [lo, hi) of the global batch.
   const int g = world_.rank() / group_->size();
@@ -166,10 +175,7 @@ StepResult DistRuntime::step(const Tensor& x, const std::vector<int32_t>& labels
   StepResult r;
   r.loss = sc[0], r.margin = sc[1], r.recon = sc[2], r.correct = static_cast<int64_t>(sc[3] + 0.5);
   if (mode == StepMode::Train) {
-    std::vector<Adam*> opts = rt_->optimizers();
-    for (size_t l = 0; l < model_.num_lanes(); ++l)
-      if (is_local(l)) opts[l]->step(lr);
-    opts.back()->step(lr);
+    update(lr, r);
     r.lengths = local.lengths;
     return r;
   }
@@ -189,6 +195,31 @@ StepResult DistRuntime::step(const Tensor& x, const std::vector<int32_t>& labels
                 qn * C * es);
   }
   return r;
+}
+
+void DistRuntime::update(double lr, StepResult& r) {
+  std::vector<Adam*> opts = rt_->optimizers();
+  if (clip_norm_ > 0) {
+    double lanes = 0;  // this rank's lanes; the group's other ranks hold the rest
+    for (size_t l = 0; l < model_.num_lanes(); ++l)
+      if (is_local(l)) lanes += grad_sum_squares(opts[l]->params());
+    if (group_->size() > 1) {
+      Tensor s = Tensor::empty({1}, DType::F64);
+      s.set(0, lanes);
+      group_->allreduce_sum(s);
+      lanes = s.item(0);
+    }
+    r.grad_norm = std::sqrt(lanes + grad_sum_squares(opts.back()->params()));
+    const double k = clip_factor(r.grad_norm, clip_norm_);
+    if (k < 1) {
+      for (size_t l = 0; l < model_.num_lanes(); ++l)
+        if (is_local(l)) scale_grads(opts[l]->params(), k);
+      scale_grads(opts.back()->params(), k);
+    }
+  }
+  for (size_t l = 0; l < model_.num_lanes(); ++l)
+    if (is_local(l)) opts[l]->step(lr);
+  opts.back()->step(lr);
 }
 
 void DistRuntime::sync_for_checkpoint() {

@@ -23,6 +23,10 @@ struct DistOptions {
   int replicas = 0;            // replica groups (model mode); 0: 1
   // lane -> device over the group's devices, numbered rank by rank; empty: round-robin.
   std::vector<int> placement;
+  // > 0: training steps clip the gradients of all lanes and the head to this global L2 norm
+  // (engine/optim/grad_clip.h) before the optimizers run; the lanes' updates then follow the
+  // backward instead of overlapping it, and CUDA graphs are not replayed.
+  double clip_norm = 0;
 };
 
 // Communication of one rank, summed over the steps run so far.
@@ -59,10 +63,14 @@ class DistRuntime {
   // Sums the gradients of this rank's lanes and the head (scaled by `scale`) and `scalars`
   // across groups, in one all-reduce.
   void allreduce_grads(double scale, std::vector<double>& scalars);
+  // After the gradients of a training step are final: clips them (clip_norm > 0; the norm goes
+  // into r.grad_norm), then runs the optimizers of this rank's lanes and the head.
+  void update(double lr, StepResult& r);
   Model& model_;
   Comm& world_;
   std::unique_ptr<Comm> group_, cross_;
   int replicas_ = 1;
+  double clip_norm_ = 0;
   std::vector<int64_t> device_offset_;  // group rank -> first device index; back(): total
   std::vector<int> placement_, owner_;  // lane -> group device / group rank
   std::unique_ptr<LaneRuntime> rt_;

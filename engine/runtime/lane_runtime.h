@@ -38,6 +38,7 @@ struct StepResult {
   Tensor lengths;  // (B, classes), host
   Tensor recon_images;  // (B, H*W*C) host, the decoder's output; StepMode::Eval only
   int64_t correct = 0;
+  double grad_norm = 0.0 / 0.0;  // global gradient norm before clipping (DistRuntime, clip_norm > 0); else NaN
 };
 
 struct RuntimeOptions {

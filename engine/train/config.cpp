@@ -2,9 +2,12 @@
 // range, and the file + `--set` entry points (JSON reading and merging are base/json_io.h's).
 #include "engine/train/config.h"
 
+#include <cmath>
+
 #include "base/check.h"     // defines: MLCN_CHECK, MLCN_FAIL
 #include "base/datasets.h"  // defines: dataset_info
 #include "base/json_io.h"   // defines: parse_json_text, merge_strict, apply_set_overrides
+#include "engine/optim/lr_schedule.h"  // defines: check_lr_schedule_kind
 
 namespace mlcn {
 using nlohmann::json;
@@ -80,6 +83,12 @@ Config config_from_json(const json& user, const std::string& src) {
   c.data_path = d["path"];
   c.train_limit = json_int_in(d["train_limit"], "data.train_limit", 0, int64_t(1) << 40, src);
   c.test_limit = json_int_in(d["test_limit"], "data.test_limit", 0, int64_t(1) << 40, src);
+  MLCN_CHECK(d["validation"].is_number(), src << ": data.validation must be a number, got " << json_brief(d["validation"]));
+  c.validation = d["validation"];
+  MLCN_CHECK(c.validation == 0 || (c.validation > 0 && c.validation < 1) ||
+                 (c.validation >= 1 && c.validation <= 1e9 && c.validation == std::floor(c.validation)),
+             src << ": data.validation must be 0 (none), a fraction in (0, 1) or an integer image count, got "
+                 << json_brief(d["validation"]));
   const json& t = merged["train"];
   c.epochs = int(json_int_in(t["epochs"], "train.epochs", 1, 1000000, src));
   c.batch_size = int(json_int_in(t["batch_size"], "train.batch_size", 1, 65536, src));
@@ -89,6 +98,28 @@ Config config_from_json(const json& user, const std::string& src) {
   MLCN_CHECK(t["seed"].is_number_unsigned(), src << ": train.seed must be a non-negative integer, got " << json_brief(t["seed"]));
   c.seed = t["seed"];
   c.shift_fraction = t["shift_fraction"];
+  c.lr_schedule = t["lr_schedule"];
+  try {
+    check_lr_schedule_kind(c.lr_schedule, "train.lr_schedule");
+  } catch (const Error& e) {
+    MLCN_FAIL(src << ": " << e.message());
+  }
+  c.lr_step_epochs = int(json_int_in(t["lr_step_epochs"], "train.lr_step_epochs", 1, 1000000, src));
+  c.lr_min = t["lr_min"];
+  c.warmup_epochs = t["warmup_epochs"];
+  c.weight_decay = t["weight_decay"];
+  c.clip_norm = t["clip_norm"];
+  c.early_stop_patience = int(json_int_in(t["early_stop_patience"], "train.early_stop_patience", 0, 1000000, src));
+  c.crop_padding = int(json_int_in(t["crop_padding"], "train.crop_padding", 0, 16, src));
+  c.flip = t["flip"];
+  MLCN_CHECK(c.lr_min >= 0, src << ": train.lr_min must be >= 0, got " << c.lr_min);
+  MLCN_CHECK(c.warmup_epochs >= 0 && c.warmup_epochs <= 1e6, src << ": train.warmup_epochs must be in [0, 1e6], got " << c.warmup_epochs);
+  MLCN_CHECK(c.weight_decay >= 0 && c.weight_decay < 1e3, src << ": train.weight_decay must be in [0, 1000), got " << c.weight_decay);
+  MLCN_CHECK(c.clip_norm >= 0 && std::isfinite(c.clip_norm), src << ": train.clip_norm must be >= 0 (0: off), got " << c.clip_norm);
+  MLCN_CHECK(!(c.crop_padding > 0 && c.shift_fraction > 0),
+             src << ": train.crop_padding and train.shift_fraction are two forms of one random shift; set one of them");
+  MLCN_CHECK(c.early_stop_patience == 0 || c.validation > 0,
+             src << ": train.early_stop_patience needs a validation split (data.validation > 0)");
   c.log_every = int(json_int_in(t["log_every"], "train.log_every", 0, 1000000000, src));
   c.prefetch = t["prefetch"];
   c.checkpoint_every = json_int_in(t["checkpoint_every"], "train.checkpoint_every", 0, 1000000000, src);

@@ -26,9 +26,19 @@ struct Config {
   // data
   std::string dataset, data_path;  // dataset: canonical name (base/datasets.h)
   int64_t train_limit = 0, test_limit = 0;
+  double validation = 0;  // held-out part of the training set: 0 none, (0, 1) a fraction, >= 1 a count
   // train
   int epochs = 0, batch_size = 0;
   double lr = 0, lr_decay = 0, lam_recon = 0, shift_fraction = 0;
+  std::string lr_schedule;   // exponential | step | cosine | constant (engine/optim/lr_schedule.h)
+  int lr_step_epochs = 1;    // step schedule: epochs between decays
+  double lr_min = 0;         // cosine schedule: the final rate
+  double warmup_epochs = 0;  // linear warm-up, in epochs (fractions allowed)
+  double weight_decay = 0;   // decoupled (AdamW); 0: Adam
+  double clip_norm = 0;      // global gradient-norm clipping; 0: off
+  int early_stop_patience = 0;  // stop after this many epochs without a better validation accuracy; 0: off
+  int crop_padding = 0;      // random crop of the image zero-padded by this many pixels; 0: off
+  bool flip = false;         // random horizontal flips
   uint64_t seed = 0;
   int log_every = 0;
   bool prefetch = false;

@@ -16,6 +16,7 @@ DistOptions dist_options(const Config& cfg, int group_devices) {
   DistOptions d;
   d.mode = cfg.mode;
   d.replicas = cfg.replicas;
+  d.clip_norm = cfg.clip_norm;
   if (!cfg.placement.is_array()) return d;
   for (const auto& v : cfg.placement) {
     MLCN_CHECK(v.is_number_integer(), "runtime.placement: " << v.dump() << " is not a device index");

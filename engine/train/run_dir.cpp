@@ -85,9 +85,9 @@ int remove_stale_temp_files(const std::string& dir) {
   return n;
 }
 
-double trim_run_logs(const std::string& dir, int64_t epochs_done) {
+BestEpoch trim_run_logs(const std::string& dir, int64_t epochs_done) {
   const fs::path d(dir);
-  double best = -1;
+  BestEpoch best;
   if (fs::exists(d / "metrics.csv")) {
     std::ifstream in(d / "metrics.csv");
     std::string text, line;
@@ -113,8 +113,9 @@ double trim_run_logs(const std::string& dir, int64_t epochs_done) {
       if (!j.is_object()) continue;
       const auto ep = j.find("epoch");
       if (ep != j.end() && !(ep->is_number_integer() && ep->get<int64_t>() <= epochs_done)) continue;
-      const auto acc = j.find("test_accuracy");
-      if (acc != j.end() && acc->is_number()) best = std::max(best, acc->get<double>());
+      const auto acc = j.find("validation_accuracy");
+      if (j.value("event", "") == "best" && acc != j.end() && acc->is_number() && ep != j.end())
+        best = {acc->get<double>(), ep->get<int64_t>()};
       text += line + "\n";
     }
     write_file_atomic((d / "events.jsonl").string(), text.data(), text.size());

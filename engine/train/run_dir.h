@@ -27,9 +27,13 @@ class RunLock {
 int remove_stale_temp_files(const std::string& dir);
 
 // Keeps the header of DIR/metrics.csv and the rows of epochs <= epochs_done, and the lines of
-// DIR/events.jsonl whose "epoch" is <= epochs_done (rewritten atomically). Returns the best
-// "test_accuracy" among the kept events, or -1.
-double trim_run_logs(const std::string& dir, int64_t epochs_done);
+// DIR/events.jsonl whose "epoch" is <= epochs_done (rewritten atomically). Returns the last
+// kept "best" event: the epoch chosen on the validation split so far and its accuracy.
+struct BestEpoch {
+  double validation_accuracy = -1;  // -1: none yet
+  int64_t epoch = 0;                // 0: none yet
+};
+BestEpoch trim_run_logs(const std::string& dir, int64_t epochs_done);
 
 // Removes the files a run writes (logs, summary, checkpoints) from `dir`, for --overwrite.
 void remove_run_files(const std::string& dir);

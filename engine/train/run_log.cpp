@@ -19,7 +19,7 @@ namespace fs = std::filesystem;
 namespace {
 
 const char* kMetricsHeader =
-    "epoch,time_utc,elapsed_s,lr,loss,margin_loss,recon_loss,train_acc,val_acc,val_loss,test_acc,test_loss,"
+    "epoch,time_utc,elapsed_s,lr,loss,margin_loss,recon_loss,train_acc,val_acc,val_loss,best,test_acc,test_loss,"
     "images_per_s,train_seconds,eval_seconds,peak_rss_mb,peak_alloc_mb,peak_gpu_mb,gpu_free_mb";
 const char* kStepsHeader = "step,epoch,time_utc,elapsed_s,loss,margin_loss,recon_loss,train_acc,lr,images_per_s";
 
@@ -194,7 +194,7 @@ void RunLog::eval_progress(int64_t epoch, int64_t done, int64_t total) {
   if (done == 0) t_mark_ = t;
   if (!tty_ && done != 0) return;  // a log file gets one line per evaluation
   char b[160];
-  std::snprintf(b, sizeof b, "epoch %lld/%d evaluating: %lld/%lld test images, %s", (long long)epoch + 1, epochs_,
+  std::snprintf(b, sizeof b, "epoch %lld/%d evaluating: %lld/%lld held-out images, %s", (long long)epoch + 1, epochs_,
                 (long long)done, (long long)total, duration(t - t_mark_).c_str());
   progress(b, false);
 }
@@ -206,14 +206,26 @@ void RunLog::epoch_end(const EpochRecord& r) {
   append(fs::path(dir_) / "metrics.csv",
          std::to_string(r.epoch) + "," + utc_now() + "," + num(run_seconds(), 2) + "," + num(r.lr, 6) + "," +
              num(r.loss, 5) + "," + num(r.margin_loss, 5) + "," + num(r.recon_loss, 5) + "," + num(r.train_acc, 4) +
-             "," + num(r.val_acc, 4) + "," + num(r.val_loss, 5) + "," + num(r.test_acc, 4) + "," +
+             "," + num(r.val_acc, 4) + "," + num(r.val_loss, 5) + "," + (r.best ? "1" : "0") + "," + num(r.test_acc, 4) + "," +
              num(r.test_loss, 5) + "," + num(r.images_per_s, 1) + "," + num(r.train_seconds, 2) + "," +
              num(r.eval_seconds, 2) + "," + num(peak_rss_mb(), 1) + "," + num(r.peak_alloc_mb, 1) + "," +
              r.gpu_peak_mb + "," + r.gpu_free_mb);
-  char b[256];
-  std::snprintf(b, sizeof b, "epoch %lld/%d: loss %.4f, train acc %.4f, test accuracy %.4f (%.1f s train, %.1f s eval, "
+  // The held-out accuracies this epoch measured: validation (and test after the last epoch),
+  // or test alone without a validation split.
+  std::string held;
+  char a[96];
+  if (r.val_acc == r.val_acc) {
+    std::snprintf(a, sizeof a, "validation accuracy %.4f%s", r.val_acc, r.best ? " (best)" : "");
+    held = a;
+  }
+  if (r.test_acc == r.test_acc) {
+    std::snprintf(a, sizeof a, "%stest accuracy %.4f", held.empty() ? "" : ", ", r.test_acc);
+    held += a;
+  }
+  char b[320];
+  std::snprintf(b, sizeof b, "epoch %lld/%d: loss %.4f, train acc %.4f, %s (%.1f s train, %.1f s eval, "
                 "%.0f img/s), elapsed %s, eta %s",
-                (long long)r.epoch, epochs_, r.loss, r.train_acc, r.test_acc, r.train_seconds, r.eval_seconds,
+                (long long)r.epoch, epochs_, r.loss, r.train_acc, held.c_str(), r.train_seconds, r.eval_seconds,
                 r.images_per_s, duration(run_seconds()).c_str(), r.epoch >= epochs_ ? "0s" : eta().c_str());
   progress(b, true);
 }

@@ -1,6 +1,6 @@
 // The logs of a training run (docs/cli.md, "The run directory"):
 //   metrics.csv   one row per epoch: wall-clock time, total and partial losses, train /
-//                 validation / test accuracy and loss, throughput, train and eval seconds,
+//                 validation / test accuracy and loss, whether the epoch is the best so far, throughput, train and eval seconds,
 //                 peak process RSS and allocator peaks;
 //   steps.csv     one row every train.log_every steps: loss parts, lr, images/s;
 //   events.jsonl  what happened, one JSON object a line: start, resume, evaluation, epoch
@@ -16,12 +16,15 @@
 
 namespace mlcn {
 
-// One epoch's row of metrics.csv. NaN prints as an empty cell (no validation split yet).
+// One epoch's row of metrics.csv. NaN prints as an empty cell: no validation split, or a test
+// accuracy not measured (with a validation split the test set is evaluated after the last
+// epoch only). best: this epoch's model is the best on the validation split so far.
 struct EpochRecord {
   int64_t epoch = 0;
   double lr = 0, loss = 0, margin_loss = 0, recon_loss = 0, train_acc = 0;
   double val_acc = 0.0 / 0.0, val_loss = 0.0 / 0.0;
-  double test_acc = 0, test_loss = 0;
+  bool best = false;
+  double test_acc = 0.0 / 0.0, test_loss = 0.0 / 0.0;
   double images_per_s = 0, train_seconds = 0, eval_seconds = 0;
   double peak_alloc_mb = 0;
   std::string gpu_peak_mb, gpu_free_mb;  // empty on the CPU

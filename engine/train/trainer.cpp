@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <fstream>
@@ -11,6 +12,7 @@
 
 #include "data/batcher.h"
 #include "data/dataset.h"
+#include "data/split.h"  // defines: split_validation, validation_count
 #include "base/atomic_write.h"  // defines: write_file_atomic
 #include "engine/io/safetensors.h"
 #include "engine/core/backend.h"
@@ -20,6 +22,7 @@
 #include "engine/train/run_dir.h"       // defines: RunLock, StopSignals, trim_run_logs
 #include "engine/train/run_log.h"       // defines: RunLog, EpochRecord, peak_rss_mb, build_info
 #include "engine/train/weights.h"       // defines: load_weights
+#include "engine/optim/lr_schedule.h"   // defines: LrSchedule
 
 namespace mlcn {
 namespace fs = std::filesystem;
@@ -173,34 +176,47 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
   const std::string resume_file = (fs::path(resume_dir) / "last.safetensors").string();
   if (!resume_dir.empty()) pos = load_checkpoint(resume_file, model, rt.optimizers()).pos;
   const int64_t start_epoch = pos.epoch;
-  if (!resume_dir.empty() && start_epoch >= cfg.epochs && pos.step == 0) {  // a finished run: report it, change nothing
+  const bool stopped_early = !resume_dir.empty() && pos.step == 0 && read_summary(resume_dir).value("early_stopped", false) &&
+                            read_summary(resume_dir).value("epochs_done", int64_t(-1)) == start_epoch;
+  if (!resume_dir.empty() && (start_epoch >= cfg.epochs || stopped_early) && pos.step == 0) {  // finished: report, change nothing
     nlohmann::json s = read_summary(resume_dir);
     s["already_finished"] = true;
     s["epochs_done"] = start_epoch;
     return s;
   }
-  Dataset train = load_dataset(cfg.dataset, cfg.data_path, "train", cfg.train_limit);
+  const Dataset all_train = load_dataset(cfg.dataset, cfg.data_path, "train", cfg.train_limit);
+  TrainValidation split = split_validation(all_train, validation_count(cfg.validation, all_train.n, "data.validation"));
+  const Dataset& train = split.train;
+  const Dataset& val = split.validation;
+  const bool has_val = val.n > 0;
   const Dataset test = test_split(cfg);
   BatchOptions bo;
   bo.batch_size = cfg.batch_size;
   bo.shift_fraction = cfg.shift_fraction;
+  bo.crop_padding = cfg.crop_padding;
+  bo.flip = cfg.flip;
   bo.seed = cfg.seed;
   bo.prefetch = cfg.prefetch;
   Batcher batcher(train, bo);
+  LrSchedule schedule;
+  schedule.kind = cfg.lr_schedule, schedule.lr = cfg.lr, schedule.decay = cfg.lr_decay;
+  schedule.step_epochs = cfg.lr_step_epochs, schedule.lr_min = cfg.lr_min, schedule.warmup_epochs = cfg.warmup_epochs;
+  schedule.steps_per_epoch = batcher.steps_per_epoch(), schedule.epochs = cfg.epochs;
+  for (Adam* o : rt.optimizers()) o->set_weight_decay(cfg.weight_decay);
   MLCN_CHECK(pos.step < std::max<int64_t>(batcher.steps_per_epoch(), 1),
              resume_file << ": saved at step " << pos.step << " of an epoch, but an epoch now has "
                          << batcher.steps_per_epoch() << " steps (train.batch_size or data.train_limit changed)");
   batcher.seek(start_epoch, pos.step);
 
   // Everything is loaded: from here on the run directory changes (rank 0 alone).
-  double best_acc = -1;
+  BestEpoch best;  // chosen on the validation split; every rank keeps it (early stopping)
   std::unique_ptr<RunLog> log;
   if (writer) {
     remove_stale_temp_files(out_dir);
     if (resume_dir.empty()) {
       remove_run_files(out_dir);  // --overwrite: the old run goes only now
     } else {
-      best_acc = trim_run_logs(out_dir, start_epoch);  // rows past the checkpoint are replayed
+      best = trim_run_logs(out_dir, start_epoch);  // rows past the checkpoint are replayed
       std::fprintf(stderr, "resumed from %s after epoch %lld step %lld\n", resume_dir.c_str(), (long long)start_epoch,
                    (long long)pos.step);
     }
@@ -217,19 +233,29 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
                  (long long)model.num_params());
     log = std::make_unique<RunLog>(out_dir, start_epoch, cfg.epochs, batcher.steps_per_epoch(), cfg.log_every);
     nlohmann::json start = {{"devices", describe_devices(ro)}, {"parameters", model.num_params()},
-                            {"epochs", cfg.epochs}, {"train_images", train.n}, {"build", build_info()},
+                            {"epochs", cfg.epochs}, {"train_images", train.n}, {"validation_images", val.n},
+                            {"test_images", test.n}, {"build", build_info()},
                             {"ranks", world().size()}};
     if (!resume_dir.empty()) start["resumed_after_epoch"] = start_epoch, start["resumed_at_step"] = pos.step;
     if (!cfg.init.empty() && resume_dir.empty()) start["init"] = cfg.init;
     log->event(resume_dir.empty() ? "start" : "resume", start);
   }
+  if (world().size() > 1) {  // every rank knows the best epoch so far (early stopping is decided alike)
+    int64_t bits = 0;
+    std::memcpy(&bits, &best.validation_accuracy, sizeof bits);
+    best.epoch = world().allgather_int(best.epoch)[0];
+    bits = world().allgather_int(bits)[0];
+    std::memcpy(&best.validation_accuracy, &bits, sizeof bits);
+  }
   const StopSignals signals;
   const auto t_run = Clock::now();
   auto last_save = t_run;
-  EvalResult last_eval;
-  double last_ips = 0;
-  for (int64_t e = start_epoch; e < cfg.epochs; ++e) {
-    const double lr = cfg.lr * std::pow(cfg.lr_decay, double(e));
+  EvalResult final_test;
+  double last_val = 0.0 / 0.0;
+  double last_ips = 0, lr = schedule.at(start_epoch * batcher.steps_per_epoch() + pos.step);
+  int64_t epochs_done = start_epoch;
+  bool early_stopped = false;
+  for (int64_t e = start_epoch; e < cfg.epochs && !early_stopped; ++e) {
     // Everything random in an epoch derives from (seed, epoch), so a run resumed at an epoch
     // boundary replays exactly what the uninterrupted run would have done.
     Rng dropout_rng = Rng(cfg.seed).fork(0xD509 + static_cast<uint64_t>(e));
@@ -251,6 +277,7 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
       std::copy(b.images, b.images + x.numel(), x.data<float>());
       std::vector<int32_t> labels(b.labels, b.labels + b.size);
       fault_point(e * steps + s);
+      lr = schedule.at(e * steps + s);
       StepResult r = rt.step(x, labels, StepMode::Train, lr, &dropout_rng);
       check_step_finite(r.loss, model, rt.optimizers(), e + 1, s + 1);
       margin += r.margin * double(b.size);
@@ -284,30 +311,49 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
       rec.gpu_peak_mb = fmt(peak / 1048576.0, 1), rec.gpu_free_mb = fmt(free / 1048576.0, 1);
     }
     rec.peak_alloc_mb = double(cpu_bytes_peak()) / 1048576.0;
+    // The validation split after every epoch; the test set after the last one only (or every
+    // epoch when there is no validation split: then nothing is chosen on it).
     const auto t_eval = Clock::now();
-    last_eval = evaluate(rt, cfg, test, [&](int64_t done, int64_t total) {
+    const auto progress = [&](int64_t done, int64_t total) {
       if (log) log->eval_progress(e, done, total);
-    });
+    };
+    if (has_val) {
+      const EvalResult v = evaluate(rt, cfg, val, progress);
+      rec.val_acc = v.accuracy, rec.val_loss = v.loss;
+      last_val = v.accuracy;
+      rec.best = v.accuracy > best.validation_accuracy;
+      if (rec.best) best = {v.accuracy, e + 1};
+      early_stopped = cfg.early_stop_patience > 0 && e + 1 - best.epoch >= cfg.early_stop_patience;
+    }
+    const bool last_epoch = e + 1 == cfg.epochs || early_stopped;
+    if (!has_val || last_epoch) {
+      final_test = evaluate(rt, cfg, test, progress);
+      rec.test_acc = final_test.accuracy, rec.test_loss = final_test.loss;
+    }
+    epochs_done = e + 1;
     last_ips = double(seen) / std::max(secs, 1e-9);
     rt.sync_for_checkpoint();  // collective: every lane's state reaches rank 0
-    const int stop_after = e + 1 < cfg.epochs ? agreed_stop(StopSignals::stop_signal(), false) : 0;
+    const int stop_after = !last_epoch ? agreed_stop(StopSignals::stop_signal(), false) : 0;
     if (!writer) {
       if (stop_after > 0) return stopped_summary(out, stop_after, e + 1, 0, model, ro, t_run, writer);
       continue;
     }
     rec.epoch = e + 1, rec.lr = lr, rec.margin_loss = margin / double(seen), rec.recon_loss = recon / double(seen);
     rec.loss = rec.margin_loss + cfg.lam_recon * rec.recon_loss, rec.train_acc = double(correct) / double(seen);
-    rec.test_acc = last_eval.accuracy, rec.test_loss = last_eval.loss;
     rec.images_per_s = last_ips, rec.train_seconds = secs;
     rec.eval_seconds = std::chrono::duration<double>(Clock::now() - t_eval).count();
     log->epoch_end(rec);
     save_checkpoint((out / "last.safetensors").string(), model, rt.optimizers(), cfg, e + 1);
-    log->event("epoch", {{"epoch", e + 1}, {"test_accuracy", last_eval.accuracy}, {"checkpoint", "last.safetensors"}});
-    if (last_eval.accuracy > best_acc) {
-      best_acc = last_eval.accuracy;
+    nlohmann::json ev = {{"epoch", e + 1}, {"checkpoint", "last.safetensors"}};
+    if (has_val) ev["validation_accuracy"] = rec.val_acc;
+    if (rec.test_acc == rec.test_acc) ev["test_accuracy"] = rec.test_acc;
+    log->event("epoch", ev);
+    if (rec.best) {
       save_checkpoint((out / "best.safetensors").string(), model, rt.optimizers(), cfg, e + 1);
-      log->event("best", {{"epoch", e + 1}, {"test_accuracy", best_acc}, {"checkpoint", "best.safetensors"}});
+      log->event("best", {{"epoch", e + 1}, {"validation_accuracy", rec.val_acc}, {"checkpoint", "best.safetensors"}});
     }
+    if (early_stopped)
+      log->event("early_stop", {{"epoch", e + 1}, {"best_epoch", best.epoch}, {"patience", cfg.early_stop_patience}});
     if (cfg.keep_checkpoints > 0) {
       save_checkpoint((out / epoch_checkpoint_name(e + 1)).string(), model, rt.optimizers(), cfg, e + 1);
       prune_epoch_checkpoints(out_dir, cfg.keep_checkpoints);
@@ -315,12 +361,29 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
     last_save = Clock::now();
     if (stop_after > 0) return stopped_summary(out, stop_after, e + 1, 0, model, ro, t_run, writer);
   }
-  nlohmann::json summary = {{"test_accuracy", last_eval.accuracy}, {"best_test_accuracy", std::max(best_acc, last_eval.accuracy)},
-                            {"test_images", last_eval.images}, {"epochs", cfg.epochs},
+  // The test accuracy of the model chosen on validation: its weights come back from
+  // best.safetensors (rank 0 wrote it; every rank reads it after the barrier) unless it is
+  // the final model.
+  double best_test = final_test.accuracy;
+  if (has_val && best.epoch > 0 && best.epoch != epochs_done) {
+    world().barrier();
+    load_checkpoint((out / "best.safetensors").string(), model, rt.optimizers());
+    best_test = evaluate(rt, cfg, test, {}).accuracy;
+  }
+  nlohmann::json summary = {{"test_accuracy", final_test.accuracy}, {"test_images", final_test.images},
+                            {"train_images", train.n}, {"validation_images", val.n},
+                            {"epochs", cfg.epochs}, {"epochs_done", epochs_done},
                             {"seconds", log ? log->session_seconds() : 0.0}, {"run_seconds", log ? log->run_seconds() : 0.0},
                             {"images_per_s_last_epoch", last_ips}, {"parameters", model.num_params()},
                             {"peak_rss_mb", peak_rss_mb()}, {"devices", describe_devices(ro)},
                             {"finished", utc_now()}, {"build", build_info()}};
+  if (has_val) {
+    summary["validation_accuracy"] = last_val;
+    summary["best_epoch"] = best.epoch;
+    summary["best_validation_accuracy"] = best.validation_accuracy;
+    summary["best_model_test_accuracy"] = best_test;
+  }
+  if (early_stopped) summary["early_stopped"] = true;
   if (!resume_dir.empty()) summary["resumed_after_epoch"] = start_epoch;
   if (world().size() > 1) {
     const CommStats& c = rt.stats();
@@ -331,7 +394,9 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
                               {"collective_seconds", c.seconds}};
   }
   if (!writer) return summary;
-  log->event("finish", {{"test_accuracy", last_eval.accuracy}, {"best_test_accuracy", summary["best_test_accuracy"]}});
+  nlohmann::json fin = {{"test_accuracy", final_test.accuracy}};
+  if (has_val) fin["best_epoch"] = best.epoch, fin["best_model_test_accuracy"] = best_test;
+  log->event("finish", fin);
   const std::string summary_text = summary.dump(2) + "\n";
   write_file_atomic((out / "summary.json").string(), summary_text.data(), summary_text.size());
   return summary;

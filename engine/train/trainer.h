@@ -19,9 +19,16 @@ struct EvalResult {
   int64_t images = 0;
 };
 
-// Trains per the config; writes the run into out_dir (created, locked). resume_dir: continue a
-// run (from a mid-epoch checkpoint too); one that already did cfg.epochs epochs is left as it is,
-// and the result is its summary.json with "already_finished": true and "epochs_done". Nothing
+// Trains per the config; writes the run into out_dir (created, locked). data.validation holds
+// part of the training set out (data/split.h): after every epoch the model is evaluated on it,
+// best.safetensors is the epoch with the best validation accuracy, early stopping watches it;
+// the test set is evaluated for the final model (after the last epoch) and for the best one
+// (summary: test_accuracy, best_epoch, best_validation_accuracy, best_model_test_accuracy).
+// Without a validation split the test set is evaluated every epoch and nothing is chosen on it
+// (no best.safetensors). The learning rate of each step comes from train.lr_schedule
+// (engine/optim/lr_schedule.h). resume_dir: continue a run (from a mid-epoch checkpoint too);
+// one that already did cfg.epochs epochs (or stopped early) is left as it is, and the result is
+// its summary.json with "already_finished": true and "epochs_done". Nothing
 // in out_dir changes before the model, the checkpoint and the data have loaded. train.init
 // (fresh runs): weights to start from. After SIGTERM/SIGINT it saves last.safetensors at the
 // current step and returns a summary with "interrupted": true and the "signal". Under mpirun

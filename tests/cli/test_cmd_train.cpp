@@ -49,8 +49,8 @@ TEST_CASE("train: metrics.csv, steps.csv, events.jsonl and summary.json", "[cli]
   const std::string run = mlcn_test::train_tiny(tmp.path, 1);
   CHECK(run_cli({"train", "--resume", run, "--set", "train.epochs=2"}).status == 0);
   const std::string metrics = read_text(fs::path(run) / "metrics.csv");
-  CHECK(metrics.rfind("epoch,time_utc,elapsed_s,lr,loss,margin_loss,recon_loss,train_acc,val_acc,val_loss,test_acc,"
-                      "test_loss,images_per_s,train_seconds,eval_seconds,peak_rss_mb,peak_alloc_mb,",
+  CHECK(metrics.rfind("epoch,time_utc,elapsed_s,lr,loss,margin_loss,recon_loss,train_acc,val_acc,val_loss,best,"
+                      "test_acc,test_loss,images_per_s,train_seconds,eval_seconds,peak_rss_mb,peak_alloc_mb,",
                       0) == 0);
   CHECK(mlcn_test::count_lines(metrics) == 3);  // header + 2 epochs, the resumed one included
   CHECK(metrics.find("\n2,20") != std::string::npos);  // epoch 2 with its UTC time

@@ -58,8 +58,9 @@ TEST_CASE("MSE loss forward and backward match the CPU twin", "[cuda][loss]") {
   }
 }
 
-TEST_CASE("Adam update matches the CPU twin, single and multi-tensor", "[cuda][adam]") {
+TEST_CASE("Adam update matches the CPU twin, single and multi-tensor, with weight decay", "[cuda][adam]") {
   const double lr_t = 1e-3 * 0.97, b1 = 0.9, b2 = 0.999, eps = 1e-7;
+  const double keep = 1 - 1e-3 * 0.05;  // AdamW: lr 1e-3, weight decay 0.05
   const std::vector<int64_t> sizes{1, 255, 257, 4096 + 3, 130001};
   std::vector<std::vector<float>> p, g, m, v;
   for (size_t k = 0; k < sizes.size(); ++k) {
@@ -71,13 +72,13 @@ TEST_CASE("Adam update matches the CPU twin, single and multi-tensor", "[cuda][a
   }
   auto cpu_step = [&](size_t k) {
     std::vector<float> pp = p[k], mm = m[k], vv = v[k];
-    cpu::adam_update(pp.data(), g[k].data(), mm.data(), vv.data(), sizes[k], lr_t, b1, b2, eps);
+    cpu::adam_update(pp.data(), g[k].data(), mm.data(), vv.data(), sizes[k], lr_t, b1, b2, eps, keep);
     return std::vector<std::vector<float>>{pp, mm, vv};
   };
   SECTION("one tensor at a time") {
     for (size_t k = 0; k < sizes.size(); ++k) {
       Guarded dp(p[k]), dg(g[k]), dm(m[k]), dv(v[k]);
-      cuda().adam_update(kS0, dp.get(), dg.get(), dm.get(), dv.get(), sizes[k], lr_t, b1, b2, eps);
+      cuda().adam_update(kS0, dp.get(), dg.get(), dm.get(), dv.get(), sizes[k], lr_t, b1, b2, eps, keep);
       const auto ref = cpu_step(k);
       expect_close(dp.host(), ref[0], 1e-6, 1e-7, "adam p");
       expect_close(dm.host(), ref[1], 1e-6, 1e-7, "adam m");
@@ -98,7 +99,7 @@ TEST_CASE("Adam update matches the CPU twin, single and multi-tensor", "[cuda][a
         dv.push_back(std::make_unique<Guarded>(v[k]));
         slices.push_back({dp.back()->get(), dg.back()->get(), dm.back()->get(), dv.back()->get(), sizes[k]});
       }
-    Guarded rate(std::vector<float>{float(lr_t)});  // the step size lives on the device
+    Guarded rate(std::vector<float>{float(lr_t), float(keep)});  // the step size and decay live on the device
     cuda().adam_update_many(kS0, slices.data(), int(slices.size()), rate.get(), b1, b2, eps);
     for (size_t i = 0; i < slices.size(); ++i) {
       const auto ref = cpu_step(i % sizes.size());

@@ -64,7 +64,7 @@ TEST_CASE("tiny search end to end, mlcn train accepts its best config and reprod
     REQUIRE(run(kMlcn + " train --config " + (out / "best_config.json").string() + " --out " + again.string()) == 0);
     json t = read_json(again / "summary.json");
     CHECK(t["test_images"] == 100);
-    CHECK(t["test_accuracy"].get<double>() == Approx(s["best"]["score"].get<double>()).margin(1e-12));
+    CHECK(t["validation_accuracy"].get<double>() == Approx(s["best"]["score"].get<double>()).margin(1e-12));
   }
 }
 
@@ -101,5 +101,5 @@ TEST_CASE("a training cut short by an interruption continues from its checkpoint
   CHECK(resumed_from == (root / "search" / "runs" / "m0000-r0").string());
   json straight = mlcn::train_config(read_json(root / "search" / "best_config.json"), "straight",
                                      (root / "straight").string(), "");
-  CHECK(straight["test_accuracy"].get<double>() == Approx(s["best"]["score"].get<double>()).margin(1e-12));
+  CHECK(straight["validation_accuracy"].get<double>() == Approx(s["best"]["score"].get<double>()).margin(1e-12));
 }

@@ -27,7 +27,7 @@ json fake_train(const json& cfg, const std::string&, const std::string& out, con
   double q = 0.2;
   for (const auto& l : cfg["model"]["lanes"]) q += 0.013 * l["width"].get<int>() + 0.007 * l["depth"].get<int>();
   q = std::min(q, 0.8) + 0.01 * cfg["train"]["epochs"].get<int>() + 0.001 * cfg["train"]["seed"].get<int>();
-  return {{"test_accuracy", std::min(q, 0.99)}, {"seconds", 0.0}};
+  return {{"validation_accuracy", std::min(q, 0.99)}, {"seconds", 0.0}};
 }
 
 fs::path fresh_dir(const std::string& name) {

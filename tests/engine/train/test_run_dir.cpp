@@ -66,17 +66,19 @@ TEST_CASE("temp files of killed writes are removed, nothing else", "[rundir]") {
   CHECK_FALSE(fs::exists(dir.file("last.safetensors.tmp.123")));
 }
 
-TEST_CASE("log rows past the checkpoint are trimmed, the best accuracy comes from the kept rows", "[rundir][logs]") {
+TEST_CASE("log rows past the checkpoint are trimmed, the best epoch comes from the kept rows", "[rundir][logs]") {
   TempDir dir;
   put(dir.file("metrics.csv"), "epoch,lr\n1,0.1\n2,0.09\n3,0.08\n3,0.08\n");
-  put(dir.file("events.jsonl"),
-      "{\"event\":\"epoch\",\"epoch\":1,\"test_accuracy\":0.5}\n{\"event\":\"epoch\",\"epoch\":2,\"test_accuracy\":0.7}\n"
-      "{\"event\":\"epoch\",\"epoch\":3,\"test_accuracy\":0.9}\n{\"event\":\"ep");  // cut by a kill
-  CHECK(trim_run_logs(dir.path, 2) == Approx(0.7));
+  const std::string kept =
+      "{\"event\":\"best\",\"epoch\":1,\"validation_accuracy\":0.5}\n"
+      "{\"event\":\"epoch\",\"epoch\":2,\"validation_accuracy\":0.4}\n";
+  put(dir.file("events.jsonl"), kept + "{\"event\":\"best\",\"epoch\":3,\"validation_accuracy\":0.9}\n{\"event\":\"ep");
+  const BestEpoch best = trim_run_logs(dir.path, 2);  // epoch 3's rows and the line cut by a kill go
+  CHECK(best.validation_accuracy == Approx(0.5));
+  CHECK(best.epoch == 1);
   CHECK(slurp(dir.file("metrics.csv")) == "epoch,lr\n1,0.1\n2,0.09\n");
-  CHECK(slurp(dir.file("events.jsonl")) ==
-        "{\"event\":\"epoch\",\"epoch\":1,\"test_accuracy\":0.5}\n{\"event\":\"epoch\",\"epoch\":2,\"test_accuracy\":0.7}\n");
-  CHECK(trim_run_logs(dir.path, 0) == -1);
+  CHECK(slurp(dir.file("events.jsonl")) == kept);
+  CHECK(trim_run_logs(dir.path, 0).epoch == 0);
   CHECK(slurp(dir.file("metrics.csv")) == "epoch,lr\n");
 }
 
