@@ -6,7 +6,9 @@
 
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
+#include <utility>
 
 #include "kernels/adam.cuh"
 #include "kernels/allocator.h"
@@ -84,6 +86,24 @@ void fill_zero(Stream s, void* p, size_t bytes) {
   MLCN_CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, stream_of(s)));
 }
 
+// Peer access both ways between two GPUs, enabled once per pair where the hardware allows it, so
+// copies between them go over NVLink/PCIe directly instead of staging through the host.
+void enable_peer_access(int a, int b) {
+  static std::mutex mu;
+  static std::set<std::pair<int, int>> tried;
+  std::lock_guard<std::mutex> lock(mu);
+  for (auto [from, to] : {std::pair<int, int>{a, b}, std::pair<int, int>{b, a}}) {
+    if (!tried.insert({from, to}).second) continue;
+    int can = 0;
+    MLCN_CUDA_CHECK(cudaDeviceCanAccessPeer(&can, from, to));
+    if (!can) continue;
+    DeviceGuard g(from);
+    const cudaError_t e = cudaDeviceEnablePeerAccess(to, 0);
+    if (e == cudaErrorPeerAccessAlreadyEnabled) cudaGetLastError();  // enabled elsewhere: fine
+    else MLCN_CUDA_CHECK(e);
+  }
+}
+
 // Host-bound copies wait for the stream (the caller reads the data next); host-to-device copies
 // from pageable memory are staged before cudaMemcpyAsync returns; copies between two GPUs wait,
 // since the reader may be on another stream (the lane runtime orders its own with events).
@@ -91,6 +111,7 @@ void copy(Stream s, void* dst, int dst_device, const void* src, int src_device, 
   DeviceGuard g(s.device);
   const cudaStream_t st = stream_of(s);
   if (dst_device >= 0 && src_device >= 0 && dst_device != src_device) {
+    enable_peer_access(dst_device, src_device);
     MLCN_CUDA_CHECK(cudaMemcpyPeerAsync(dst, dst_device, src, src_device, bytes, st));
     MLCN_CUDA_CHECK(cudaStreamSynchronize(st));
     return;

@@ -66,7 +66,8 @@ struct DeviceProps {
   size_t smem_optin = 0;
 };
 
-const DeviceProps& props(int device) {
+// By value: another thread may grow the cache (a reference into it would dangle).
+DeviceProps props(int device) {
   static std::mutex mu;
   static std::vector<DeviceProps> cache;
   std::lock_guard<std::mutex> lock(mu);

@@ -388,6 +388,20 @@ cudaError_t cudaGetDeviceCount(int* n) {
   *n = kDevices;
   return cudaSuccess;
 }
+// Every emulated device can map every other's memory; enabling it twice is an error, as on a GPU.
+cudaError_t cudaDeviceCanAccessPeer(int* can, int device, int peer) {
+  if (device < 0 || device >= kDevices || peer < 0 || peer >= kDevices) return fail(cudaErrorInvalidDevice);
+  *can = device != peer;
+  return cudaSuccess;
+}
+cudaError_t cudaDeviceEnablePeerAccess(int peer, unsigned int flags) {
+  static std::mutex mu;
+  static std::set<std::pair<int, int>> enabled;
+  if (peer < 0 || peer >= kDevices || peer == t_device || flags != 0) return fail(cudaErrorInvalidDevice);
+  std::lock_guard<std::mutex> lock(mu);
+  if (!enabled.insert({t_device, peer}).second) return fail(cudaErrorPeerAccessAlreadyEnabled);
+  return cudaSuccess;
+}
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int) {
   std::memset(p, 0, sizeof(*p));
   std::strncpy(p->name, "CUDA emulator on the CPU (tests/emu)", sizeof(p->name) - 1);
