@@ -10,8 +10,8 @@ ours. The driver prints the paper's value and ours and leaves the comparison to 
 never prints a claim. Scales (docs/paper.md):
   smoke  minutes on 2 CPU cores; CI runs it so nothing rots (tiny data, 1 epoch: the numbers
          check the plumbing, not the paper)
-  cpu    about an hour on a 2-core CPU (data subsets, few epochs)
-  gpu    the paper's scale on a GPU machine
+  cpu    3-4 hours on an idle 2-core CPU, estimated (data subsets, 2 epochs, 3 NAS seeds)
+  gpu    the paper's scale on a GPU machine (days: the NAS sweeps dominate; needs --cifar10)
 CIFAR-10 is not packaged by Debian: pass --cifar10 DIR (the official binary files, from
 cifar-10-binary.tar.gz at https://www.cs.toronto.edu/~kriz/cifar.html); without it the CIFAR
 rows are skipped with a line saying so. Figures 4, 5 and 7 come from bench/fig4_scaling,
