@@ -290,7 +290,7 @@ def fig8_9(ctx, name, exe, title):
         ax.set_xticks(range(len(malgos)))
         ax.set_xticklabels(malgos, fontsize=8)
         ax.set_ylabel("step ms, mean over networks")
-        ax.set_title(f"measured: 6 lanes on 2 CPU devices ({len({r['network'] for r in measured})} networks)")
+        ax.set_title(f"measured: 6 lanes on 2 CPU devices ({len({r['network'] for r in measured})} network(s))")
         ax.legend(fontsize=7)
     save_plot(ctx, fig, name)
     note = PAPER[name] + "\n\nThe rows above are simulated: makespans predicted by sched's cost model, not run."
