@@ -153,11 +153,18 @@ inline void print_and_write(const std::string& title, const std::vector<std::str
   for (size_t c = 0; c < header.size(); ++c) std::printf("%s%s", c ? "-|-" : "|-", std::string(w[c], '-').c_str());
   std::printf("-|\n");
   for (const Row& r : rows) line(r.cells);
+  // RFC 4180: a cell with a comma or a quote (fig7's "4 x (w2,d1)") is quoted, its quotes doubled.
+  auto cell = [](const std::string& v) {
+    if (v.find_first_of(",\"\n") == std::string::npos) return v;
+    std::string q = "\"";
+    for (char ch : v) q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+    return q + "\"";
+  };
   std::ofstream f(csv);
-  for (size_t c = 0; c < header.size(); ++c) f << (c ? "," : "") << header[c];
+  for (size_t c = 0; c < header.size(); ++c) f << (c ? "," : "") << cell(header[c]);
   f << "\n";
   for (const Row& r : rows) {
-    for (size_t c = 0; c < r.cells.size(); ++c) f << (c ? "," : "") << r.cells[c];
+    for (size_t c = 0; c < r.cells.size(); ++c) f << (c ? "," : "") << cell(r.cells[c]);
     f << "\n";
   }
   std::printf("(CSV: %s)\n", csv.c_str());

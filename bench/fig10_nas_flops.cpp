@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
   try {
     BenchArgs a = parse_bench_args(argc, argv, "fig10_nas_flops",
                                    "usage: fig10_nas_flops [--scale cpu|paper] [--config FILE] [--set key=value ...] "
-                                   "[--out DIR]   (run from the repository root)");
+                                   "[--seed N] [--out DIR]   (run from the repository root)");
     const double div = a.paper ? 1.0 : 32.0;
     std::vector<std::string> scale = a.paper ? std::vector<std::string>{} : cpu_scale_overrides();
     std::vector<SweepSetting> settings;

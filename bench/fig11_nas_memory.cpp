@@ -12,7 +12,7 @@ int main(int argc, char** argv) {
   try {
     BenchArgs a = parse_bench_args(argc, argv, "fig11_nas_memory",
                                    "usage: fig11_nas_memory [--scale cpu|paper] [--config FILE] [--set key=value ...] "
-                                   "[--out DIR]   (run from the repository root)");
+                                   "[--seed N] [--out DIR]   (run from the repository root)");
     const double div = a.paper ? 1.0 : 32.0;
     std::vector<std::string> scale = a.paper ? std::vector<std::string>{} : cpu_scale_overrides();
     scale.push_back("nas.buckets.load=" + std::to_string(8 / div));

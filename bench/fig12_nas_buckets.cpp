@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
   try {
     BenchArgs a = parse_bench_args(argc, argv, "fig12_nas_buckets",
                                    "usage: fig12_nas_buckets [--scale cpu|paper] [--config FILE] [--set key=value ...] "
-                                   "[--out DIR]   (run from the repository root)");
+                                   "[--seed N] [--out DIR]   (run from the repository root)");
     std::vector<std::string> scale = a.paper ? std::vector<std::string>{} : cpu_scale_overrides();
     scale.push_back(a.paper ? "nas.buckets.load=8" : "nas.buckets.load=0.125");
     std::vector<SweepSetting> settings;

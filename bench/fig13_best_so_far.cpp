@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
   try {
     BenchArgs a = parse_bench_args(argc, argv, "fig13_best_so_far",
                                    "usage: fig13_best_so_far [--scale cpu|paper] [--config FILE] [--set key=value ...] "
-                                   "[--out DIR]   (run from the repository root)");
+                                   "[--seed N] [--out DIR]   (run from the repository root)");
     std::vector<std::string> scale = a.paper ? std::vector<std::string>{} : cpu_scale_overrides();
     if (a.paper) {
       scale.push_back("nas.buckets.load=4");

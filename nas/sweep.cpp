@@ -41,6 +41,11 @@ BenchArgs parse_bench_args(int argc, char** argv, const std::string& name, const
       a.out = v;
     } else if (k == "--config") {
       a.config = v;
+    } else if (k == "--seed") {
+      if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 18)
+        usage_error("--seed must be a non-negative integer, got '" + v + "'");
+      a.sets.push_back("nas.seed=" + v);
+      a.sets.push_back("train.seed=" + v);
     } else {
       usage_error("unknown option '" + k + "'");
     }

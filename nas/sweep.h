@@ -24,12 +24,15 @@ struct SweepResult {
 
 struct BenchArgs {
   bool paper = false;              // --scale paper
-  std::vector<std::string> sets;   // --set key=value, applied after the scale and the setting
+  std::vector<std::string> sets;   // --set key=value and --seed N (as nas.seed=N, train.seed=N), in
+                                   // command-line order, applied after the scale and the setting
   std::string out;                 // --out DIR (default runs/bench/<name>)
   std::string config;              // --config FILE (default configs/nas-paper.json, from the repository root)
 };
 
-// Parses [--scale cpu|paper] [--config FILE] [--set key=value ...] [--out DIR]; --help prints
+// Parses [--scale cpu|paper] [--config FILE] [--set key=value ...] [--seed N] [--out DIR]. --seed
+// sets the model stream (nas.seed) and the trainings' seed (train.seed; repeat r uses N + r), so
+// runs with different seeds are independent samples of a search. --help prints
 // `usage` and exits 0; bad arguments print one line and the usage on stderr and exit 2.
 BenchArgs parse_bench_args(int argc, char** argv, const std::string& name, const std::string& usage);
 
