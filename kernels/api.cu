@@ -14,6 +14,7 @@
 #include "kernels/caps_misc.cuh"
 #include "kernels/conv.cuh"
 #include "kernels/elementwise.cuh"
+#include "kernels/finite.cuh"
 #include "kernels/gemm.cuh"
 #include "kernels/graph.cuh"
 #include "kernels/losses.cuh"
@@ -230,6 +231,9 @@ kernels::Api make_api() {
                      double b2, double eps) { MLCN_ON(s, adam_update_cuda(p, g, m, v, n, lr_t, b1, b2, eps, st_)); };
   a.adam_update_many = [](Stream s, const AdamSlice* slices, int count, const float* lr_t, double b1, double b2,
                           double eps) { MLCN_ON(s, adam_update_many_cuda(slices, count, lr_t, b1, b2, eps, st_)); };
+  a.count_non_finite = [](Stream s, const float* const* arrays, const int64_t* sizes, int count) {
+    MLCN_ON(s, count_non_finite_cuda(arrays, sizes, count, st_));
+  };
   return a;
 }
 
