@@ -16,6 +16,7 @@
 #include "kernels/caps_misc.cuh"
 #include "kernels/conv.cuh"
 #include "kernels/elementwise.cuh"
+#include "kernels/finite.cuh"
 #include "kernels/gemm.cuh"
 #include "kernels/graph.cuh"
 #include "kernels/losses.cuh"
@@ -253,6 +254,9 @@ kernels::Api make_api() {
   };
   a.adam_update_many = [](Stream s, const AdamSlice* slices, int count, const float* rate, double b1, double b2,
                           double eps) { MLCN_ON(s, adam_update_many_cuda(slices, count, rate, b1, b2, eps, st_)); };
+  a.count_non_finite = [](Stream s, const float* const* arrays, const int64_t* sizes, int count) {
+    MLCN_ON(s, count_non_finite_cuda(arrays, sizes, count, st_));
+  };
   return a;
 }
 

@@ -130,6 +130,10 @@ struct Api {
   // memory, lr_t and keep.
   void (*adam_update_many)(Stream s, const AdamSlice* slices, int count, const float* rate, double b1, double b2,
                            double eps);
+  // NaN/Inf elements in arrays[k] (sizes[k]) for k < count, float32 on s's device; the tables are
+  // host arrays. One device counter, one 8-byte copy back (waits for s). CPU twin:
+  // cpu::count_non_finite. The training loop's guard (engine/train/finite_guard.cpp).
+  int64_t (*count_non_finite)(Stream s, const float* const* arrays, const int64_t* sizes, int count);
 };
 
 // The table of this build's CUDA backend (kernels/api.cu).

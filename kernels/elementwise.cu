@@ -1,6 +1,7 @@
 // Elementwise kernels: accumulation, ReLU, sigmoid, scaling, bias add and its column-sum
 // backward. Grid-stride loops over int64 indices, so any n works with a bounded grid.
-// Arithmetic is written as in engine/cpu/elementwise.cpp (expf, IEEE division; no fast-math).
+// Arithmetic is written as in engine/cpu/elementwise.cpp (expf, IEEE division; no fast-math);
+// ReLU propagates NaN as the CPU twin does (a NaN input gives a NaN output and gradient).
 #include "kernels/cuda_context.h"
 
 #include "kernels/device_math.cuh"
@@ -14,11 +15,11 @@ __global__ void add_inplace_kernel(float* dst, const float* src, int64_t n) {
 }
 
 __global__ void relu_forward_kernel(float* out, const float* in, int64_t n) {
-  MLCN_GRID_STRIDE(i, n) out[i] = in[i] > 0.f ? in[i] : 0.f;
+  MLCN_GRID_STRIDE(i, n) out[i] = in[i] > 0.f || in[i] != in[i] ? in[i] : 0.f;
 }
 
 __global__ void relu_backward_kernel(float* din, const float* dout, const float* out, int64_t n) {
-  MLCN_GRID_STRIDE(i, n) din[i] += out[i] > 0.f ? dout[i] : 0.f;
+  MLCN_GRID_STRIDE(i, n) din[i] += out[i] > 0.f ? dout[i] : out[i] != out[i] ? out[i] : 0.f;
 }
 
 __global__ void sigmoid_forward_kernel(float* out, const float* in, int64_t n) {

@@ -1,7 +1,8 @@
 // Margin and reconstruction (MSE) losses. A forward is a deterministic two-pass sum: each block
 // reduces its grid-stride share in shared memory, then one block adds the block sums in order and
 // divides. The CPU sums sequentially (margin) or in OpenMP chunks (MSE), so the values agree to
-// float rounding of an n-term sum.
+// float rounding of an n-term sum. The margin terms use pos(x), the CPU twin's max(0, x) that
+// keeps NaN (fmaxf(0, NaN) is 0 and would hide a diverged model).
 #include "kernels/cuda_context.h"
 
 #include <algorithm>
@@ -27,6 +28,9 @@ __device__ __forceinline__ float block_sum(float x, float* part) {
   return part[0];
 }
 
+// max(0, x) that keeps NaN, as engine/cpu/loss.cpp.
+__device__ __forceinline__ float pos(float x) { return x > 0.f || x != x ? x : 0.f; }
+
 struct MarginTerm {
   const float* y;
   const int32_t* labels;
@@ -34,10 +38,10 @@ struct MarginTerm {
   __device__ float operator()(int64_t e) const {
     const float yj = y[e];
     if (e % J == labels[e / J]) {
-      const float m = fmaxf(0.f, float(kMarginPlus) - yj);
+      const float m = pos(float(kMarginPlus) - yj);
       return m * m;
     }
-    const float m = fmaxf(0.f, yj - float(kMarginMinus));
+    const float m = pos(yj - float(kMarginMinus));
     return float(kMarginLambda) * m * m;
   }
 };
@@ -83,8 +87,8 @@ __global__ void margin_backward_kernel(float* dy, float scale, const float* y, c
                                        int64_t J) {
   MLCN_GRID_STRIDE(e, n) {
     const float yj = y[e];
-    if (e % J == labels[e / J]) dy[e] += scale * -2.f * fmaxf(0.f, float(kMarginPlus) - yj);
-    else dy[e] += scale * float(2 * kMarginLambda) * fmaxf(0.f, yj - float(kMarginMinus));
+    if (e % J == labels[e / J]) dy[e] += scale * -2.f * pos(float(kMarginPlus) - yj);
+    else dy[e] += scale * float(2 * kMarginLambda) * pos(yj - float(kMarginMinus));
   }
 }
 

@@ -1,5 +1,6 @@
-// CPU elementwise kernels: ReLU, sigmoid, accumulation. ReLU propagates NaN (a NaN input gives
-// a NaN output and gradient) so a diverged model never produces a finite loss.
+// CPU elementwise kernels: ReLU, sigmoid, accumulation, the non-finite count. ReLU propagates
+// NaN (a NaN input gives a NaN output and gradient) so a diverged model never produces a finite
+// loss.
 #include "engine/cpu/elementwise.h"
 
 #include <cmath>
@@ -26,13 +27,20 @@ template <class T> void add_inplace(T* dst, const T* src, int64_t n) {
 #pragma omp parallel for if (n > (1 << 16))
   for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
 }
+template <class T> int64_t count_non_finite(const T* x, int64_t n) {
+  int64_t bad = 0;
+#pragma omp parallel for reduction(+ : bad) if (n > (1 << 16))
+  for (int64_t i = 0; i < n; ++i) bad += std::isfinite(x[i]) ? 0 : 1;
+  return bad;
+}
 
 #define MLCN_INSTANTIATE(T)                                              \
   template void relu_forward<T>(T*, const T*, int64_t);                  \
   template void relu_backward<T>(T*, const T*, const T*, int64_t);       \
   template void sigmoid_forward<T>(T*, const T*, int64_t);               \
   template void sigmoid_backward<T>(T*, const T*, const T*, int64_t);    \
-  template void add_inplace<T>(T*, const T*, int64_t);
+  template void add_inplace<T>(T*, const T*, int64_t);                   \
+  template int64_t count_non_finite<T>(const T*, int64_t);
 MLCN_INSTANTIATE(float)
 MLCN_INSTANTIATE(double)
 #undef MLCN_INSTANTIATE

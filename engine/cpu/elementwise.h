@@ -3,7 +3,6 @@
 #pragma once
 #include <cstdint>
 
-
 namespace mlcn::cpu {
 
 template <class T> void relu_forward(T* out, const T* in, int64_t n);             // (n)
@@ -11,5 +10,7 @@ template <class T> void relu_backward(T* din, const T* dout, const T* out, int64
 template <class T> void sigmoid_forward(T* out, const T* in, int64_t n);          // (n)
 template <class T> void sigmoid_backward(T* din, const T* dout, const T* out, int64_t n);
 template <class T> void add_inplace(T* dst, const T* src, int64_t n);             // dst += src
+// Number of NaN or Inf elements of x (n); the CPU twin of the kernels' count_non_finite.
+template <class T> int64_t count_non_finite(const T* x, int64_t n);
 
 }  // namespace mlcn::cpu

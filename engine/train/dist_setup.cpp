@@ -8,6 +8,7 @@
 #include <string>
 #include <thread>
 
+#include "base/json_io.h"  // defines: parse_json_text
 #include "engine/train/trainer.h"
 
 namespace mlcn {
@@ -72,7 +73,7 @@ nlohmann::json gather_to_rank0(const nlohmann::json& mine) {
   for (int r = 0; r < w.size(); ++r) {
     std::string bytes = w.rank() == r ? mine.dump() : std::string();
     w.broadcast_bytes(bytes, r);
-    out.push_back(nlohmann::json::parse(bytes));
+    out.push_back(parse_json_text(bytes, "rank " + std::to_string(r) + "'s report"));
   }
   return w.rank() == 0 ? out : nlohmann::json();
 }

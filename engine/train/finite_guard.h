@@ -2,7 +2,9 @@
 // moment must be finite. Non-finite gradients show up in the moments and parameters they
 // updated (Adam turns an Inf or NaN gradient into a NaN or Inf moment), so the guard names the
 // first bad tensor, its lane ("lanes.L.*"; others are the shared head) and the step. The check
-// is one pass over the parameters and moments per step; GPU tensors are copied to the host.
+// is one count of non-finite elements per device per step (on a GPU one reduction and one small
+// copy); only when it is not zero are tensors scanned one by one (GPU ones copied to the host)
+// to name the first bad one.
 #pragma once
 #include <cstdint>
 #include <string>

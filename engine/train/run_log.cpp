@@ -4,13 +4,16 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <system_error>
 #include <vector>
 
 namespace mlcn {
@@ -49,8 +52,25 @@ void append(const fs::path& p, const std::string& line) {
   f << line << "\n";
 }
 
-// Keeps the header and the rows whose column `col` (an epoch) is at most `max_epoch`; a file
-// with another header (an older format) is set aside as <name>.old.
+// The cells of one CSV row (no quoting: the logs write none).
+std::vector<std::string> cells(const std::string& line) {
+  std::vector<std::string> out;
+  std::stringstream ss(line);
+  for (std::string cell; std::getline(ss, cell, ',');) out.push_back(cell);
+  return out;
+}
+
+// True when `s` is a whole decimal integer that fits int64 (no sign, no spaces).
+bool parse_epoch(const std::string& s, int64_t* v) {
+  if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos) return false;
+  const auto r = std::from_chars(s.data(), s.data() + s.size(), *v);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+// Keeps the header and the rows whose column `col` (an epoch) is at most `max_epoch`; rows
+// where that cell is not an integer (a line cut by a kill, a damaged file) are dropped, as
+// trim_run_logs drops them. A file with another header (an older format) is set aside as
+// <name>.old.
 void keep_rows(const fs::path& p, const std::string& header, size_t col, int64_t max_epoch) {
   if (!fs::exists(p)) return;
   std::ifstream in(p);
@@ -63,28 +83,30 @@ void keep_rows(const fs::path& p, const std::string& header, size_t col, int64_t
   }
   std::vector<std::string> keep = {line};
   while (std::getline(in, line)) {
-    std::stringstream ss(line);
-    std::string cell;
-    for (size_t i = 0; i <= col && std::getline(ss, cell, ','); ++i) {
-    }
-    if (!cell.empty() && std::stoll(cell) <= max_epoch) keep.push_back(line);
+    const std::vector<std::string> c = cells(line);
+    int64_t epoch = 0;
+    if (c.size() > col && parse_epoch(c[col], &epoch) && epoch <= max_epoch) keep.push_back(line);
   }
   in.close();
   std::ofstream out(p, std::ios::trunc);
   for (const std::string& l : keep) out << l << "\n";
 }
 
-// Previous sessions' seconds: the elapsed_s of the last kept metrics row.
+// Previous sessions' seconds: the elapsed_s (column 2) of the last kept metrics row whose cell
+// is a finite non-negative number; 0 when there is none.
 double previous_elapsed(const fs::path& p) {
   std::ifstream in(p);
-  std::string line, last;
+  std::string line;
+  double seconds = 0;
   std::getline(in, line);
-  while (std::getline(in, line)) last = line;
-  if (last.empty()) return 0;
-  std::stringstream ss(last);
-  std::string cell;
-  for (int i = 0; i < 3; ++i) std::getline(ss, cell, ',');
-  return cell.empty() ? 0 : std::stod(cell);
+  while (std::getline(in, line)) {
+    const std::vector<std::string> c = cells(line);
+    if (c.size() < 3 || c[2].empty()) continue;
+    char* end = nullptr;
+    const double v = std::strtod(c[2].c_str(), &end);
+    if (end && *end == 0 && std::isfinite(v) && v >= 0) seconds = v;
+  }
+  return seconds;
 }
 
 int terminal_width() {
@@ -106,7 +128,7 @@ const nlohmann::json& build_info() { return build_info_ref(); }
 double peak_rss_mb() {
   std::ifstream f("/proc/self/status");
   for (std::string line; std::getline(f, line);)
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;  // kB
+    if (line.rfind("VmHWM:", 0) == 0) return std::strtod(line.c_str() + 6, nullptr) / 1024.0;  // kB
   return 0;
 }
 

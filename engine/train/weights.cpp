@@ -5,6 +5,7 @@
 #include <fstream>
 #include <set>
 
+#include "base/json_io.h"  // defines: parse_json_text, json_kind
 #include "engine/io/safetensors.h"
 
 namespace mlcn {
@@ -63,9 +64,10 @@ void load_weights(const std::string& path, Model& model) {
 nlohmann::json stored_config(const std::string& path) {
   check_safetensors_file(path);
   StFile f = read_safetensors(path);
-  if (!f.metadata.count("config")) return nullptr;
-  auto j = nlohmann::json::parse(f.metadata.at("config"), nullptr, false);
-  MLCN_CHECK(j.is_object(), path << ": the config in its metadata is not a JSON object");
+  const auto it = f.metadata.find("config");
+  if (it == f.metadata.end()) return nullptr;
+  nlohmann::json j = parse_json_text(it->second, path + ": metadata \"config\"");
+  MLCN_CHECK(j.is_object(), path << ": metadata \"config\" is " << json_kind(j) << ", expected an object");
   return j;
 }
 

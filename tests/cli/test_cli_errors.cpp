@@ -10,6 +10,8 @@
 #include <sstream>
 #include <string>
 
+#include "engine/io/safetensors.h"
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -84,4 +86,20 @@ TEST_CASE("a corrupt checkpoint is refused and left untouched", "[cli]") {
 TEST_CASE("usage errors exit 2", "[cli]") {
   CHECK(run("").status == 2);
   CHECK(run("frobnicate").status == 2);
+}
+
+TEST_CASE("a checkpoint whose stored config is not JSON: one line naming the file and key", "[cli]") {
+  fs::path p = fs::temp_directory_path() / ("badcfg." + std::to_string(::getpid()) + ".safetensors");
+  mlcn::StFile f;
+  float v = 1;
+  f.tensors["w"] = mlcn::StTensor::from_f32({1}, &v);
+  f.metadata["config"] = "{\"model\": {\"lanes\": ";
+  mlcn::write_safetensors(p.string(), f);
+  Run r = run("eval --checkpoint " + p.string());
+  CHECK(r.status == 1);
+  CHECK(r.err.find(p.string()) != std::string::npos);
+  CHECK(r.err.find("metadata \"config\"") != std::string::npos);
+  CHECK(r.err.find("parse_error") == std::string::npos);  // no raw nlohmann text
+  CHECK(lines(r.err) == 1);
+  fs::remove(p);
 }

@@ -51,3 +51,19 @@ TEST_CASE("weights: wrong model, extra tensor, JSON text, all named", "[weights]
                     Catch::Contains("not a safetensors file") && Catch::Contains("JSON"));
   CHECK_THROWS_WITH(mlcn::check_safetensors_file(tmp.file("none")), Catch::Contains("cannot open"));
 }
+
+TEST_CASE("weights: a stored config that is not JSON or not an object is named with the file", "[weights]") {
+  mlcn_test::TempDir tmp;
+  mlcn::Config cfg = tiny(1);
+  mlcn::Model a(mlcn::model_spec(cfg));
+  a.init(1);
+  const std::string w = tmp.file("w.safetensors");
+  mlcn::save_weights(w, a, cfg);
+  mlcn::StFile f = mlcn::read_safetensors(w);
+  f.metadata["config"] = "{\"model\": ";
+  mlcn::write_safetensors(w, f);
+  CHECK_THROWS_WITH(mlcn::stored_config(w), Catch::Contains(w) && Catch::Contains("metadata \"config\""));
+  f.metadata["config"] = "[1, 2]";
+  mlcn::write_safetensors(w, f);
+  CHECK_THROWS_WITH(mlcn::stored_config(w), Catch::Contains(w) && Catch::Contains("expected an object"));
+}

@@ -1,53 +1,30 @@
-// safetensors reading, validation, serialization and atomic writing (see safetensors.h).
-// The checks follow the reference implementation's error enum (huggingface/safetensors
-// tensor.rs), one distinct message each; docs/checkpoint-format.md lists them.
-#include "engine/io/safetensors.h"
-
+// safetensors reading and validation (see safetensors.h): the header (length, UTF-8, JSON
+// through the project's one loader, each tensor entry), the layout of the data section (no gap,
+// overlap or trailing bytes) and the checksums mlcn's writer stores. The checks follow the
+// reference implementation's error enum (huggingface/safetensors tensor.rs), one distinct
+// message each; docs/checkpoint-format.md lists them.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>  // defines: crc32_z
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <iomanip>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
-#include "base/atomic_write.h"  // defines: write_file_atomic
 #include "base/check.h"
 #include "base/json_io.h"  // defines: parse_json_text, json_brief
-
-static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
-              "safetensors data is little-endian; this code copies it as host bytes");
+#include "engine/io/safetensors.h"
+#include "engine/io/safetensors_internal.h"
 
 namespace mlcn {
 namespace {
 
 using json = nlohmann::json;
-constexpr uint64_t kMaxHeader = 100000000;  // the reference reader's MAX_HEADER_SIZE
-constexpr int kMaxHeaderDepth = 8;          // {tensor: {shape: [..]}} is 3 deep
-
-const StDType kAllDTypes[] = {StDType::U8, StDType::I32, StDType::I64, StDType::F32, StDType::F64};
-
-std::string shape_str(const std::vector<int64_t>& shape) {
-  std::ostringstream os;
-  os << "[";
-  for (size_t i = 0; i < shape.size(); ++i) os << (i ? ", " : "") << shape[i];
-  os << "]";
-  return os.str();
-}
-
-std::string crc_hex(uint32_t crc) {
-  std::ostringstream os;
-  os << std::hex << std::setw(8) << std::setfill('0') << crc;
-  return os.str();
-}
-
-uint32_t crc_of(const uint8_t* p, size_t n) {
-  return static_cast<uint32_t>(crc32_z(crc32_z(0, Z_NULL, 0), p, n));
-}
+using st_detail::crc_hex;
+using st_detail::crc_of;
+using st_detail::kMaxHeader;
+constexpr int kMaxHeaderDepth = 8;  // {tensor: {shape: [..]}} is 3 deep
 
 // Offset of the first byte that is not part of well-formed UTF-8, or npos.
 size_t utf8_error(const uint8_t* s, size_t n) {
@@ -100,7 +77,7 @@ json parse_header(const std::string& src, const char* begin, const char* end) {
 
 StDType parse_dtype(const std::string& src, const std::string& name, const json& v) {
   if (v.is_string()) {
-    for (StDType t : kAllDTypes) {
+    for (StDType t : st_detail::kAllDTypes) {
       if (v.get_ref<const std::string&>() == st_dtype_name(t)) return t;
     }
   }
@@ -116,133 +93,6 @@ struct Entry {
 };
 
 }  // namespace
-
-size_t st_dtype_size(StDType t) {
-  switch (t) {
-    case StDType::U8:
-      return 1;
-    case StDType::I32:
-      return 4;
-    case StDType::I64:
-      return 8;
-    case StDType::F32:
-      return 4;
-    case StDType::F64:
-      return 8;
-  }
-  return 0;
-}
-
-const char* st_dtype_name(StDType t) {
-  switch (t) {
-    case StDType::U8:
-      return "U8";
-    case StDType::I32:
-      return "I32";
-    case StDType::I64:
-      return "I64";
-    case StDType::F32:
-      return "F32";
-    case StDType::F64:
-      return "F64";
-  }
-  return "?";
-}
-
-int64_t StTensor::numel() const {
-  int64_t n = 1;
-  for (int64_t d : shape) {
-    if (d < 0 || __builtin_mul_overflow(n, d, &n)) {
-      MLCN_FAIL("safetensors: invalid tensor shape " << shape_str(shape));
-    }
-  }
-  return n;
-}
-
-namespace {
-
-template <class Out>
-std::vector<Out> convert(const StTensor& t, bool allow_float, const char* to) {
-  const size_t n = static_cast<size_t>(t.numel());
-  if (t.bytes.size() != n * st_dtype_size(t.dtype)) {
-    MLCN_FAIL("safetensors: tensor of shape " << shape_str(t.shape) << " and dtype "
-                                              << st_dtype_name(t.dtype) << " holds "
-                                              << t.bytes.size() << " bytes");
-  }
-  if (!allow_float && (t.dtype == StDType::F32 || t.dtype == StDType::F64)) {
-    MLCN_FAIL("safetensors: cannot read a " << st_dtype_name(t.dtype) << " tensor as " << to);
-  }
-  std::vector<Out> out(n);
-  const uint8_t* p = t.bytes.data();
-  auto load = [&](auto tag) {
-    using T = decltype(tag);
-    for (size_t i = 0; i < n; ++i) {
-      T v;
-      std::memcpy(&v, p + i * sizeof(T), sizeof(T));
-      out[i] = static_cast<Out>(v);
-    }
-  };
-  switch (t.dtype) {
-    case StDType::U8:
-      load(uint8_t{});
-      break;
-    case StDType::I32:
-      load(int32_t{});
-      break;
-    case StDType::I64:
-      load(int64_t{});
-      break;
-    case StDType::F32:
-      load(float{});
-      break;
-    case StDType::F64:
-      load(double{});
-      break;
-  }
-  return out;
-}
-
-template <class T>
-StTensor make(StDType dt, const std::vector<int64_t>& shape, const T* v) {
-  StTensor t;
-  t.dtype = dt;
-  t.shape = shape;
-  size_t bytes = static_cast<size_t>(t.numel()) * sizeof(T);
-  t.bytes.resize(bytes);
-  if (bytes) std::memcpy(t.bytes.data(), v, bytes);
-  return t;
-}
-
-}  // namespace
-
-std::vector<float> StTensor::to_f32() const { return convert<float>(*this, true, "float"); }
-std::vector<double> StTensor::to_f64() const { return convert<double>(*this, true, "double"); }
-std::vector<int64_t> StTensor::to_i64() const { return convert<int64_t>(*this, false, "int64"); }
-
-StTensor StTensor::from_f32(const std::vector<int64_t>& s, const float* v) {
-  return make(StDType::F32, s, v);
-}
-StTensor StTensor::from_f64(const std::vector<int64_t>& s, const double* v) {
-  return make(StDType::F64, s, v);
-}
-StTensor StTensor::from_i64(const std::vector<int64_t>& s, const int64_t* v) {
-  return make(StDType::I64, s, v);
-}
-StTensor StTensor::from_i32(const std::vector<int64_t>& s, const int32_t* v) {
-  return make(StDType::I32, s, v);
-}
-StTensor StTensor::from_u8(const std::vector<int64_t>& s, const uint8_t* v) {
-  return make(StDType::U8, s, v);
-}
-
-const StTensor& StFile::at(const std::string& name) const {
-  auto it = tensors.find(name);
-  if (it == tensors.end()) {
-    MLCN_FAIL((source.empty() ? "safetensors" : source)
-              << ": no tensor \"" << name << "\" (the file has " << tensors.size() << " tensors)");
-  }
-  return it->second;
-}
 
 StFile parse_safetensors(const uint8_t* bytes, size_t size, const std::string& source,
                          const StReadOptions& opt) {
@@ -398,7 +248,7 @@ StFile parse_safetensors(const uint8_t* bytes, size_t size, const std::string& s
     }
     text.replace(at + field.size() - 9, 8, "00000000");
     uint32_t c = crc_of(reinterpret_cast<const uint8_t*>(text.data()), text.size());
-    c = static_cast<uint32_t>(crc32_z(c, data, data_len));
+    c = crc_of(data, data_len, c);
     if (crc_hex(c) != want) {
       MLCN_FAIL(src << ": corrupt checkpoint: the CRC32 of header and data is " << crc_hex(c) << " but "
                     << kStFileCrcKey << " says " << want << " (the file was changed after it was written)");
@@ -435,73 +285,6 @@ StFile read_safetensors(const std::string& path, const StReadOptions& opt) {
   }
   ::close(fd);
   return parse_safetensors(bytes.data(), bytes.size(), path, opt);
-}
-
-namespace {
-
-// `src` names the destination in errors.
-std::vector<uint8_t> serialize(const StFile& file, const std::string& src) {
-  std::vector<const std::pair<const std::string, StTensor>*> order;
-  for (const auto& kv : file.tensors) {
-    const StTensor& t = kv.second;
-    if (kv.first == "__metadata__") MLCN_FAIL(src << ": \"__metadata__\" is not a tensor name");
-    if (t.bytes.size() != static_cast<size_t>(t.numel()) * st_dtype_size(t.dtype)) {
-      MLCN_FAIL(src << ": tensor \"" << kv.first << "\" holds " << t.bytes.size()
-                    << " bytes but shape " << shape_str(t.shape) << " of " << st_dtype_name(t.dtype)
-                    << " needs " << t.numel() * st_dtype_size(t.dtype));
-    }
-    order.push_back(&kv);
-  }
-  // Largest element size first, then by name: every tensor starts aligned to its dtype.
-  std::stable_sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
-    return st_dtype_size(a->second.dtype) > st_dtype_size(b->second.dtype);
-  });
-  std::vector<uint8_t> data;
-  nlohmann::ordered_json header = nlohmann::ordered_json::object();
-  header["__metadata__"] = nlohmann::ordered_json::object();
-  for (const auto* kv : order) {
-    const StTensor& t = kv->second;
-    uint64_t begin = data.size();
-    data.insert(data.end(), t.bytes.begin(), t.bytes.end());
-    header[kv->first] = {{"dtype", st_dtype_name(t.dtype)},
-                         {"shape", t.shape},
-                         {"data_offsets", {begin, static_cast<uint64_t>(data.size())}}};
-  }
-  std::map<std::string, std::string> meta = file.metadata;
-  meta[kStCrcKey] = crc_hex(crc_of(data.data(), data.size()));
-  meta[kStFileCrcKey] = "00000000";  // replaced below by the CRC of header and data
-  for (const auto& kv : meta) header["__metadata__"][kv.first] = kv.second;
-
-  std::string text;
-  try {
-    text = header.dump();
-  } catch (const nlohmann::ordered_json::exception& e) {
-    MLCN_FAIL(src << ": cannot write the header (names and metadata must be UTF-8): " << e.what());
-  }
-  text.append((8 - text.size() % 8) % 8, ' ');
-  const std::string field = std::string("\"") + kStFileCrcKey + "\":\"00000000\"";
-  const size_t at = text.find(field);
-  if (at == std::string::npos) MLCN_FAIL(src << ": internal error: no " << kStFileCrcKey << " in the header");
-  uint32_t c = crc_of(reinterpret_cast<const uint8_t*>(text.data()), text.size());
-  c = static_cast<uint32_t>(crc32_z(c, data.data(), data.size()));
-  text.replace(at + field.size() - 9, 8, crc_hex(c));
-  std::vector<uint8_t> out(8 + text.size() + data.size());
-  uint64_t n = text.size();
-  std::memcpy(out.data(), &n, 8);
-  std::memcpy(out.data() + 8, text.data(), text.size());
-  if (!data.empty()) std::memcpy(out.data() + 8 + text.size(), data.data(), data.size());
-  return out;
-}
-
-}  // namespace
-
-std::vector<uint8_t> serialize_safetensors(const StFile& file) {
-  return serialize(file, file.source.empty() ? "safetensors" : file.source);
-}
-
-void write_safetensors(const std::string& path, const StFile& file) {
-  std::vector<uint8_t> bytes = serialize(file, path);
-  write_file_atomic(path, bytes.data(), bytes.size());
 }
 
 }  // namespace mlcn
