@@ -176,10 +176,11 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
   const std::string resume_file = (fs::path(resume_dir) / "last.safetensors").string();
   if (!resume_dir.empty()) pos = load_checkpoint(resume_file, model, rt.optimizers()).pos;
   const int64_t start_epoch = pos.epoch;
-  const bool stopped_early = !resume_dir.empty() && pos.step == 0 && read_summary(resume_dir).value("early_stopped", false) &&
-                            read_summary(resume_dir).value("epochs_done", int64_t(-1)) == start_epoch;
+  const nlohmann::json previous = resume_dir.empty() ? nlohmann::json::object() : read_summary(resume_dir);
+  const bool stopped_early = pos.step == 0 && previous.value("early_stopped", false) &&
+                             previous.value("epochs_done", int64_t(-1)) == start_epoch;
   if (!resume_dir.empty() && (start_epoch >= cfg.epochs || stopped_early) && pos.step == 0) {  // finished: report, change nothing
-    nlohmann::json s = read_summary(resume_dir);
+    nlohmann::json s = previous;
     s["already_finished"] = true;
     s["epochs_done"] = start_epoch;
     return s;
