@@ -26,11 +26,37 @@ class Error : public std::runtime_error {
 };
 
 namespace detail {
+// msg with every control character written as an escape (\n, \t, \xNN), so a message that
+// quotes a user's key, value or path (which may hold a newline) stays one line.
+inline std::string one_line(const std::string& msg) {
+  std::string out;
+  out.reserve(msg.size());
+  for (const char ch : msg) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c < 0x20 || c == 0x7f) {
+      static const char hex[] = "0123456789abcdef";
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
 // where: "" or "check `cond` failed" / "`expr` failed"; msg: the user-facing text.
 [[noreturn]] inline void throw_error(const char* file, int line, const std::string& where, const std::string& msg) {
+  const std::string text = one_line(msg);
   std::ostringstream os;
-  os << file << ":" << line << ": " << where << (where.empty() ? "" : ": ") << msg;
-  throw Error(os.str(), msg);
+  os << file << ":" << line << ": " << where << (where.empty() ? "" : ": ") << text;
+  throw Error(os.str(), text);
 }
 }  // namespace detail
 }  // namespace mlcn

@@ -99,3 +99,15 @@ TEST_CASE("json_io: a --set value with invalid UTF-8 or deep nesting is one clea
   apply_set_overrides(user, {"runtime.device=cpu"}, &defaults);
   CHECK(user["runtime"]["device"] == "cpu");
 }
+
+TEST_CASE("json_io: a key or value holding control characters is named on one line", "[base][json]") {
+  const json defaults = json::parse(R"({"model": {"lane_dropout": 0.5}})");
+  json base = defaults;
+  // The config fuzzer's finding: a key "l<newline>e_dropout" made a two-line error message.
+  const std::string msg =
+      error_of([&] { merge_strict(base, json::parse("{\"model\": {\"l\\ne_dropout\": 0.5}}"), defaults, "", "c.json"); });
+  CHECK_THAT(msg, Contains("unknown config key 'model.l\\ne_dropout'"));
+  CHECK(msg.find('\n') == std::string::npos);
+  const std::string tabbed = error_of([] { MLCN_FAIL("a\tb\x01" << "c\r"); });
+  CHECK_THAT(tabbed, Catch::Matchers::EndsWith(": a\\tb\\x01c\\r"));
+}
