@@ -69,16 +69,19 @@ int cmd_train(const Args& a, std::ostream& out) {
   }
   char line[384];
   const int64_t done = s["epochs_done"].get<int64_t>();
+  const char* why = s.value("early_stopped", false) ? ", stopped early"
+                    : s.value("time_limited", false) ? ", time limit reached"
+                                                     : "";
   if (s.contains("best_epoch")) {
     std::snprintf(line, sizeof line,
                   "test accuracy %.4f (final model, epoch %lld); %.4f (epoch %lld, the best validation accuracy %.4f)%s; "
                   "%.1f s in this session (run in %s)\n",
                   s["test_accuracy"].get<double>(), (long long)done, s["best_model_test_accuracy"].get<double>(),
                   (long long)s["best_epoch"].get<int64_t>(), s["best_validation_accuracy"].get<double>(),
-                  s.value("early_stopped", false) ? ", stopped early" : "", s["seconds"].get<double>(), dir.c_str());
+                  why, s["seconds"].get<double>(), dir.c_str());
   } else {
-    std::snprintf(line, sizeof line, "test accuracy %.4f after %lld epoch(s) (no validation split), %.1f s in this session (run in %s)\n",
-                  s["test_accuracy"].get<double>(), (long long)done, s["seconds"].get<double>(), dir.c_str());
+    std::snprintf(line, sizeof line, "test accuracy %.4f after %lld epoch(s) (no validation split)%s, %.1f s in this session (run in %s)\n",
+                  s["test_accuracy"].get<double>(), (long long)done, why, s["seconds"].get<double>(), dir.c_str());
   }
   out << line;
   if (cfg.plot) plot_run(dir, out);

@@ -110,6 +110,9 @@ Config config_from_json(const json& user, const std::string& src) {
   c.weight_decay = t["weight_decay"];
   c.clip_norm = t["clip_norm"];
   c.early_stop_patience = int(json_int_in(t["early_stop_patience"], "train.early_stop_patience", 0, 1000000, src));
+  c.time_limit_minutes = t["time_limit_minutes"];
+  MLCN_CHECK(c.time_limit_minutes >= 0 && c.time_limit_minutes <= 1e6,
+             src << ": train.time_limit_minutes must be in [0, 1e6] (0: off), got " << c.time_limit_minutes);
   c.crop_padding = int(json_int_in(t["crop_padding"], "train.crop_padding", 0, 16, src));
   c.flip = t["flip"];
   MLCN_CHECK(c.lr_min >= 0, src << ": train.lr_min must be >= 0, got " << c.lr_min);

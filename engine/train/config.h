@@ -37,6 +37,7 @@ struct Config {
   double weight_decay = 0;   // decoupled (AdamW); 0: Adam
   double clip_norm = 0;      // global gradient-norm clipping; 0: off
   int early_stop_patience = 0;  // stop after this many epochs without a better validation accuracy; 0: off
+  double time_limit_minutes = 0;  // stop at the epoch end after which another epoch would pass this; 0: off
   int crop_padding = 0;      // random crop of the image zero-padded by this many pixels; 0: off
   bool flip = false;         // random horizontal flips
   uint64_t seed = 0;

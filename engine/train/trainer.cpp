@@ -177,7 +177,8 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
   if (!resume_dir.empty()) pos = load_checkpoint(resume_file, model, rt.optimizers()).pos;
   const int64_t start_epoch = pos.epoch;
   const nlohmann::json previous = resume_dir.empty() ? nlohmann::json::object() : read_summary(resume_dir);
-  const bool stopped_early = pos.step == 0 && previous.value("early_stopped", false) &&
+  const bool stopped_early = pos.step == 0 &&
+                             (previous.value("early_stopped", false) || previous.value("time_limited", false)) &&
                              previous.value("epochs_done", int64_t(-1)) == start_epoch;
   if (!resume_dir.empty() && (start_epoch >= cfg.epochs || stopped_early) && pos.step == 0) {  // finished: report, change nothing
     nlohmann::json s = previous;
@@ -255,8 +256,8 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
   double last_val = 0.0 / 0.0;
   double last_ips = 0, lr = schedule.at(start_epoch * batcher.steps_per_epoch() + pos.step);
   int64_t epochs_done = start_epoch;
-  bool early_stopped = false;
-  for (int64_t e = start_epoch; e < cfg.epochs && !early_stopped; ++e) {
+  bool early_stopped = false, time_limited = false;
+  for (int64_t e = start_epoch; e < cfg.epochs && !early_stopped && !time_limited; ++e) {
     // Everything random in an epoch derives from (seed, epoch), so a run resumed at an epoch
     // boundary replays exactly what the uninterrupted run would have done.
     Rng dropout_rng = Rng(cfg.seed).fork(0xD509 + static_cast<uint64_t>(e));
@@ -326,7 +327,14 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
       if (rec.best) best = {v.accuracy, e + 1};
       early_stopped = cfg.early_stop_patience > 0 && e + 1 - best.epoch >= cfg.early_stop_patience;
     }
-    const bool last_epoch = e + 1 == cfg.epochs || early_stopped;
+    if (cfg.time_limit_minutes > 0 && !early_stopped && e + 1 < cfg.epochs) {
+      // Would one more epoch like this one (training and validation) pass the budget? Rank 0's
+      // clock (the run's time over every session) decides for all ranks.
+      const double epoch_cost = secs + std::chrono::duration<double>(Clock::now() - t_eval).count();
+      const int64_t over = log && log->run_seconds() + epoch_cost > 60 * cfg.time_limit_minutes;
+      time_limited = world().allgather_int(over)[0] != 0;
+    }
+    const bool last_epoch = e + 1 == cfg.epochs || early_stopped || time_limited;
     if (!has_val || last_epoch) {
       final_test = evaluate(rt, cfg, test, progress);
       rec.test_acc = final_test.accuracy, rec.test_loss = final_test.loss;
@@ -355,6 +363,9 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
     }
     if (early_stopped)
       log->event("early_stop", {{"epoch", e + 1}, {"best_epoch", best.epoch}, {"patience", cfg.early_stop_patience}});
+    if (time_limited)
+      log->event("time_limit", {{"epoch", e + 1}, {"run_seconds", log->run_seconds()},
+                                {"time_limit_minutes", cfg.time_limit_minutes}});
     if (cfg.keep_checkpoints > 0) {
       save_checkpoint((out / epoch_checkpoint_name(e + 1)).string(), model, rt.optimizers(), cfg, e + 1);
       prune_epoch_checkpoints(out_dir, cfg.keep_checkpoints);
@@ -385,6 +396,7 @@ nlohmann::json train_run(const Config& cfg_in, const std::string& out_dir, const
     summary["best_model_test_accuracy"] = best_test;
   }
   if (early_stopped) summary["early_stopped"] = true;
+  if (time_limited) summary["time_limited"] = true;
   if (!resume_dir.empty()) summary["resumed_after_epoch"] = start_epoch;
   if (world().size() > 1) {
     const CommStats& c = rt.stats();

@@ -1,7 +1,7 @@
 // Training with a validation split, through the CLI: the split's sizes and columns, the best
 // epoch chosen on validation with its test accuracy measured once at the end (and equal to
-// `mlcn eval` of best.safetensors), early stopping (and a resume that leaves a stopped run
-// alone), and every new training option together (cosine + warm-up, AdamW, clipping, crops,
+// `mlcn eval` of best.safetensors), early stopping and the time budget (and a resume that
+// leaves a stopped run alone), and every new training option together (cosine + warm-up, AdamW, clipping, crops,
 // flips) resuming bitwise after a kill in the middle of an epoch. Fails without the dataset.
 #include <catch2/catch.hpp>
 
@@ -102,6 +102,39 @@ TEST_CASE("validation: early stopping after `patience` epochs without a better v
                         "train.early_stop_patience=2", "--out", tmp.file("bad")});
   CHECK(bad.status == 1);
   CHECK(bad.err.find("train.early_stop_patience needs a validation split") != std::string::npos);
+}
+
+TEST_CASE("validation: train.time_limit_minutes stops at the epoch end after which another epoch would not fit",
+          "[train][validation]") {
+  mlcn_test::TempDir tmp;
+  // A budget of 6 ms: after epoch 1 another epoch cannot fit, so the run ends there like a
+  // finished one (the test set evaluated, the best model chosen on validation).
+  const std::string run = mlcn_test::train_tiny(tmp.path, 4, {"--set", "train.time_limit_minutes=1e-4"});
+  const json s = summary_of(run);
+  INFO(s.dump());
+  CHECK(s["time_limited"] == true);
+  CHECK_FALSE(s.contains("early_stopped"));
+  CHECK(s["epochs_done"] == 1);
+  CHECK(s["epochs"] == 4);
+  CHECK(s["best_epoch"] == 1);
+  const std::vector<std::string> test = column(run, "test_acc");
+  REQUIRE(test.size() == 1);
+  CHECK(std::stod(test[0]) == Approx(s["test_accuracy"].get<double>()).margin(1e-4));
+  CHECK(mlcn_test::read_text(fs::path(run) / "events.jsonl").find("\"time_limit\"") != std::string::npos);
+  const std::string before = mlcn_test::read_text(fs::path(run) / "metrics.csv");
+  CliRun again = run_cli({"train", "--resume", run});
+  CHECK(again.status == 0);
+  CHECK(mlcn_test::read_text(fs::path(run) / "metrics.csv") == before);
+  // A budget that holds every epoch changes nothing.
+  const fs::path full_dir = fs::path(tmp.path) / "full";
+  fs::create_directories(full_dir);
+  const std::string full = mlcn_test::train_tiny(full_dir, 2, {"--set", "train.time_limit_minutes=600"});
+  CHECK(summary_of(full)["epochs_done"] == 2);
+  CHECK_FALSE(summary_of(full).contains("time_limited"));
+  CliRun bad = run_cli({"train", "--config", mlcn_test::tiny_config(tmp.path), "--set", "train.time_limit_minutes=-1",
+                        "--out", tmp.file("bad")});
+  CHECK(bad.status == 1);
+  CHECK(bad.err.find("train.time_limit_minutes must be in [0, 1e6]") != std::string::npos);
 }
 
 TEST_CASE("validation: every training option together resumes bitwise after a kill mid-epoch", "[train][validation]") {
