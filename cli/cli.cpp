@@ -7,8 +7,7 @@
 #include "base/json_io.h"       // defines: nearest_key
 #include "cli/commands.h"       // defines: commands, Command
 #include "engine/comm/comm.h"  // defines: rank_prefix, abort_world_if_distributed
-#include "base/json_io.h"  // defines: nearest_key
-#include "cli/commands.h"  // defines: commands, Command
+#include "engine/core/backend.h"  // defines: cuda_compiled
 #include "engine/train/run_log.h"  // defines: set_build_info
 
 #ifndef MLCN_GIT_COMMIT
@@ -34,11 +33,7 @@ std::string overview() {
 
 std::string version_line() {
   std::string s = std::string("mlcn ") + kVersion + " (commit " + MLCN_GIT_COMMIT + "; CUDA backend: ";
-#ifdef MLCN_WITH_CUDA
-  s += "on";
-#else
-  s += "off";
-#endif
+  s += cuda_compiled() ? "on" : "off";  // the engine's one switch (engine/core/backend.cpp)
   s += "; MPI: ";
 #ifdef MLCN_WITH_MPI
   s += "on";

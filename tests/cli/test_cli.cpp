@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "cli/commands.h"
+#include "engine/core/backend.h"
 #include "cli_run.h"
 
 TEST_CASE("cli: --help and usage errors of every subcommand", "[cli][help]") {
@@ -28,6 +29,8 @@ TEST_CASE("cli: --help and usage errors of every subcommand", "[cli][help]") {
   CliRun v = run_cli({"--version"});
   CHECK(v.status == 0);
   CHECK(v.out.find("(commit ") != std::string::npos);
+  // The backend the engine was built with (the line said "off" in every CUDA build once).
+  CHECK(v.out.find(std::string("CUDA backend: ") + (mlcn::cuda_compiled() ? "on" : "off")) != std::string::npos);
   CliRun near = run_cli({"predcit"});
   CHECK(near.status == 2);
   CHECK(near.err.find("did you mean 'predict'") != std::string::npos);
