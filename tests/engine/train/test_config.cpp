@@ -1,7 +1,9 @@
 // engine/train/config: the defaults come from one JSON file that docs/config.md documents key by
-// key; every key is range-checked and its errors name the source; --set reaches list elements.
+// key; every key is range-checked and its errors name the source; --set reaches list elements;
+// every training config shipped in configs/ loads.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -97,4 +99,18 @@ TEST_CASE("config: keys the chosen model ignores are errors", "[config]") {
   CHECK(caps.lanes.empty());
   CHECK_FALSE(caps.json["model"].contains("lanes"));
   CHECK_NOTHROW(config_from_json(caps.json, "round trip"));  // a run's config.json loads again
+}
+
+TEST_CASE("config: every training config shipped in configs/ loads and describes its model", "[config]") {
+  int checked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(MLCN_SOURCE_DIR) + "/configs")) {
+    const std::string name = entry.path().filename().string();
+    if (entry.path().extension() != ".json" || name.rfind("nas-", 0) == 0) continue;  // nas-*: tests/nas
+    INFO(name);
+    Config c;
+    REQUIRE_NOTHROW(c = load_config(entry.path().string()));
+    CHECK_NOTHROW(model_spec(c));
+    ++checked;
+  }
+  CHECK(checked >= 10);
 }
