@@ -14,6 +14,19 @@ with its own time limit (--limit seconds); a model that fails or times out is re
 others still run. --tf32 on|off sets TF32 for both sides alike (the peer's cuDNN and matmuls,
 the engine's runtime.allow_tf32): PyTorch's own default (TF32 convolutions) is not compared
 against the engine's float32. torch.compile compiles during the warm-up steps, before timing.
+
+On the CPU the peer runs with an optimised BLAS (--blas openblas, the default): Debian's torch
+calls whatever libblas.so.3 resolves to, which on a machine with only libblas3 is the reference
+BLAS (~30x slower). The peer's process alone gets OpenBLAS's directory first on its
+LD_LIBRARY_PATH (Debian libopenblas0-pthread; nothing system-wide changes) with
+OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset, so OpenBLAS picks its best kernel for the
+processor, and OPENBLAS_NUM_THREADS = --threads. Where the processor hides its model (a VM's
+"Intel Xeon Processor"), OpenBLAS 0.3.21 falls back to its Prescott (SSE3) kernel, about 5x
+slower than its AVX-512 one here; so by default (--openblas-core best) the kernel is chosen from
+the CPU's flags (SkylakeX with AVX-512 F/BW/VL/DQ/CD, else Haswell with AVX2+FMA, else OpenBLAS's
+own choice), and the peer checks that kernel's float32 GEMM against float64 before timing
+(step_bench.py exits on a wrong result). The BLAS and kernel it ran are printed and kept in
+every row. --blas system times the peer with the system's libblas.so.3 as it is.
 """
 import argparse
 import json
@@ -26,10 +39,44 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 MODELS = ["capsnet", "mlcn-2l-w4d1", "mlcn-8l-w4d1", "mlcn-4l-w2d4"]
 
 
-def run_json_all(cmd, limit):
+OPENBLAS_DIR = "/usr/lib/x86_64-linux-gnu/openblas-pthread"
+
+
+def best_openblas_core():
+    """The fastest OpenBLAS kernel the CPU's flags allow, or None (OpenBLAS decides)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        return None
+    if all(k in flags for k in ("avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd")):
+        return "SkylakeX"
+    if "avx2" in flags and "fma" in flags:
+        return "Haswell"
+    return None
+
+
+def peer_env(blas, threads, core):
+    """The peer's environment: OpenBLAS first on the loader path (--blas openblas), or as is."""
+    env = dict(os.environ)
+    if blas == "openblas":
+        if not os.path.exists(os.path.join(OPENBLAS_DIR, "libblas.so.3")):
+            sys.exit(f"compare: no OpenBLAS at {OPENBLAS_DIR}/libblas.so.3: apt-get install libopenblas0-pthread "
+                     "(or --blas system to time the peer with the system's libblas.so.3)")
+        env["LD_LIBRARY_PATH"] = OPENBLAS_DIR + (":" + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH") else "")
+        env.pop("OPENBLAS_CORETYPE", None)
+        env.pop("OPENBLAS_L2_SIZE", None)
+        chosen = best_openblas_core() if core == "best" else None if core == "auto" else core
+        if chosen:
+            env["OPENBLAS_CORETYPE"] = chosen
+        env["OPENBLAS_NUM_THREADS"] = str(threads)
+    return env
+
+
+def run_json_all(cmd, limit, env=None):
     """The JSON lines of `cmd`, or None when it fails or runs past `limit` seconds."""
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=limit)
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=limit, env=env)
     except subprocess.TimeoutExpired:
         print(f"compare: timed out after {limit} s: {' '.join(cmd)}", file=sys.stderr)
         return None
@@ -40,8 +87,8 @@ def run_json_all(cmd, limit):
     return [json.loads(line) for line in p.stdout.splitlines() if line.startswith("{")] or None
 
 
-def run_json(cmd, limit):
-    rows = run_json_all(cmd, limit)
+def run_json(cmd, limit, env=None):
+    rows = run_json_all(cmd, limit, env)
     return rows[0] if rows else None
 
 
@@ -56,7 +103,12 @@ def main():
     ap.add_argument("--variants", default="eager")
     ap.add_argument("--tf32", choices=("on", "off"), default="off")
     ap.add_argument("--limit", type=int, default=300, help="seconds allowed to each model's run on each side")
+    ap.add_argument("--blas", choices=("openblas", "system"), default="openblas",
+                    help="the peer's BLAS on the CPU (see above); ignored on a GPU")
+    ap.add_argument("--openblas-core", default="best",
+                    help="OpenBLAS kernel: best (from the CPU flags), auto (OpenBLAS's detection) or a name")
     a = ap.parse_args()
+    env = peer_env(a.blas if a.device == "cpu" else "system", a.threads, a.openblas_core)
     if a.warmup < 1:
         ap.error("--warmup must be >= 1 (torch.compile compiles during the warm-up)")
     common = ["--device", a.device, "--threads", str(a.threads), "--iters", str(a.iters), "--warmup", str(a.warmup)]
@@ -68,9 +120,9 @@ def main():
         variants = run_json_all([a.engine, "--json", "--models", m, "--variants", a.variants] + common + engine_tf32,
                                 a.limit)
         peer_cmd = [sys.executable, os.path.join(HERE, "step_bench.py"), "--json", "--models", m, "--tf32", a.tf32]
-        peer = run_json(peer_cmd + common, a.limit)
+        peer = run_json(peer_cmd + common, a.limit, env)
         if a.device == "cuda":
-            compiled = run_json(peer_cmd + ["--compile"] + common, a.limit)
+            compiled = run_json(peer_cmd + ["--compile"] + common, a.limit, env)
             if compiled and compiled.get("compile") not in (None, "unavailable") and (
                     peer is None or compiled["ms_per_step"] < peer["ms_per_step"]):
                 peer = compiled
@@ -84,9 +136,11 @@ def main():
             rows.append({"model": m, "variant": ours["variant"], "device": a.device,
                          "peer_compile": peer.get("compile", "off"), "ours_ms": ours["ms_per_step"],
                          "torch_ms": peer["ms_per_step"], "ratio": ratio, "load1": load, "threads": a.threads,
-                         "tf32": a.tf32})
+                         "tf32": a.tf32, "peer_blas": peer.get("blas", "unknown")})
             print(f"{m:<14} {ours['variant']:<15} {ours['ms_per_step']:>9.2f} {peer['ms_per_step']:>9.2f} {ratio:>7.2f} "
                   f"{ours['images_per_s']:>11.1f} {peer['images_per_s']:>12.1f} {load:>6.2f}", flush=True)
+    blas = sorted({r["peer_blas"] for r in rows if "peer_blas" in r})
+    print(f"peer BLAS: {'; '.join(blas) or 'none ran'}")
     print(json.dumps(rows))
 
 

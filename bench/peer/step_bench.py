@@ -21,6 +21,7 @@ With --json, stdout holds one JSON object per model and the table goes to stderr
 run is eager and every result says "compile": "unavailable".
 """
 import argparse
+import ctypes
 import json
 import os
 import sys
@@ -105,8 +106,10 @@ def print_table(results, out):
 
 
 def blas_in_use():
-    """The BLAS/LAPACK libraries this process has loaded (Debian's torch calls whatever the
-    libblas.so.3 alternative points to: the reference BLAS is ~30x slower than OpenBLAS)."""
+    """The BLAS/LAPACK libraries this process has loaded, with OpenBLAS's kernel (core) name
+    and thread count when it is one of them (Debian's torch calls whatever libblas.so.3 resolves
+    to: the reference BLAS is ~30x slower than OpenBLAS; bench/peer/compare.py points it at
+    OpenBLAS)."""
     torch.ones(64, 64) @ torch.ones(64, 64)  # make sure the BLAS is loaded
     libs = set()
     try:
@@ -118,8 +121,33 @@ def blas_in_use():
                     libs.add(os.path.realpath(path))
     except OSError:
         return "unknown"
+    described = []
+    for lib in sorted(libs):
+        text = lib
+        if "openblas" in lib:
+            try:
+                ob = ctypes.CDLL(lib)
+                ob.openblas_get_corename.restype = ctypes.c_char_p
+                text += f" [OpenBLAS core {ob.openblas_get_corename().decode()}, {ob.openblas_get_num_threads()} threads]"
+            except (OSError, AttributeError):
+                pass
+        described.append(text)
     core = os.environ.get("OPENBLAS_CORETYPE", "auto")
-    return (", ".join(sorted(libs)) or "torch's own") + f" (OPENBLAS_CORETYPE={core})"
+    return (", ".join(described) or "torch's own") + f" (OPENBLAS_CORETYPE={core})"
+
+
+def check_blas():
+    """Exits when this process's float32 GEMM is wrong (an OpenBLAS kernel the processor does not
+    really support computes garbage or crashes): a 256x256x256 product against float64."""
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(256, 256, generator=g)
+    b = torch.randn(256, 256, generator=g)
+    ref = a.double() @ b.double()
+    err = float(((a @ b).double() - ref).abs().max() / ref.abs().max())
+    if not err < 1e-5:
+        sys.exit(f"step_bench: the BLAS's float32 GEMM is wrong (relative error {err:.3g}); "
+                 "choose another OPENBLAS_CORETYPE")
+    return err
 
 
 def main():
@@ -157,11 +185,15 @@ def main():
         torch.backends.cudnn.benchmark = True
         torch.backends.cudnn.allow_tf32 = args.tf32 == "on"
         torch.backends.cuda.matmul.allow_tf32 = args.tf32 == "on"
-    print(f"step_bench: torch {torch.__version__}, BLAS: {blas_in_use()}, tf32 {args.tf32}", file=sys.stderr)
+    blas = blas_in_use()
+    if device.type == "cpu":
+        blas += f", GEMM check: relative error {check_blas():.1e}"
+    print(f"step_bench: torch {torch.__version__}, BLAS: {blas}, tf32 {args.tf32}", file=sys.stderr)
 
     results = []
     for name in names:
         r = time_model(name, device, args, compile_state)
+        r["blas"] = blas
         results.append(r)
         if args.json:
             print(json.dumps(r), flush=True)
