@@ -163,6 +163,15 @@ void merge_strict(json& base, const json& user, const json& defaults, const std:
   }
 }
 
+namespace {
+// The first n parts of a dotted key, joined again ("model.lanes.1").
+std::string join_parts(const std::vector<std::string>& parts, size_t n) {
+  std::string out;
+  for (size_t i = 0; i < n; ++i) out += (i ? "." : "") + parts[i];
+  return out;
+}
+}  // namespace
+
 void apply_set_overrides(json& user, const std::vector<std::string>& overrides, const json* defaults) {
   for (const std::string& o : overrides) {
     const size_t eq = o.find('=');
@@ -171,7 +180,9 @@ void apply_set_overrides(json& user, const std::vector<std::string>& overrides, 
     std::vector<std::string> parts;
     std::stringstream ks(key);
     for (std::string p; std::getline(ks, p, '.');) parts.push_back(p);
-    MLCN_CHECK(!parts.empty() && std::none_of(parts.begin(), parts.end(), [](const std::string& p) { return p.empty(); }),
+    // getline drops a trailing empty part ("a.b."): the key's last character is checked too.
+    MLCN_CHECK(!parts.empty() && key.back() != '.' &&
+                   std::none_of(parts.begin(), parts.end(), [](const std::string& p) { return p.empty(); }),
                "--set " << o << ": '" << key << "' is not a dotted key");
     if (defaults) {  // unknown sections and keys are named here, with the nearest valid key
       const json* d = defaults;
@@ -187,6 +198,9 @@ void apply_set_overrides(json& user, const std::vector<std::string>& overrides, 
     json* node = &user;
     for (size_t i = 0; i + 1 < parts.size(); ++i) {
       const std::string& p = parts[i];
+      // A list element an earlier --set made a value has no keys to set.
+      MLCN_CHECK(node->is_object() || node->is_array(),
+                 "--set " << o << ": '" << join_parts(parts, i) << "' is not a section");
       if (node->is_array()) {
         MLCN_CHECK(is_index(p) && std::stoul(p) < node->size(),
                    "--set " << o << ": '" << p << "' is not an index of a list of " << node->size());
@@ -220,6 +234,8 @@ void apply_set_overrides(json& user, const std::vector<std::string>& overrides, 
                  "--set " << o << ": '" << p << "' is not an index of a list of " << node->size());
       (*node)[std::stoul(p)] = v;
     } else {
+      MLCN_CHECK(node->is_object(),
+                 "--set " << o << ": '" << join_parts(parts, parts.size() - 1) << "' is not a section");
       (*node)[parts.back()] = v;
     }
   }

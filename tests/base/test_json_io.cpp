@@ -111,3 +111,18 @@ TEST_CASE("json_io: a key or value holding control characters is named on one li
   const std::string tabbed = error_of([] { MLCN_FAIL("a\tb\x01" << "c\r"); });
   CHECK_THAT(tabbed, Catch::Matchers::EndsWith(": a\\tb\\x01c\\r"));
 }
+
+TEST_CASE("json_io: --set into a list element that an earlier --set made a value (fuzz_set finding)", "[json][set]") {
+  const json defaults = json::parse(R"({"model": {"lanes": [{"width": 4}, {"width": 4}]}})");
+  json user = json::object();
+  // A trailing dot was dropped by the split, so "model.lanes.1.=" set the whole element to "".
+  CHECK_THROWS_WITH(apply_set_overrides(user, {"model.lanes.1.="}, &defaults),
+                    Catch::Matchers::Contains("'model.lanes.1.' is not a dotted key"));
+  // The element made a value by a valid --set: the next --set into it names the key, and the
+  // JSON library's type error never escapes.
+  apply_set_overrides(user, {"model.lanes.1=7"}, &defaults);
+  CHECK_THROWS_WITH(apply_set_overrides(user, {"model.lanes.1.width=2"}, &defaults),
+                    Catch::Matchers::Contains("--set model.lanes.1.width=2: 'model.lanes.1' is not a section"));
+  CHECK_THROWS_WITH(apply_set_overrides(user, {"model.lanes.1.a.b=2"}, &defaults),
+                    Catch::Matchers::Contains("'model.lanes.1' is not a section"));
+}
