@@ -92,6 +92,12 @@ struct Entry {
   uint64_t begin, end;
 };
 
+// A stored checksum must be 8 lowercase hex digits, as crc_hex writes it.
+void check_crc_text(const std::string& src, const char* key, const std::string& want) {
+  if (want.size() != 8 || want.find_first_not_of("0123456789abcdef") != std::string::npos)
+    MLCN_FAIL(src << ": corrupt checkpoint: " << key << " \"" << want << "\" is not 8 lowercase hex digits");
+}
+
 }  // namespace
 
 StFile parse_safetensors(const uint8_t* bytes, size_t size, const std::string& source,
@@ -220,10 +226,7 @@ StFile parse_safetensors(const uint8_t* bytes, size_t size, const std::string& s
   auto crc = out.metadata.find(kStCrcKey);
   if (opt.verify_crc && crc != out.metadata.end()) {
     const std::string& want = crc->second;
-    if (want.size() != 8 || want.find_first_not_of("0123456789abcdef") != std::string::npos) {
-      MLCN_FAIL(src << ": corrupt checkpoint: " << kStCrcKey << " \"" << want
-                    << "\" is not 8 lowercase hex digits");
-    }
+    check_crc_text(src, kStCrcKey, want);
     std::string got = crc_hex(crc_of(data, data_len));
     if (got != want) {
       MLCN_FAIL(src << ": corrupt checkpoint: the data section's CRC32 is " << got << " but "
@@ -234,10 +237,7 @@ StFile parse_safetensors(const uint8_t* bytes, size_t size, const std::string& s
   auto file_crc = out.metadata.find(kStFileCrcKey);
   if (opt.verify_crc && file_crc != out.metadata.end()) {
     const std::string& want = file_crc->second;
-    if (want.size() != 8 || want.find_first_not_of("0123456789abcdef") != std::string::npos) {
-      MLCN_FAIL(src << ": corrupt checkpoint: " << kStFileCrcKey << " \"" << want
-                    << "\" is not 8 lowercase hex digits");
-    }
+    check_crc_text(src, kStFileCrcKey, want);
     // The checksum was computed with its own 8 digits written as zeros, over header then data.
     std::string text(reinterpret_cast<const char*>(header), n);
     const std::string field = std::string("\"") + kStFileCrcKey + "\":\"" + want + "\"";
