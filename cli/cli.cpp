@@ -5,14 +5,11 @@
 #include <new>
 
 #include "base/json_io.h"       // defines: nearest_key
+#include "cli/build_commit.h"   // defines: build_commit
 #include "cli/commands.h"       // defines: commands, Command
 #include "engine/comm/comm.h"  // defines: rank_prefix, abort_world_if_distributed
 #include "engine/core/backend.h"  // defines: cuda_compiled
 #include "engine/train/run_log.h"  // defines: set_build_info
-
-#ifndef MLCN_GIT_COMMIT
-#define MLCN_GIT_COMMIT "unknown"
-#endif
 
 namespace mlcn::cli {
 
@@ -32,7 +29,7 @@ std::string overview() {
 }  // namespace
 
 std::string version_line() {
-  std::string s = std::string("mlcn ") + kVersion + " (commit " + MLCN_GIT_COMMIT + "; CUDA backend: ";
+  std::string s = std::string("mlcn ") + kVersion + " (commit " + build_commit() + "; CUDA backend: ";
   s += cuda_compiled() ? "on" : "off";  // the engine's one switch (engine/core/backend.cpp)
   s += "; MPI: ";
 #ifdef MLCN_WITH_MPI
@@ -69,7 +66,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
         << "\n\n" << overview();
     return 2;
   }
-  set_build_info({{"version", kVersion}, {"commit", MLCN_GIT_COMMIT}, {"line", version_line()}});
+  set_build_info({{"version", kVersion}, {"commit", build_commit()}, {"line", version_line()}});
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   for (const std::string& a : rest)
     if (a == "--help" || a == "-h") {

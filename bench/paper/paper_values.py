@@ -15,13 +15,15 @@ PAPER = {
     "fig4": "Paper: MLCN with model parallelism reaches about 7.18x on 8 K80 GPUs over the 1-GPU "
             "CapsNet; MLCN is faster than the baseline on one GPU already; the mlcn-data vs baseline "
             "gap stays constant as GPUs are added (devices 1, 2, 4, 8).",
-    "fig5": "Paper: speed-up of model-parallel MLCN on K80 GPUs at batch 100, 150, 300 and 600 (values "
-            "only in the figure, not transcribed here; the text's finding is the 2x efficiency over CapsNet "
-            "quoted for Fig. 4).",
+    "fig5": "Paper: speed-up of model-parallel MLCN on K80 GPUs at batch 100, 150, 300 and 600, against "
+            "1 GPU at batch 100 (the values are only in the figure and cannot be read off; the text's "
+            "finding is MLCN's 2x efficiency over CapsNet quoted for Fig. 4).",
     "fig6": "Paper: accuracy against batch size 100, 150, 300, 600 for the baseline and MLCN on "
             "CIFAR-10 and Fashion-MNIST (values only in the figure).",
     "fig7": "Paper: speed-up of model-parallel MLCN on K80 GPUs as the lanes' width, depth and number "
-            "change (values only in the figure, not transcribed here).",
+            "change (values only in the figure). Its text's findings: wider lanes are more efficient than "
+            "deeper ones with the same number of parameters, and more lanes do not significantly improve "
+            "efficiency.",
     "fig8": "Paper: 6, 9, 12 and 24 lanes with (w, d) in 1..5 on 4 K80s, 10 runs each; greedy is "
             "\"almost 50% faster\" than random, and the advantage grows with the number of lanes.",
     "fig9": "Paper: one each of K80, M40, P100 and V100 (speeds 1, 3.1, 4.2, 6) on separate "

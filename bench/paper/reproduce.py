@@ -10,7 +10,7 @@ ours. The driver prints the paper's value and ours and leaves the comparison to 
 never prints a claim. Scales (docs/paper.md):
   smoke  minutes on 2 CPU cores; CI runs it so nothing rots (tiny data, 1 epoch: the numbers
          check the plumbing, not the paper)
-  cpu    3-4 hours on an idle 2-core CPU, estimated (data subsets, 2 epochs, 3 NAS seeds)
+  cpu    about 80 minutes on an idle 2-core CPU (1,500-image subsets, 2 epochs, 3 NAS seeds)
   gpu    the paper's scale on a GPU machine (days: the NAS sweeps dominate; needs --cifar10)
 CIFAR-10 is not packaged by Debian: pass --cifar10 DIR (the official binary files, from
 cifar-10-binary.tar.gz at https://www.cs.toronto.edu/~kriz/cifar.html); without it the CIFAR
@@ -55,7 +55,7 @@ SCALES = {
               "fig5": ["--measure", "100", "--iters", "1", "--warmup", "0"],
               "fig7": ["--batch", "10", "--iters", "1", "--warmup", "0"],
               "placement": ["--networks", "1", "--batch", "5"], "seeds": [1, 2]},
-    "cpu": {"train_limit": 6000, "test_limit": 2000, "epochs": 2, "batches": [100, 150, 300, 600],
+    "cpu": {"train_limit": 1500, "test_limit": 1000, "epochs": 2, "batches": [100, 150, 300, 600],
             "fig8": ["--networks", "10"], "nas": [], "fig4": [], "fig5": [], "fig7": [],
             "placement": ["--networks", "4"], "seeds": [1, 2, 3]},
     "gpu": {"train_limit": 0, "test_limit": 0, "epochs": 30, "batches": [100, 150, 300, 600],
@@ -82,6 +82,7 @@ class Ctx:
         self.mlcn = os.path.join(self.build, "cli", "mlcn")
         self.sections = []
         self.skipped = set()
+        self.trained = {}  # (config, dataset, overrides) -> summary of a training made in this invocation
 
     def exe(self, name):
         return os.path.join(self.build, "bench", name)
@@ -107,7 +108,13 @@ class Ctx:
         return sets
 
     def train(self, config, dataset, name, extra=()):
-        """Trains config at this scale into DIR/runs/name; returns its summary.json."""
+        """Trains config at this scale into DIR/runs/name; returns its summary.json. A training
+        already made in this invocation with the same config, data and overrides is reused (Fig. 6's
+        batch of 100 is Table 1's row)."""
+        key = (config, dataset, tuple(extra))
+        if key in self.trained:
+            progress(f"{name}: reusing the training of {self.trained[key][0]} (same config and overrides)")
+            return self.trained[key][1]
         run_dir = os.path.join(self.out, "runs", name)
         sets = self.data_sets(dataset) + [f"train.epochs={self.scale['epochs']}", "train.log_every=0"] + list(extra)
         cmd = [self.mlcn, "train", "--config", config, "--out", run_dir, "--overwrite"]
@@ -115,7 +122,9 @@ class Ctx:
             cmd += ["--set", s]
         self.run(cmd, name + ".log")
         with open(os.path.join(run_dir, "summary.json")) as f:
-            return json.load(f)
+            summary = json.load(f)
+        self.trained[key] = (name, summary)
+        return summary
 
 
 def progress(msg):
@@ -210,24 +219,46 @@ def table1(ctx):
             "model definition. Its times are K80 GPU seconds.")
 
 
+FIG6 = [  # (dataset, model, config): Table 1's baseline and an MLCN row of each dataset
+    ("fashion-mnist", "capsnet", "configs/capsnet-fmnist.json"),
+    ("fashion-mnist", "mlcn2 8x4", "configs/table1-mlcn2-fmnist-8x4.json"),
+    ("cifar10", "capsnet", "configs/capsnet-cifar10.json"),
+    ("cifar10", "mlcn2 4x4", "configs/table1-mlcn2-cifar10-4x4.json"),
+]
+
+
+def config_batch(config):
+    with open(os.path.join(ROOT, config)) as f:
+        return json.load(f).get("train", {}).get("batch_size")
+
+
 def fig6(ctx):
     rows = []
-    for model, config in (("capsnet", "configs/capsnet-fmnist.json"), ("mlcn", "configs/table1-mlcn2-fmnist-8x4.json")):
+    for dataset, model, config in FIG6:
+        if not have_dataset(ctx, dataset, "fig6"):
+            continue
         for b in ctx.scale["batches"]:
-            summary = ctx.train(config, "fashion-mnist", f"fig6-{model}-b{b}", [f"train.batch_size={b}"])
-            rows.append({"dataset": "fashion-mnist", "model": model, "batch": b,
+            extra = [] if b == config_batch(config) else [f"train.batch_size={b}"]
+            summary = ctx.train(config, dataset, f"fig6-{dataset}-{model.replace(' ', '-')}-b{b}", extra)
+            rows.append({"dataset": dataset, "model": model, "batch": b,
+                         "optimizer_steps": math.ceil(summary["train_images"] / b) * summary["epochs_done"],
                          "test_accuracy": round(summary["test_accuracy"], 4)})
     write_csv(ctx, "fig6", rows)
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
-    for model in ("capsnet", "mlcn"):
-        pts = [r for r in rows if r["model"] == model]
-        ax.plot([r["batch"] for r in pts], [r["test_accuracy"] * 100 for r in pts], "o-", label=model)
-    ax.set_xlabel("batch size")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title(f"Fig. 6: accuracy vs batch size, Fashion-MNIST ({ctx.args.scale})")
-    ax.legend()
+    datasets = list(dict.fromkeys(r["dataset"] for r in rows))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(5.5 * len(datasets), 3.8), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets):
+        for model in dict.fromkeys(r["model"] for r in rows if r["dataset"] == dataset):
+            pts = [r for r in rows if r["dataset"] == dataset and r["model"] == model]
+            ax.plot([r["batch"] for r in pts], [r["test_accuracy"] * 100 for r in pts], "o-", label=model)
+        ax.set_xlabel("batch size")
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_title(f"{dataset} ({ctx.args.scale}, {ctx.scale['epochs']} epoch(s))")
+        ax.legend()
+    fig.suptitle("Fig. 6: accuracy against batch size")
     save_plot(ctx, fig, "fig6")
-    section(ctx, "fig6", "Fig. 6: accuracy against batch size", rows, PAPER["fig6"])
+    section(ctx, "fig6", "Fig. 6: accuracy against batch size", rows,
+            PAPER["fig6"] + "\n\nEvery run sees the same images for the same epochs, so a larger batch takes "
+            "fewer optimizer steps; at small scales that, more than the batch itself, sets the accuracy.")
 
 
 def placement_rows(text):
@@ -257,6 +288,16 @@ def placement_measured(ctx):
         raise RuntimeError("placement_measured printed no table rows (see logs/fig8-measured.log)")
     calib = [line.strip() for line in out.splitlines() if "Pearson" in line or "memory bound" in line]
     return rows, calib
+
+
+def fig8_error_note(ctx):
+    """The cost model's error on Fig. 8's measured placements, when this DIR holds them."""
+    path = os.path.join(ctx.out, "fig8-measured.csv")
+    if not os.path.exists(path):
+        return " Run fig8 too for the cost model's error on placements measured on this machine."
+    errs = [abs(float(r["sim_error_pct"])) for r in read_csv(path)]
+    return (f" The same cost model's error on Fig. 8's {len(errs)} placements measured here (2 identical CPU "
+            f"devices): mean |error| {sum(errs) / len(errs):.1f}%, max {max(errs):.1f}%.")
 
 
 def fig8_9(ctx, name, exe, title):
@@ -296,7 +337,7 @@ def fig8_9(ctx, name, exe, title):
     note = PAPER[name] + "\n\nThe rows above are simulated: makespans predicted by sched's cost model, not run."
     if name == "fig9":
         note += (" No measured rows: the devices here are 2 identical CPU cores, so heterogeneous devices are "
-                 "only simulated (Fig. 8's section has the placements measured on them).")
+                 "only simulated." + fig8_error_note(ctx))
     if measured:
         errs = [abs(r["sim_error_pct"]) for r in measured]
         note += ("\n\nMeasured (bench/placement_measured, raw numbers in [fig8-measured.csv](fig8-measured.csv)): "
@@ -643,10 +684,11 @@ def main():
     if not os.path.exists(ctx.mlcn):
         sys.exit(f"reproduce: {ctx.mlcn} not found: build first (bash cli/setup.sh) or pass --build DIR")
     os.makedirs(ctx.out, exist_ok=True)
-    failed = []
+    failed, took = [], []
     t0 = time.time()
     for name in only:
         progress(f"== {name} ({args.scale} scale)")
+        t_start = time.time()
         expected = [f"{name}.{ext}" for ext in ("csv", "png", "svg")] + EXTRA_FILES.get(name, [])
         for old in expected:  # a file left by an earlier run into DIR must not pass for this one's
             if os.path.exists(os.path.join(ctx.out, old)):
@@ -657,17 +699,22 @@ def main():
             failed.append(name)
             ctx.sections.append(f"## {name}\n\nnot produced: {e}\n")
             progress(f"{name}: FAILED: {e}")
+            took.append((name, time.time() - t_start, "failed"))
             continue
         empty = [f for f in expected
                  if not os.path.exists(os.path.join(ctx.out, f)) or os.path.getsize(os.path.join(ctx.out, f)) == 0]
         if empty:
             failed.append(name)
             progress(f"{name}: FAILED: missing or empty {', '.join(empty)}")
+        took.append((name, time.time() - t_start, "failed" if empty else "written"))
+        progress(f"{name}: {took[-1][2]} in {took[-1][1]:.0f} s")
     with open(os.path.join(ctx.out, "report.md"), "w") as f:
         f.write(f"# The MLCN paper, reproduced at the {args.scale} scale\n\n"
                 f"{time.strftime('%Y-%m-%d')}, {len(only) - len(failed)}/{len(only)} experiments in "
                 f"{time.time() - t0:.0f} s. The paper's values are set beside ours; compare them "
-                f"yourself, knowing the scale.\n\n" + "\n".join(ctx.sections))
+                f"yourself, knowing the scale.\n\n| experiment | seconds (wall) | files |\n|---|---|---|\n"
+                + "".join(f"| {n} | {sec:.0f} | {st} |\n" for n, sec, st in took) + "\n"
+                + "\n".join(ctx.sections))
     progress(f"wrote {os.path.join(ctx.out, 'report.md')}" + (f"; failed: {','.join(failed)}" if failed else ""))
     return 1 if failed else 0
 

@@ -3,6 +3,9 @@
 // suggestion, `mlcn --help` lists every command, `mlcn --version` names the commit.
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+#include <string>
+
 #include "cli/commands.h"
 #include "engine/core/backend.h"
 #include "cli_run.h"
@@ -34,4 +37,20 @@ TEST_CASE("cli: --help and usage errors of every subcommand", "[cli][help]") {
   CliRun near = run_cli({"predcit"});
   CHECK(near.status == 2);
   CHECK(near.err.find("did you mean 'predict'") != std::string::npos);
+}
+
+// The commit in --version is read at build time, so it is the source tree's HEAD (it was CMake's
+// configure-time HEAD once, and named a commit several behind the binary).
+TEST_CASE("cli: --version names the commit the source tree is at", "[cli][version]") {
+  std::string head;
+  FILE* p = popen("git -C '" MLCN_SOURCE_DIR "' rev-parse --short HEAD 2>/dev/null", "r");
+  REQUIRE(p != nullptr);
+  char buf[128];
+  while (std::fgets(buf, sizeof buf, p)) head += buf;
+  const bool in_git = pclose(p) == 0 && !head.empty();
+  while (!head.empty() && (head.back() == '\n' || head.back() == '\r')) head.pop_back();
+  CliRun v = run_cli({"--version"});
+  REQUIRE(v.status == 0);
+  INFO(v.out);
+  CHECK(v.out.find("(commit " + (in_git ? head : std::string("unknown"))) != std::string::npos);
 }
