@@ -52,14 +52,17 @@ __global__ void predict_forward_global_kernel(float* uhat, const float* u, const
   }
 }
 
-// grid (N); the batch is streamed in chunks of BC images.
+// grid (N); the batch is streamed in chunks of BC images. gs rows are padded to R + 1 floats: in
+// the du loop a warp reads gs at 32 / Din different images b and one r, and with CapsNet's R = 160
+// (a multiple of 32 banks) unpadded rows put all of them in one bank (a 4-way conflict at Din 8).
 __global__ void predict_backward_kernel(float* du, float* dW, const float* duhat, const float* u, const float* W,
                                         int B, int N, int R, int Din, int BC) {
   extern __shared__ float sm[];
+  const int Rp = R + 1;        // gs row stride
   float* Ws = sm;              // (R, Din), only when du is wanted
   float* dWs = Ws + R * Din;   // (R, Din) accumulators; element e belongs to thread e % blockDim.x
   float* us = dWs + R * Din;   // (BC, Din)
-  float* gs = us + BC * Din;   // (BC, R)
+  float* gs = us + BC * Din;   // (BC, Rp)
   const int i = blockIdx.x;
   const float* Wi = W + size_t(i) * R * Din;
   for (int e = threadIdx.x; e < R * Din; e += blockDim.x) {
@@ -69,21 +72,22 @@ __global__ void predict_backward_kernel(float* du, float* dW, const float* duhat
   for (int b0 = 0; b0 < B; b0 += BC) {
     const int nb = min(BC, B - b0);
     __syncthreads();  // the previous chunk is consumed (and Ws is loaded on the first pass)
-    for (int e = threadIdx.x; e < nb * R; e += blockDim.x) gs[e] = duhat[(size_t(b0 + e / R) * N + i) * R + e % R];
+    for (int e = threadIdx.x; e < nb * R; e += blockDim.x)
+      gs[(e / R) * Rp + e % R] = duhat[(size_t(b0 + e / R) * N + i) * R + e % R];
     for (int e = threadIdx.x; e < nb * Din; e += blockDim.x)
       us[e] = u[(size_t(b0 + e / Din) * N + i) * Din + e % Din];
     __syncthreads();
     for (int e = threadIdx.x; e < R * Din; e += blockDim.x) {
       const int r = e / Din, k = e % Din;
       float acc = dWs[e];
-      for (int bb = 0; bb < nb; ++bb) acc += gs[bb * R + r] * us[bb * Din + k];
+      for (int bb = 0; bb < nb; ++bb) acc += gs[bb * Rp + r] * us[bb * Din + k];
       dWs[e] = acc;
     }
     if (du)
       for (int e = threadIdx.x; e < nb * Din; e += blockDim.x) {
         const int bb = e / Din, k = e % Din;
         float acc = 0.f;
-        for (int r = 0; r < R; ++r) acc += gs[bb * R + r] * Ws[r * Din + k];
+        for (int r = 0; r < R; ++r) acc += gs[bb * Rp + r] * Ws[r * Din + k];
         du[(size_t(b0 + bb) * N + i) * Din + k] += acc;
       }
   }
@@ -149,9 +153,9 @@ void predict_backward_cuda(float* du, float* dW, const float* duhat, const float
   if (B <= 0 || N <= 0 || R <= 0 || Din <= 0) return;
   MLCN_CHECK(dW != nullptr, "predict_backward: dW is required (frozen W is not supported)");
   const int64_t fixed = 2 * R * Din;
-  const int64_t BC = std::min<int64_t>({32, B, (kSharedFloats - fixed) / (R + Din)});
+  const int64_t BC = std::min<int64_t>({32, B, (kSharedFloats - fixed) / (R + 1 + Din)});
   if (BC >= 1 && fits_int(N) && fits_int(B * N * R) && fits_int(B * N * Din)) {
-    const size_t smem = size_t(fixed + BC * (R + Din)) * 4;
+    const size_t smem = size_t(fixed + BC * (R + 1 + Din)) * 4;
     predict_backward_kernel<<<unsigned(N), kThreads, smem, s>>>(du, dW, duhat, u, W, int(B), int(N), int(R), int(Din),
                                                                  int(BC));
     MLCN_CUDA_LAUNCH_CHECK();
