@@ -2,6 +2,7 @@
 #include "kernels/allocator.h"
 
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <set>
@@ -217,13 +218,97 @@ DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& o) noexcept {
   return *this;
 }
 
+namespace {
+
+// The pinned staging ring of one device (allocator.h, upload). Slots are handed out round-robin
+// under the mutex; a slot stays `busy` from its hand-out until its copy and event are queued, so
+// two threads never fill one slot, and its event says when the copy has read it.
+struct StagingSlot {
+  char* host = nullptr;
+  cudaEvent_t copied = nullptr;
+  bool busy = false;
+};
+
+struct StagingRing {
+  std::vector<StagingSlot> slots;
+  int next = 0;
+};
+
+class Staging {
+ public:
+  // Sends bytes (at most kStagingSlotBytes) of host to dst on s through a slot; false when every
+  // slot is being filled by other threads at this moment (the caller copies directly).
+  bool send(void* dst, const void* host, size_t bytes, cudaStream_t s) {
+    StagingSlot* slot = acquire(current_device());
+    if (!slot) return false;
+    struct Release {  // the slot is free again once its copy is queued, or if queuing throws
+      Staging* self;
+      StagingSlot* slot;
+      ~Release() {
+        std::lock_guard<std::mutex> lock(self->mu_);
+        slot->busy = false;
+      }
+    } release{this, slot};
+    MLCN_CUDA_CHECK(cudaEventSynchronize(slot->copied));  // its previous copy has read it (at once, normally)
+    std::memcpy(slot->host, host, bytes);
+    MLCN_CUDA_CHECK(cudaMemcpyAsync(dst, slot->host, bytes, cudaMemcpyHostToDevice, s));
+    MLCN_CUDA_CHECK(cudaEventRecord(slot->copied, s));
+    return true;
+  }
+
+ private:
+  StagingSlot* acquire(int device) {
+    std::lock_guard<std::mutex> lock(mu_);
+    StagingRing& r = rings_[device];
+    if (r.slots.empty()) {  // first use on this device (the current one): its pinned block and events
+      char* block = nullptr;
+      MLCN_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&block), kStagingSlotBytes * kStagingSlots));
+      r.slots.resize(kStagingSlots);
+      for (int i = 0; i < kStagingSlots; ++i) {
+        r.slots[size_t(i)].host = block + size_t(i) * kStagingSlotBytes;
+        MLCN_CUDA_CHECK(cudaEventCreateWithFlags(&r.slots[size_t(i)].copied, cudaEventDisableTiming));
+      }
+    }
+    for (int k = 0; k < kStagingSlots; ++k) {
+      const int i = (r.next + k) % kStagingSlots;
+      if (!r.slots[size_t(i)].busy) {
+        r.next = (i + 1) % kStagingSlots;
+        r.slots[size_t(i)].busy = true;
+        return &r.slots[size_t(i)];
+      }
+    }
+    return nullptr;
+  }
+
+  std::mutex mu_;
+  std::map<int, StagingRing> rings_;  // by device; slots never move once made
+};
+
+Staging& staging() {
+  static auto* s = new Staging();  // pinned blocks and events live until exit
+  return *s;
+}
+
+}  // namespace
+
+bool staged_upload(void* dst, const void* host, size_t bytes, cudaStream_t s) {
+  if (bytes == 0 || bytes > kStagingSlotBytes) return false;
+  cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+  MLCN_CUDA_CHECK(cudaStreamIsCapturing(s, &capture));
+  if (capture != cudaStreamCaptureStatusNone) return false;  // a graph would read the slot at every replay
+  cudaPointerAttributes attr{};
+  if (cudaPointerGetAttributes(&attr, host) == cudaSuccess && attr.type == cudaMemoryTypeHost) return false;
+  (void)cudaGetLastError();
+  return staging().send(dst, host, bytes, s);
+}
+
 DeviceBuffer upload(const void* host, size_t bytes, cudaStream_t s) {
   cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
   MLCN_CUDA_CHECK(cudaStreamIsCapturing(s, &capture));
   MLCN_CHECK(capture == cudaStreamCaptureStatusNone,
              "a host array cannot be uploaded inside a CUDA graph capture (ops with host arguments run in the head)");
   DeviceBuffer buf(bytes, s);
-  if (bytes == 0) return buf;
+  if (bytes == 0 || staged_upload(buf.get(), host, bytes, s)) return buf;
   MLCN_CUDA_CHECK(cudaMemcpyAsync(buf.get(), host, bytes, cudaMemcpyHostToDevice, s));
   // A pinned source is read asynchronously; wait so the caller may reuse it at once.
   cudaPointerAttributes attr{};

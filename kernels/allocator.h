@@ -57,9 +57,20 @@ class DeviceBuffer {
   size_t bytes_ = 0;
 };
 
-// Copies a host array into a new DeviceBuffer, ordered on `stream`. The host array may be
-// reused as soon as this returns (pageable memory is staged before cudaMemcpyAsync returns;
-// a pinned source is waited for).
+// Copies a host array into a new DeviceBuffer, ordered on `stream`; the host array may be reused
+// as soon as this returns. Arrays of up to kStagingSlotBytes (a step's labels, class selections,
+// lane scales) are copied into a slot of a per-device ring of kStagingSlots pinned buffers and
+// sent from there asynchronously: a pageable source would make the driver wait for the stream's
+// earlier work first, stalling the calling thread every step. A slot is reused only after an
+// event says its last copy has run. Larger pageable arrays go through the driver's staging; a
+// pinned source is waited for. Refused while `stream` is capturing a graph.
+constexpr size_t kStagingSlotBytes = size_t(16) << 10;
+constexpr int kStagingSlots = 64;
 DeviceBuffer upload(const void* host, size_t bytes, cudaStream_t stream);
+// The staged path alone, for any host-to-device copy (the backend table's copy uses it too):
+// sends `bytes` of `host` to device memory `dst` on `stream` through a slot and returns true, or
+// sends nothing and returns false when host is pinned, bytes is 0 or above kStagingSlotBytes, the
+// stream is capturing a graph, or every slot is being filled by other threads at this moment.
+bool staged_upload(void* dst, const void* host, size_t bytes, cudaStream_t stream);
 
 }  // namespace mlcn::kernels

@@ -117,6 +117,7 @@ void copy(Stream s, void* dst, int dst_device, const void* src, int src_device, 
     MLCN_CUDA_CHECK(cudaStreamSynchronize(st));
     return;
   }
+  if (dst_device >= 0 && src_device < 0 && staged_upload(dst, src, bytes, st)) return;  // small pageable upload
   MLCN_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, st));
   if (dst_device < 0) MLCN_CUDA_CHECK(cudaStreamSynchronize(st));
 }

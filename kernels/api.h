@@ -54,8 +54,9 @@ struct Api {
   // Device memory, ordered on s. alloc serves from the caching allocator's free list of s (a
   // freed block is reused only by allocations on the stream it was allocated on). copy: device
   // -1 is the host; copies into host memory and between two GPUs wait for s; a host source in
-  // pageable memory may be reused as soon as copy returns; a pinned one (pinned_alloc) is read
-  // when the copy runs, which for a captured graph is each replay.
+  // pageable memory may be reused as soon as copy returns (up to kernels::kStagingSlotBytes it is
+  // sent from pinned staging, so the copy does not wait for s's earlier work); a pinned one
+  // (pinned_alloc) is read when the copy runs, which for a captured graph is each replay.
   void* (*alloc)(Stream s, size_t bytes);
   void (*release)(void* p);
   void (*fill_zero)(Stream s, void* p, size_t bytes);

@@ -1,6 +1,8 @@
 // The caching device allocator and tensor memory through the backend table: size classes, no
 // cudaMalloc in the steady state, in-use/peak accounting, per-stream reuse, Tensor copies
-// between host and device, and explicit streams (the setup stream, ordering after it).
+// between host and device, explicit streams (the setup stream, ordering after it), and the pinned
+// staging of small uploads.
+#include <thread>
 #include <vector>
 
 #include "cuda_test_util.h"
@@ -95,4 +97,49 @@ TEST_CASE("tensor memory runs on the stream it is given, after the setup stream 
   // A stream of another device is refused.
   CHECK_THROWS_WITH(Tensor::zeros({4}, DType::F32, Device::cuda(0), Stream{1, s.handle}),
                     Catch::Contains("queued on a stream of cuda:1"));
+}
+
+// kernels::upload sends small host arrays through a ring of pinned slots (allocator.h). The same
+// host vector is rewritten before every upload and nothing is synchronised until the end, so a
+// slot refilled before its copy ran (the emulator runs a stream's work only when something waits
+// for it) would show another upload's values. Three times round the ring, plus one array too
+// large for a slot (the driver's staging), from two threads on two streams.
+TEST_CASE("small uploads stay correct when the pinned staging ring wraps", "[cuda][allocator][staging]") {
+  cuda_ok(cudaSetDevice(0), "device 0");
+  const int n = 3 * kernels::kStagingSlots + 5;
+  const size_t count = 257;  // int32 per upload
+  auto run = [&](int base, cudaStream_t s, std::vector<std::vector<int32_t>>* got) {
+    std::vector<kernels::DeviceBuffer> bufs;
+    std::vector<int32_t> host(count);
+    for (int k = 0; k < n; ++k) {
+      for (size_t i = 0; i < count; ++i) host[i] = int32_t((base + k) * 1000 + int(i));
+      bufs.push_back(kernels::upload(host.data(), count * sizeof(int32_t), s));
+    }
+    std::vector<int32_t> big(kernels::kStagingSlotBytes / sizeof(int32_t) + 3);
+    for (size_t i = 0; i < big.size(); ++i) big[i] = int32_t(base + 7 * int(i));
+    bufs.push_back(kernels::upload(big.data(), big.size() * sizeof(int32_t), s));
+    (void)cudaStreamSynchronize(s);
+    for (const kernels::DeviceBuffer& b : bufs) {
+      got->emplace_back(b.bytes() / sizeof(int32_t));
+      (void)cudaMemcpy(got->back().data(), b.get(), b.bytes(), cudaMemcpyDeviceToHost);
+    }
+  };
+  const Stream a = cuda().create_stream(0), b = cuda().create_stream(0);
+  std::vector<std::vector<int32_t>> got_a, got_b;
+  std::thread other([&] {
+    (void)cudaSetDevice(0);
+    run(500000, static_cast<cudaStream_t>(b.handle), &got_b);
+  });
+  run(0, static_cast<cudaStream_t>(a.handle), &got_a);
+  other.join();
+  for (int base : {0, 500000}) {
+    const auto& got = base == 0 ? got_a : got_b;
+    REQUIRE(got.size() == size_t(n + 1));
+    int wrong = 0;
+    for (int k = 0; k < n; ++k)
+      for (size_t i = 0; i < count; ++i) wrong += got[size_t(k)][i] != int32_t((base + k) * 1000 + int(i));
+    for (size_t i = 0; i < got[size_t(n)].size(); ++i) wrong += got[size_t(n)][i] != int32_t(base + 7 * int(i));
+    INFO("thread base " << base);
+    CHECK(wrong == 0);
+  }
 }

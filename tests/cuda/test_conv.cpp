@@ -2,33 +2,14 @@
 // and asymmetric padding, pointwise, with/without bias and input gradient, CapsNet's real
 // conv1 and primary-capsule shapes, grouped convolutions through cuDNN's group count against the
 // CPU's per-group reference) and the handwritten depthwise kernels.
-// Tolerances: cuDNN may pick any algorithm (implicit GEMM, FFT, Winograd) whose float32 error is
-// relative to the output's magnitude, so every comparison uses rtol 1e-4 and atol 1e-4 * max|ref|
-// (an indexing bug gives O(1) relative errors). TF32 is off throughout.
+// Tolerances: tests/cuda/conv_parity.h. TF32 is off throughout.
 #include <vector>
 
-#include "cuda_test_util.h"
-#include "engine/cpu/conv.h"
-#include "engine/core/backend.h"
+#include "conv_parity.h"
 #include "kernels/conv.cuh"
 
 using namespace mlcn;
 using namespace mlcn::test;
-
-namespace {
-
-struct ConvCase {
-  const char* name;
-  int64_t B, H, W, C, K, kh, kw, stride;
-  bool same, bias, with_din;
-  int64_t groups = 1;
-};
-
-void check_magnitude(const std::vector<float>& got, const std::vector<float>& ref, const std::string& what) {
-  expect_close(got, ref, 1e-4, 1e-4 * double(max_abs(ref)), what);
-}
-
-}  // namespace
 
 TEST_CASE("conv2d forward and backward match the CPU twin", "[cuda][conv][cudnn]") {
   const ConvCase cases[] = {
@@ -46,34 +27,7 @@ TEST_CASE("conv2d forward and backward match the CPU twin", "[cuda][conv][cudnn]
       {"grouped, 2 groups, same 2x2 (explicit pad copy)", 2, 6, 5, 4, 6, 2, 2, 1, true, true, true, 2},
       {"grouped: 3 MLCN w2 primary convs as one", 3, 20, 20, 96, 192, 6, 6, 2, false, true, true, 3},
   };
-  for (const ConvCase& c : cases) {
-    INFO(c.name);
-    ConvShape s = make_conv_shape(c.B, c.H, c.W, c.C, c.K, c.kh, c.kw, c.stride, c.same);
-    s.groups = c.groups;
-    const size_t nin = size_t(s.B * s.H * s.W * s.C), nw = size_t(s.K * s.kh * s.kw * s.C / s.groups);
-    const size_t nout = size_t(s.B * s.OH * s.OW * s.K);
-    const auto in = rand_vec(nin, 201), w = rand_vec(nw, 202), b = rand_vec(size_t(s.K), 203);
-    const auto dout = rand_vec(nout, 204), din0 = rand_vec(nin, 205), dw0 = rand_vec(nw, 206);
-    const auto db0 = rand_vec(size_t(s.K), 207);
-    Guarded d_in(in), d_w(w), d_b(b), d_out(nout), d_dout(dout), d_din(din0), d_dw(dw0), d_db(db0);
-
-    cuda().conv2d_forward(kS0, d_out.get(), d_in.get(), d_w.get(), c.bias ? d_b.get() : nullptr, s);
-    std::vector<float> out(nout), din = din0, dw = dw0, db = db0;
-    cpu::conv2d_forward(out.data(), in.data(), w.data(), c.bias ? b.data() : nullptr, s);
-    check_magnitude(d_out.host(), out, "conv2d forward");
-    d_out.expect_guards_intact("conv2d forward");
-
-    cuda().conv2d_backward(kS0, c.with_din ? d_din.get() : nullptr, d_dw.get(), c.bias ? d_db.get() : nullptr,
-                          d_dout.get(), d_in.get(), d_w.get(), s);
-    cpu::conv2d_backward(c.with_din ? din.data() : nullptr, dw.data(), c.bias ? db.data() : nullptr, dout.data(),
-                         in.data(), w.data(), s);
-    check_magnitude(d_din.host(), din, "conv2d backward din");
-    check_magnitude(d_dw.host(), dw, "conv2d backward dw");
-    check_magnitude(d_db.host(), db, "conv2d backward db");
-    d_din.expect_guards_intact("conv2d backward din");
-    d_dw.expect_guards_intact("conv2d backward dw");
-    d_db.expect_guards_intact("conv2d backward db");
-  }
+  for (const ConvCase& c : cases) check_conv_parity(c);
 }
 
 TEST_CASE("conv2d chooses its algorithms once per shape", "[cuda][conv][cudnn]") {

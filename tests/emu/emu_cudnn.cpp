@@ -1,9 +1,12 @@
 // The cuDNN calls of kernels/conv.cu, emulated from cuDNN's documented definitions so that the
 // project's descriptor set-up, padding path, group count and beta handling run in CI: 4-D NHWC
-// tensors and filters (filter (K, R, S, C/groups)), 2-D cross-correlation with symmetric zero
-// padding, stride and dilation, y = alpha conv(x, w) + beta y (y not read when beta = 0), the
-// data and filter gradients likewise. Sums are in double. The algorithm searches report one
-// algorithm without running anything. Work goes to the handle's stream (captured like kernels).
+// or NCHW tensors and filters (filter (K, R, S, C/groups) or (K, C/groups, R, S)), 2-D
+// cross-correlation with symmetric zero padding, stride and dilation, y = alpha conv(x, w) + beta
+// y (y not read when beta = 0), the data and filter gradients likewise. Sums are in double. The
+// algorithm searches report one algorithm without running anything, or, for the directions a
+// test marked with set_cudnn_unsupported (emu_internal.h), one with CUDNN_STATUS_NOT_SUPPORTED,
+// as cuDNN does for a layout it has no kernel for. Work goes to the handle's stream (captured
+// like kernels).
 #include <cudnn.h>
 
 #include <vector>
@@ -32,18 +35,25 @@ namespace {
 struct Geometry {
   int N, H, W, C, K, R, S, Cg, Kg, OH, OW;
   int ph, pw, u, v, dh, dw;
-  size_t x(int n, int h, int w, int c) const { return ((size_t(n) * H + h) * W + w) * C + c; }
-  size_t y(int n, int h, int w, int k) const { return ((size_t(n) * OH + h) * OW + w) * K + k; }
-  size_t f(int k, int r, int s, int c) const { return ((size_t(k) * R + r) * S + s) * Cg + c; }
+  bool x_nhwc, y_nhwc, f_nhwc;
+  size_t x(int n, int h, int w, int c) const {
+    return x_nhwc ? ((size_t(n) * H + h) * W + w) * C + c : ((size_t(n) * C + c) * H + h) * W + w;
+  }
+  size_t y(int n, int h, int w, int k) const {
+    return y_nhwc ? ((size_t(n) * OH + h) * OW + w) * K + k : ((size_t(n) * K + k) * OH + h) * OW + w;
+  }
+  size_t f(int k, int r, int s, int c) const {
+    return f_nhwc ? ((size_t(k) * R + r) * S + s) * Cg + c : ((size_t(k) * Cg + c) * R + r) * S + s;
+  }
 };
 
 bool geometry(const cudnnTensorStruct* xd, const cudnnFilterStruct* wd, const cudnnConvolutionStruct* cd,
               const cudnnTensorStruct* yd, Geometry& g) {
-  if (!xd->nhwc || !wd->nhwc || !yd->nhwc || cd->groups < 1 || xd->c % cd->groups || wd->k % cd->groups ||
-      wd->c * cd->groups != xd->c || yd->c != wd->k || yd->n != xd->n)
+  if (cd->groups < 1 || xd->c % cd->groups || wd->k % cd->groups || wd->c * cd->groups != xd->c || yd->c != wd->k ||
+      yd->n != xd->n)
     return false;
   g = {xd->n, xd->h, xd->w, xd->c, wd->k, wd->r, wd->s, wd->c, wd->k / cd->groups, yd->h, yd->w,
-       cd->pad_h, cd->pad_w, cd->u, cd->v, cd->dil_h, cd->dil_w};
+       cd->pad_h, cd->pad_w, cd->u, cd->v, cd->dil_h, cd->dil_w, xd->nhwc, yd->nhwc, wd->nhwc};
   const int oh = (g.H + 2 * g.ph - g.dh * (g.R - 1) - 1) / g.u + 1, ow = (g.W + 2 * g.pw - g.dw * (g.S - 1) - 1) / g.v + 1;
   return oh == g.OH && ow == g.OW;
 }
@@ -71,10 +81,13 @@ void blend(float* out, const std::vector<double>& acc, const void* alpha, const 
   for (size_t i = 0; i < acc.size(); ++i) out[i] = float(a * acc[i] + (b == 0.f ? 0.0 : double(b) * out[i]));
 }
 
-template <class Perf> cudnnStatus_t one_algorithm(int requested, int* returned, Perf* perf, cudnnMathType_t math) {
+int g_unsupported[2] = {0, 0};  // [0: NHWC, 1: NCHW]: bit d set, direction d has no algorithm
+
+template <class Perf>
+cudnnStatus_t one_algorithm(int requested, int* returned, Perf* perf, cudnnMathType_t math, int dir, bool nhwc) {
   if (requested < 1) return CUDNN_STATUS_BAD_PARAM;
   perf[0] = Perf{};
-  perf[0].status = CUDNN_STATUS_SUCCESS;
+  perf[0].status = (g_unsupported[nhwc ? 0 : 1] >> dir) & 1 ? CUDNN_STATUS_NOT_SUPPORTED : CUDNN_STATUS_SUCCESS;
   perf[0].time = 0.1f;
   perf[0].memory = 0;
   perf[0].determinism = CUDNN_DETERMINISTIC;
@@ -84,6 +97,11 @@ template <class Perf> cudnnStatus_t one_algorithm(int requested, int* returned, 
 }
 
 }  // namespace
+
+void mlcn_emu::set_cudnn_unsupported(int nhwc_directions, int nchw_directions) {
+  g_unsupported[0] = nhwc_directions;
+  g_unsupported[1] = nchw_directions;
+}
 
 extern "C" {
 
@@ -153,49 +171,49 @@ cudnnStatus_t cudnnGetConvolution2dForwardOutputDim(const cudnnConvolutionDescri
   return CUDNN_STATUS_SUCCESS;
 }
 
-cudnnStatus_t cudnnFindConvolutionForwardAlgorithmEx(cudnnHandle_t, const cudnnTensorDescriptor_t, const void*,
+cudnnStatus_t cudnnFindConvolutionForwardAlgorithmEx(cudnnHandle_t, const cudnnTensorDescriptor_t xd, const void*,
                                                      const cudnnFilterDescriptor_t, const void*,
                                                      const cudnnConvolutionDescriptor_t cd,
                                                      const cudnnTensorDescriptor_t, void*, const int requested,
                                                      int* returned, cudnnConvolutionFwdAlgoPerf_t* perf, void*, size_t) {
-  return one_algorithm(requested, returned, perf, cd->math);
+  return one_algorithm(requested, returned, perf, cd->math, 0, xd->nhwc);
 }
-cudnnStatus_t cudnnGetConvolutionForwardAlgorithm_v7(cudnnHandle_t, const cudnnTensorDescriptor_t,
+cudnnStatus_t cudnnGetConvolutionForwardAlgorithm_v7(cudnnHandle_t, const cudnnTensorDescriptor_t xd,
                                                      const cudnnFilterDescriptor_t,
                                                      const cudnnConvolutionDescriptor_t cd,
                                                      const cudnnTensorDescriptor_t, const int requested, int* returned,
                                                      cudnnConvolutionFwdAlgoPerf_t* perf) {
-  return one_algorithm(requested, returned, perf, cd->math);
+  return one_algorithm(requested, returned, perf, cd->math, 0, xd->nhwc);
 }
-cudnnStatus_t cudnnFindConvolutionBackwardDataAlgorithmEx(cudnnHandle_t, const cudnnFilterDescriptor_t, const void*,
+cudnnStatus_t cudnnFindConvolutionBackwardDataAlgorithmEx(cudnnHandle_t, const cudnnFilterDescriptor_t wd, const void*,
                                                           const cudnnTensorDescriptor_t, const void*,
                                                           const cudnnConvolutionDescriptor_t cd,
                                                           const cudnnTensorDescriptor_t, void*, const int requested,
                                                           int* returned, cudnnConvolutionBwdDataAlgoPerf_t* perf,
                                                           void*, size_t) {
-  return one_algorithm(requested, returned, perf, cd->math);
+  return one_algorithm(requested, returned, perf, cd->math, 1, wd->nhwc);
 }
-cudnnStatus_t cudnnGetConvolutionBackwardDataAlgorithm_v7(cudnnHandle_t, const cudnnFilterDescriptor_t,
+cudnnStatus_t cudnnGetConvolutionBackwardDataAlgorithm_v7(cudnnHandle_t, const cudnnFilterDescriptor_t wd,
                                                           const cudnnTensorDescriptor_t,
                                                           const cudnnConvolutionDescriptor_t cd,
                                                           const cudnnTensorDescriptor_t, const int requested,
                                                           int* returned, cudnnConvolutionBwdDataAlgoPerf_t* perf) {
-  return one_algorithm(requested, returned, perf, cd->math);
+  return one_algorithm(requested, returned, perf, cd->math, 1, wd->nhwc);
 }
-cudnnStatus_t cudnnFindConvolutionBackwardFilterAlgorithmEx(cudnnHandle_t, const cudnnTensorDescriptor_t, const void*,
+cudnnStatus_t cudnnFindConvolutionBackwardFilterAlgorithmEx(cudnnHandle_t, const cudnnTensorDescriptor_t xd, const void*,
                                                             const cudnnTensorDescriptor_t, const void*,
                                                             const cudnnConvolutionDescriptor_t cd,
                                                             const cudnnFilterDescriptor_t, void*, const int requested,
                                                             int* returned, cudnnConvolutionBwdFilterAlgoPerf_t* perf,
                                                             void*, size_t) {
-  return one_algorithm(requested, returned, perf, cd->math);
+  return one_algorithm(requested, returned, perf, cd->math, 2, xd->nhwc);
 }
-cudnnStatus_t cudnnGetConvolutionBackwardFilterAlgorithm_v7(cudnnHandle_t, const cudnnTensorDescriptor_t,
+cudnnStatus_t cudnnGetConvolutionBackwardFilterAlgorithm_v7(cudnnHandle_t, const cudnnTensorDescriptor_t xd,
                                                             const cudnnTensorDescriptor_t,
                                                             const cudnnConvolutionDescriptor_t cd,
                                                             const cudnnFilterDescriptor_t, const int requested,
                                                             int* returned, cudnnConvolutionBwdFilterAlgoPerf_t* perf) {
-  return one_algorithm(requested, returned, perf, cd->math);
+  return one_algorithm(requested, returned, perf, cd->math, 2, xd->nhwc);
 }
 
 cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t h, const void* alpha, const cudnnTensorDescriptor_t xd,

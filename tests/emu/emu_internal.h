@@ -21,10 +21,16 @@ void set_error(cudaError_t e);
 enum class Work { Kernel, Copy, Fill, Library, Graph, Event };
 struct Counts {
   long kernel = 0, copy = 0, fill = 0, library = 0, graph = 0;
+  long pageable_upload = 0;  // host-to-device copies from pageable memory (among `copy`): each may stall the host
   long total() const { return kernel + copy + fill + library + graph; }
 };
 Counts counts();
 void reset_counts();
+
+// The emulated cuDNN's algorithm searches report no usable algorithm for the directions whose
+// bit is set (1: forward, 2: data gradient, 4: filter gradient), per layout of the descriptors;
+// (0, 0), the default, supports everything. For the tests of conv.cu's fallbacks.
+void set_cudnn_unsupported(int nhwc_directions, int nchw_directions);
 
 // Queues op on `stream` (runs it now on the legacy stream), or appends it to the graph being
 // captured there.

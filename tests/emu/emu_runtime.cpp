@@ -47,7 +47,8 @@ struct Capture {
 };
 
 std::mutex g_mu;  // guards the memory sets, the captures and the counts
-std::set<void*> g_device, g_pinned;
+std::set<void*> g_device;
+std::map<const char*, size_t> g_pinned;  // pinned host blocks by base address, with their sizes
 std::map<cudaStream_t, Capture> g_captures;
 uint64_t g_capture_ids = 0;
 Counts g_counts;
@@ -95,7 +96,10 @@ Mem kind_of(const void* p) {
   for (void* base : g_device)  // interior pointers count too
     if (p >= base && p < static_cast<const char*>(base) + *reinterpret_cast<size_t*>(static_cast<char*>(base) - 64))
       return Mem::Device;
-  return g_pinned.count(const_cast<void*>(p)) ? Mem::Pinned : Mem::Pageable;
+  auto it = g_pinned.upper_bound(static_cast<const char*>(p));  // the block at or below p, if p is inside it
+  if (it == g_pinned.begin()) return Mem::Pageable;
+  --it;
+  return static_cast<const char*>(p) < it->first + it->second ? Mem::Pinned : Mem::Pageable;
 }
 
 // Device allocations carry their size 64 bytes before the returned pointer (for kind_of).
@@ -188,14 +192,14 @@ cudaError_t cudaFree(void* p) {
 cudaError_t cudaMallocHost(void** p, size_t bytes) {
   *p = std::malloc(bytes ? bytes : 1);
   std::lock_guard<std::mutex> lock(g_mu);
-  g_pinned.insert(*p);
+  g_pinned[static_cast<const char*>(*p)] = bytes ? bytes : 1;
   return cudaSuccess;
 }
 cudaError_t cudaFreeHost(void* p) {
   drain_all();
   {
     std::lock_guard<std::mutex> lock(g_mu);
-    g_pinned.erase(p);
+    g_pinned.erase(static_cast<const char*>(p));
   }
   std::free(p);
   return cudaSuccess;
@@ -228,6 +232,10 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t n, cudaMemcpyKind
     return cudaSuccess;
   }
   if (kind_of(src) == Mem::Pageable) {  // staged at the call
+    {
+      std::lock_guard<std::mutex> lock(g_mu);
+      ++g_counts.pageable_upload;
+    }
     auto staged = std::make_shared<std::vector<char>>(static_cast<const char*>(src), static_cast<const char*>(src) + n);
     submit(s, Work::Copy, [=] { std::memmove(dst, staged->data(), n); });
     return cudaSuccess;
@@ -290,6 +298,12 @@ cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s) {
   e->stream = s;
   submit(s, Work::Event, [e, ticket] { e->completed = std::max(e->completed, ticket); });
   return cudaSuccess;
+}
+cudaError_t cudaEventSynchronize(cudaEvent_t e) {  // runs the recording stream up to the last record
+  std::lock_guard<std::recursive_mutex> lock(g_exec_mu);
+  while (e->completed < e->recorded && run_one(e->stream)) {
+  }
+  return cudaSuccess;  // also for an event never recorded, as CUDA does
 }
 cudaError_t cudaStreamWaitEvent(cudaStream_t s, cudaEvent_t e, unsigned) {
   {
