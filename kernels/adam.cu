@@ -3,10 +3,13 @@
 // kMaxSlices tensors per launch: the slice table travels in the kernel parameters (no copy), and
 // each block finds its tensor from the table's running block counts. The multi-tensor kernel
 // reads the step size and the weight-decay factor from device memory and zeroes each gradient it consumed, so one lane's
-// whole optimizer step is one launch that a CUDA graph can replay.
+// whole optimizer step is one launch that a CUDA graph can replay. Where a tensor's four arrays
+// are 16-byte aligned (the allocator's tensors are), each thread moves 4 consecutive elements with
+// float4 loads and stores: the update is bandwidth-bound (5 arrays read or written per element).
 #include "kernels/cuda_context.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "kernels/adam.cuh"
 #include "kernels/device_math.cuh"
@@ -24,6 +27,19 @@ __device__ __forceinline__ void adam_one(float* p, float gi, float* m, float* v,
   m[i] = mi;
   v[i] = vi;
   p[i] = k.keep * p[i] - k.lr * mi / (sqrtf(vi) + k.eps);
+}
+
+// The same update on 4 elements held in registers.
+__device__ __forceinline__ void adam_four(float4& p, const float4& g, float4& m, float4& v, AdamConsts k) {
+  float* pp = &p.x;
+  const float* gg = &g.x;
+  float* mm = &m.x;
+  float* vv = &v.x;
+  for (int j = 0; j < 4; ++j) {
+    mm[j] = k.b1 * mm[j] + (1.f - k.b1) * gg[j];
+    vv[j] = k.b2 * vv[j] + (1.f - k.b2) * gg[j] * gg[j];
+    pp[j] = k.keep * pp[j] - k.lr * mm[j] / (sqrtf(vv[j]) + k.eps);
+  }
 }
 
 __global__ void adam_update_kernel(float* p, const float* g, float* m, float* v, int64_t n, AdamConsts k) {
@@ -51,9 +67,28 @@ __global__ void adam_update_many_kernel(const __grid_constant__ SliceTable t, Ad
   }
   const AdamSlice& s = t.slice[lo];
   const int64_t base = int64_t(int(blockIdx.x) - t.first_block[lo]) * kAdamItems;
-  for (int64_t i = base + threadIdx.x; i < s.n && i < base + kAdamItems; i += blockDim.x) {
-    adam_one(s.p, s.g[i], s.m, s.v, i, k);
-    s.g[i] = 0.f;
+  const uintptr_t addr = reinterpret_cast<uintptr_t>(s.p) | reinterpret_cast<uintptr_t>(s.g) |
+                         reinterpret_cast<uintptr_t>(s.m) | reinterpret_cast<uintptr_t>(s.v);
+  const int64_t first = base + 4 * int64_t(threadIdx.x);  // this thread's 4 elements on the vector path
+  if (addr % 16 == 0 && first + 3 < s.n) {
+    float4 p4 = *reinterpret_cast<const float4*>(s.p + first), m4 = *reinterpret_cast<const float4*>(s.m + first);
+    float4 v4 = *reinterpret_cast<const float4*>(s.v + first);
+    const float4 g4 = *reinterpret_cast<const float4*>(s.g + first);
+    adam_four(p4, g4, m4, v4, k);
+    *reinterpret_cast<float4*>(s.p + first) = p4;
+    *reinterpret_cast<float4*>(s.m + first) = m4;
+    *reinterpret_cast<float4*>(s.v + first) = v4;
+    *reinterpret_cast<float4*>(s.g + first) = float4{0.f, 0.f, 0.f, 0.f};
+  } else if (addr % 16 == 0) {  // the tensor's last, partial group of 4
+    for (int64_t i = first; i < s.n && i < first + 4; ++i) {
+      adam_one(s.p, s.g[i], s.m, s.v, i, k);
+      s.g[i] = 0.f;
+    }
+  } else {  // misaligned: one element per thread per turn, consecutive threads on consecutive elements
+    for (int64_t i = base + threadIdx.x; i < s.n && i < base + kAdamItems; i += blockDim.x) {
+      adam_one(s.p, s.g[i], s.m, s.v, i, k);
+      s.g[i] = 0.f;
+    }
   }
 }
 

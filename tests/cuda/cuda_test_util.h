@@ -60,8 +60,11 @@ inline void cuda_ok(cudaError_t e, const char* what) {
 // A float array on the current device surrounded by guard regions.
 class Guarded {
  public:
-  // Interior = init.
-  explicit Guarded(const std::vector<float>& init) : n_(init.size()) {
+  // Interior = init. The front guard has kGuard floats (an odd count, so the interior is only
+  // 4-byte aligned), or kGuard + 1 with aligned16 (the interior 16-byte aligned, for the float4
+  // paths of kernels that check alignment).
+  explicit Guarded(const std::vector<float>& init, bool aligned16 = false)
+      : n_(init.size()), lead_(aligned16 ? kGuard + 1 : kGuard) {
     alloc();
     cuda_ok(cudaMemcpy(get(), init.data(), n_ * 4, cudaMemcpyHostToDevice), "copy in");
   }
@@ -75,7 +78,7 @@ class Guarded {
   Guarded(const Guarded&) = delete;
   Guarded& operator=(const Guarded&) = delete;
 
-  float* get() const { return base_ + kGuard; }
+  float* get() const { return base_ + lead_; }
   size_t size() const { return n_; }
   // Waits for the device, then returns the interior.
   std::vector<float> host() const {
@@ -86,27 +89,26 @@ class Guarded {
   }
   void expect_guards_intact(const std::string& what) const {
     cuda_ok(cudaDeviceSynchronize(), "kernel");
-    std::vector<float> all(n_ + 2 * kGuard);
+    std::vector<float> all(lead_ + n_ + kGuard);
     cuda_ok(cudaMemcpy(all.data(), base_, all.size() * 4, cudaMemcpyDeviceToHost), "copy guards");
     size_t bad = 0, first = 0;
-    for (size_t k = 0; k < kGuard; ++k) {
-      if (float_bits(all[k]) != kSentinelBits && bad++ == 0) first = k;
-      if (float_bits(all[kGuard + n_ + k]) != kSentinelBits && bad++ == 0) first = kGuard + n_ + k;
-    }
+    for (size_t k = 0; k < all.size(); ++k)
+      if ((k < lead_ || k >= lead_ + n_) && float_bits(all[k]) != kSentinelBits && bad++ == 0) first = k;
     INFO(what << ": " << bad << " guard floats overwritten, first at raw offset " << first << " (interior starts at "
-              << kGuard << ", length " << n_ << ")");
+              << lead_ << ", length " << n_ << ")");
     CHECK(bad == 0);
   }
 
  private:
   void alloc() {
-    cuda_ok(cudaMalloc(&base_, (n_ + 2 * kGuard) * 4), "cudaMalloc");
-    std::vector<float> guard(kGuard, bits_to_float(kSentinelBits));
-    cuda_ok(cudaMemcpy(base_, guard.data(), kGuard * 4, cudaMemcpyHostToDevice), "guard");
-    cuda_ok(cudaMemcpy(base_ + kGuard + n_, guard.data(), kGuard * 4, cudaMemcpyHostToDevice), "guard");
+    cuda_ok(cudaMalloc(&base_, (lead_ + n_ + kGuard) * 4), "cudaMalloc");  // 256-byte aligned
+    std::vector<float> guard(lead_, bits_to_float(kSentinelBits));
+    cuda_ok(cudaMemcpy(base_, guard.data(), lead_ * 4, cudaMemcpyHostToDevice), "guard");
+    cuda_ok(cudaMemcpy(base_ + lead_ + n_, guard.data(), kGuard * 4, cudaMemcpyHostToDevice), "guard");
   }
   float* base_ = nullptr;
   size_t n_ = 0;
+  size_t lead_ = kGuard;
 };
 
 // The comparison rule of the file header. Returns true when every element passes.

@@ -67,11 +67,13 @@ TEST_CASE("bias add and bias backward match the CPU loops", "[cuda][elementwise]
   struct Case {
     int64_t rows, cols;
   };
-  for (Case c : {Case{1, 1}, Case{3, 10}, Case{100, 1024}, Case{40000 + 7, 37}, Case{5, 300}}) {
-    INFO("rows " << c.rows << " cols " << c.cols);
+  // Aligned arrays with a multiple of 4 columns take the float4 kernel, the rest the scalar one.
+  for (bool aligned : {false, true})
+  for (Case c : {Case{1, 1}, Case{3, 10}, Case{100, 1024}, Case{40000 + 7, 37}, Case{5, 300}, Case{7, 4}}) {
+    INFO("rows " << c.rows << " cols " << c.cols << (aligned ? ", 16-byte aligned" : ", 4-byte aligned"));
     const size_t n = size_t(c.rows * c.cols);
     const auto out0 = rand_vec(n, 21), b = rand_vec(size_t(c.cols), 22), db0 = rand_vec(size_t(c.cols), 23);
-    Guarded dout(out0), dbias(b), ddb(db0);
+    Guarded dout(out0, aligned), dbias(b, aligned), ddb(db0);
     cuda().bias_add(kS0, dout.get(), dbias.get(), c.rows, c.cols);
     std::vector<float> out = out0, db = db0;
     for (int64_t r = 0; r < c.rows; ++r)

@@ -58,6 +58,15 @@ TEST_CASE("MSE loss forward and backward match the CPU twin", "[cuda][loss]") {
   }
 }
 
+namespace {
+// n floats of device memory on GPU 0, read after the work queued on kS0.
+std::vector<float> device_floats(const float* d, int64_t n) {
+  std::vector<float> h(static_cast<size_t>(n));
+  cuda().copy(kS0, h.data(), -1, d, 0, h.size() * sizeof(float));
+  return h;
+}
+}  // namespace
+
 TEST_CASE("Adam update matches the CPU twin, single and multi-tensor, with weight decay", "[cuda][adam]") {
   const double lr_t = 1e-3 * 0.97, b1 = 0.9, b2 = 0.999, eps = 1e-7;
   const double keep = 1 - 1e-3 * 0.05;  // AdamW: lr 1e-3, weight decay 0.05
@@ -109,6 +118,42 @@ TEST_CASE("Adam update matches the CPU twin, single and multi-tensor, with weigh
       expect_close(dg[i]->host(), std::vector<float>(size_t(slices[i].n), 0.f), 0, 0, "adam_many zeroes g");
       dp[i]->expect_guards_intact("adam_many p");
       dg[i]->expect_guards_intact("adam_many g");
+    }
+  }
+  SECTION("16-byte aligned tensors (the float4 path) and tensors one float off (the scalar path)") {
+    // Guarded arrays start 67 floats into their allocation, so the section above is all scalar.
+    const std::vector<int64_t> lens{1, 3, 4, 1023, 1024, 1025, 4096 + 3};
+    for (int64_t offset : {0, 1}) {
+      std::vector<float*> bufs;
+      std::vector<AdamSlice> slices;
+      std::vector<std::vector<float>> want_p, want_m, want_v;
+      for (size_t k = 0; k < lens.size(); ++k) {
+        const int64_t n = lens[k];
+        const auto hp = rand_vec(size_t(n), 400 + k), hg = rand_vec(size_t(n), 410 + k);
+        const auto hm = rand_vec(size_t(n), 420 + k, -0.1, 0.1), hv = rand_vec(size_t(n), 430 + k, 0.0, 0.01);
+        float* arr[4];
+        const std::vector<float>* init[4] = {&hp, &hg, &hm, &hv};
+        for (int a = 0; a < 4; ++a) {
+          bufs.push_back(static_cast<float*>(cuda().alloc(kS0, size_t(n + offset) * sizeof(float))));
+          arr[a] = bufs.back() + offset;
+          cuda().copy(kS0, arr[a], 0, init[a]->data(), -1, size_t(n) * sizeof(float));
+        }
+        slices.push_back({arr[0], arr[1], arr[2], arr[3], n});
+        std::vector<float> pp = hp, mm = hm, vv = hv;
+        cpu::adam_update(pp.data(), hg.data(), mm.data(), vv.data(), n, lr_t, b1, b2, eps, keep);
+        want_p.push_back(pp), want_m.push_back(mm), want_v.push_back(vv);
+      }
+      Guarded rate(std::vector<float>{float(lr_t), float(keep)});
+      cuda().adam_update_many(kS0, slices.data(), int(slices.size()), rate.get(), b1, b2, eps);
+      for (size_t k = 0; k < slices.size(); ++k) {
+        INFO("n " << slices[k].n << ", offset " << offset << " floats");
+        const int64_t n = slices[k].n;
+        expect_close(device_floats(slices[k].p, n), want_p[k], 1e-6, 1e-7, "adam_many p");
+        expect_close(device_floats(slices[k].m, n), want_m[k], 1e-6, 1e-7, "adam_many m");
+        expect_close(device_floats(slices[k].v, n), want_v[k], 1e-6, 1e-9, "adam_many v");
+        expect_close(device_floats(slices[k].g, n), std::vector<float>(size_t(n), 0.f), 0, 0, "adam_many zeroes g");
+      }
+      for (float* b : bufs) cuda().release(b);
     }
   }
 }
