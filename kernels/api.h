@@ -17,8 +17,11 @@
 namespace mlcn::kernels {
 
 // Dynamic routing with J > 1: Fused (one block per image, state in shared memory), Unfused (the
-// reference, one kernel per stage), Auto (Fused when it fits the device's shared memory).
-enum class RoutingVariant { Auto, Fused, Unfused };
+// reference, one kernel per stage), Split (the unfused stages with each image's input capsules
+// spread over several blocks, for batches too small to fill the GPU with one block per image),
+// Auto (Fused when it fits the device's shared memory, else Unfused; Split is chosen only
+// explicitly until a GPU has measured it).
+enum class RoutingVariant { Auto, Fused, Unfused, Split };
 
 struct MemoryInfo {
   size_t free = 0, total = 0;  // the driver's view (cudaMemGetInfo)

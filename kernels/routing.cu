@@ -1,7 +1,9 @@
 // Dynamic routing entry points: the J == 1 fast path (one block per image: the sum over i, the
-// squash, and in the backward the broadcast of ds to every i) and the choice between the fused
-// and unfused variants for everything else (routing.cuh explains both).
+// squash, and in the backward the broadcast of ds to every i) and the choice between the fused,
+// unfused and split variants for everything else (routing.cuh explains them).
 #include "kernels/cuda_context.h"
+
+#include <algorithm>
 
 #include "kernels/routing.cuh"
 #include "kernels/routing_blocks.cuh"
@@ -43,12 +45,22 @@ void check_routing_shape(int64_t B, int64_t N, int64_t J, int64_t D, int iters) 
 bool use_fused(RoutingVariant variant, int64_t N, int64_t J, int64_t D, int iters, bool backward) {
   switch (variant) {
     case RoutingVariant::Fused: return true;  // the fused launcher throws if it does not fit
-    case RoutingVariant::Unfused: return false;
+    case RoutingVariant::Unfused:
+    case RoutingVariant::Split: return false;
     default: return routing_fused_fits(N, J, D, iters, backward, current_device());
   }
 }
 
+int slices_for(RoutingVariant variant, int64_t B, int64_t N) {
+  return variant == RoutingVariant::Split ? routing_split_slices(B, N) : 1;
+}
+
 }  // namespace
+
+int routing_split_slices(int64_t B, int64_t N) {
+  const int64_t want = (2 * int64_t(sm_count(current_device())) + B - 1) / B;
+  return int(std::max<int64_t>(1, std::min<int64_t>({want, N / 64, 65535})));
+}
 
 void routing_j1_forward_cuda(float* v, const float* uhat, int64_t B, int64_t N, int64_t D, cudaStream_t s) {
   if (B <= 0) return;
@@ -73,7 +85,7 @@ void routing_forward_cuda(float* v, const float* uhat, int64_t B, int64_t N, int
   check_routing_shape(B, N, J, D, iters);
   if (J == 1 && fast) routing_j1_forward_cuda(v, uhat, B, N, D, s);
   else if (use_fused(variant, N, J, D, iters, false)) routing_fused_forward_cuda(v, uhat, B, N, J, D, iters, s);
-  else routing_unfused_forward_cuda(v, uhat, B, N, J, D, iters, s);
+  else routing_unfused_forward_cuda(v, uhat, B, N, J, D, iters, s, slices_for(variant, B, N));
 }
 
 void routing_backward_cuda(float* duhat, const float* dv, const float* uhat, int64_t B, int64_t N, int64_t J,
@@ -83,7 +95,7 @@ void routing_backward_cuda(float* duhat, const float* dv, const float* uhat, int
   if (J == 1 && fast) routing_j1_backward_cuda(duhat, dv, uhat, B, N, D, s);
   else if (use_fused(variant, N, J, D, iters, true))
     routing_fused_backward_cuda(duhat, dv, uhat, B, N, J, D, iters, stop_grad, s);
-  else routing_unfused_backward_cuda(duhat, dv, uhat, B, N, J, D, iters, stop_grad, s);
+  else routing_unfused_backward_cuda(duhat, dv, uhat, B, N, J, D, iters, stop_grad, s, slices_for(variant, B, N));
 }
 
 }  // namespace mlcn::kernels

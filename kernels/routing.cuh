@@ -8,7 +8,9 @@
 // Variants for the general case: Fused (one kernel, one block per image, b and c in shared
 // memory) and Unfused (the reference: one kernel per stage, state in global memory). Both run
 // the same block-level stage functions (kernels/routing_blocks.cuh) with the same block size,
-// so they agree bit for bit.
+// so they agree bit for bit. Split is Unfused with each image's N input capsules spread over
+// `slices` blocks (routing_split_slices: enough blocks for twice the SMs), its sums over i in
+// two phases (routing_unfused.cu), so it agrees with the others to rounding.
 #pragma once
 #include <cuda_runtime.h>  // defines: cudaStream_t
 
@@ -37,9 +39,12 @@ void routing_fused_forward_cuda(float* v, const float* uhat, int64_t B, int64_t 
 void routing_fused_backward_cuda(float* duhat, const float* dv, const float* uhat, int64_t B, int64_t N, int64_t J,
                                  int64_t D, int iters, bool stop_grad, cudaStream_t s);
 void routing_unfused_forward_cuda(float* v, const float* uhat, int64_t B, int64_t N, int64_t J, int64_t D, int iters,
-                                  cudaStream_t s);
+                                  cudaStream_t s, int slices = 1);
 void routing_unfused_backward_cuda(float* duhat, const float* dv, const float* uhat, int64_t B, int64_t N, int64_t J,
-                                   int64_t D, int iters, bool stop_grad, cudaStream_t s);
+                                   int64_t D, int iters, bool stop_grad, cudaStream_t s, int slices = 1);
+// The Split variant's slices per image on the current device: about 2 blocks per SM over the
+// batch, each slice at least 64 input capsules, at least 1.
+int routing_split_slices(int64_t B, int64_t N);
 // J == 1 fast path: v (B, 1, D) = squash(sum_i uhat (B, N, 1, D)).
 void routing_j1_forward_cuda(float* v, const float* uhat, int64_t B, int64_t N, int64_t D, cudaStream_t s);
 void routing_j1_backward_cuda(float* duhat, const float* dv, const float* uhat, int64_t B, int64_t N, int64_t D,

@@ -242,8 +242,10 @@ void capsule_layer(Bench& bench, const std::string& tag, int64_t B, int64_t N, i
               });
     return;
   }
-  for (auto var : {kernels::RoutingVariant::Fused, kernels::RoutingVariant::Unfused}) {
-    const std::string name = var == kernels::RoutingVariant::Fused ? "fused" : "unfused";
+  for (auto var : {kernels::RoutingVariant::Fused, kernels::RoutingVariant::Unfused, kernels::RoutingVariant::Split}) {
+    const std::string name = var == kernels::RoutingVariant::Fused     ? "fused"
+                             : var == kernels::RoutingVariant::Unfused ? "unfused"
+                                                                       : "split/" + std::to_string(kernels::routing_split_slices(B, N));
     bench.add(
         tag + " routing " + name + " fwd r=" + std::to_string(iters), lay, (fwd_passes * nuh + nv) * f, rflops,
         [&] { kernels::routing_forward_cuda(v.p, uh.p, B, N, J, Dout, iters, false, var, s); },

@@ -165,7 +165,7 @@ TEST_CASE("squash, length and routing propagate NaN and Inf as the CPU twins", "
     uh[size_t(((1 * N + 2) * J + 1) * RD + 3)] = special;
     std::vector<float> expect(size_t(RB * J * RD));
     cpu::routing_forward(expect.data(), uh.data(), RB, N, J, RD, 3, false);
-    for (auto variant : {kernels::RoutingVariant::Fused, kernels::RoutingVariant::Unfused}) {
+    for (auto variant : {kernels::RoutingVariant::Fused, kernels::RoutingVariant::Unfused, kernels::RoutingVariant::Split}) {
       cuda().set_routing_variant(variant);
       Guarded d_uh(uh), d_rv(expect.size());
       cuda().routing_forward(kS0, d_rv.get(), d_uh.get(), RB, N, J, RD, 3, false);

@@ -1,6 +1,8 @@
-// Dynamic routing on the GPU: both variants (fused, unfused) and the Auto dispatch against the
-// CPU twin, forward and full/stop-gradient backward, the J = 1 fast path, and fused vs unfused
-// agreement. Shapes include CapsNet's full 1152 x 10 x 16 and ones that are not round numbers.
+// Dynamic routing on the GPU: every variant (fused, unfused, split) and the Auto dispatch against
+// the CPU twin, forward and full/stop-gradient backward, the J = 1 fast path, fused vs unfused
+// agreement, and the split variant at explicit slice counts (including more slices than
+// capsules) against the CPU and the unfused result. Shapes include CapsNet's full 1152 x 10 x 16
+// and ones that are not round numbers.
 // Tolerances: vs the CPU, rtol 1e-4 and atol 1e-5 (forward) or 1e-5 sqrt(N) (backward): the sums
 // over N capsules run in another order, and the iterations compound the rounding.
 // Fused vs unfused: the same stage functions with the same block size, so the results are
@@ -43,7 +45,10 @@ std::vector<float> gpu_backward(const Shape4& s, const std::vector<float>& uh, c
 }
 
 const char* name(kernels::RoutingVariant v) {
-  return v == kernels::RoutingVariant::Fused ? "fused" : v == kernels::RoutingVariant::Unfused ? "unfused" : "auto";
+  return v == kernels::RoutingVariant::Fused     ? "fused"
+         : v == kernels::RoutingVariant::Unfused ? "unfused"
+         : v == kernels::RoutingVariant::Split   ? "split"
+                                                 : "auto";
 }
 
 }  // namespace
@@ -62,7 +67,8 @@ TEST_CASE("routing forward and backward match the CPU twin in every variant", "[
     const auto dv = rand_vec(size_t(s.B * s.J * s.D), 102), g0 = rand_vec(uh.size(), 103);
     std::vector<float> v(dv.size());
     cpu::routing_forward(v.data(), uh.data(), s.B, s.N, s.J, s.D, s.iters, false);
-    for (auto variant : {kernels::RoutingVariant::Fused, kernels::RoutingVariant::Unfused, kernels::RoutingVariant::Auto}) {
+    for (auto variant : {kernels::RoutingVariant::Fused, kernels::RoutingVariant::Unfused, kernels::RoutingVariant::Split,
+                         kernels::RoutingVariant::Auto}) {
       const bool fits = kernels::routing_fused_fits(s.N, s.J, s.D, s.iters, true, 0);
       if (variant == kernels::RoutingVariant::Fused && !fits) {
         WARN("fused backward does not fit this device for N=" << s.N << "; checking that it refuses");
@@ -99,6 +105,45 @@ TEST_CASE("fused and unfused routing agree", "[cuda][routing]") {
                  stop ? "fused vs unfused backward (stop_grad)" : "fused vs unfused backward");
 }
 
+TEST_CASE("split routing matches the CPU twin and the unfused variant at every slice count", "[cuda][routing]") {
+  const struct {
+    Shape4 s;
+    std::vector<int> slices;
+  } cases[] = {
+      {{3, 37, 10, 16, 3}, {2, 3, 7, 37, 40}},  // uneven ranges, one capsule per slice, more slices than capsules
+      {{2, 130, 10, 8, 3}, {4}},
+      {{1, 9, 70, 20, 2}, {2}},  // J*D > the block: the sequential weighted-sum path in each slice
+      {{3, 6, 1, 5, 3}, {2}},    // J = 1 through the general loop
+  };
+  for (const auto& k : cases) {
+    const Shape4& s = k.s;
+    const auto uh = rand_vec(size_t(s.B * s.N * s.J * s.D), 141 + s.N, -0.6, 0.6);
+    const auto dv = rand_vec(size_t(s.B * s.J * s.D), 142), g0 = rand_vec(uh.size(), 143);
+    std::vector<float> v(dv.size());
+    cpu::routing_forward(v.data(), uh.data(), s.B, s.N, s.J, s.D, s.iters, false);
+    const auto v1 = gpu_forward(s, uh, kernels::RoutingVariant::Unfused, false);
+    for (int slices : k.slices) {
+      INFO("B=" << s.B << " N=" << s.N << " J=" << s.J << " D=" << s.D << ", " << slices << " slices");
+      Guarded d_uh(uh), d_v(v.size());
+      kernels::routing_unfused_forward_cuda(d_v.get(), d_uh.get(), s.B, s.N, s.J, s.D, s.iters, nullptr, slices);
+      const auto got = d_v.host();
+      d_v.expect_guards_intact("split routing forward");
+      expect_close(got, v, 1e-4, 1e-5, "split forward vs CPU");
+      expect_close(got, v1, 1e-5, 1e-6, "split forward vs one slice");
+      for (bool stop : {false, true}) {
+        INFO("stop_grad " << stop);
+        std::vector<float> g = g0;
+        cpu::routing_backward(g.data(), dv.data(), uh.data(), s.B, s.N, s.J, s.D, s.iters, stop, false);
+        Guarded d_dv(dv), d_g(g0);
+        kernels::routing_unfused_backward_cuda(d_g.get(), d_dv.get(), d_uh.get(), s.B, s.N, s.J, s.D, s.iters, stop,
+                                               nullptr, slices);
+        expect_close(d_g.host(), g, 1e-4, 1e-5 * std::sqrt(double(s.N)), "split backward vs CPU");
+        d_g.expect_guards_intact("split routing backward");
+      }
+    }
+  }
+}
+
 TEST_CASE("routing J=1 fast path matches the CPU fast path and the general loop", "[cuda][routing]") {
   const Shape4 s{5, 130, 1, 10, 3};  // an MLCN lane's capsule layer without fast_caps
   const auto uh = rand_vec(size_t(s.B * s.N * s.D), 121, -0.3, 0.3);
@@ -119,7 +164,8 @@ TEST_CASE("the backend table's routing entries use the selected variant", "[cuda
   const auto uh = rand_vec(size_t(s.B * s.N * s.J * s.D), 131, -0.6, 0.6);
   std::vector<float> v(size_t(s.B * s.J * s.D));
   cpu::routing_forward(v.data(), uh.data(), s.B, s.N, s.J, s.D, s.iters, true);
-  for (auto variant : {kernels::RoutingVariant::Unfused, kernels::RoutingVariant::Fused, kernels::RoutingVariant::Auto}) {
+  for (auto variant : {kernels::RoutingVariant::Unfused, kernels::RoutingVariant::Fused, kernels::RoutingVariant::Split,
+                       kernels::RoutingVariant::Auto}) {
     cuda().set_routing_variant(variant);
     Guarded d_uh(uh), d_v(v.size());
     cuda().routing_forward(kS0, d_v.get(), d_uh.get(), s.B, s.N, s.J, s.D, s.iters, true);
