@@ -374,11 +374,17 @@ def nas_root(ctx, *parts):
     return root
 
 
+def setting_order(label):
+    """Sweep settings in numeric order ("2GB" before "12GB"), then by name."""
+    m = re.match(r"(\d+(?:\.\d+)?)", label)
+    return (float(m.group(1)) if m else float("inf"), label)
+
+
 def nas_fig(ctx, name, exe, title, xlabel):
     root = nas_root(ctx, name)
     ctx.run([ctx.exe(exe), "--config", "configs/nas-paper.json", "--out", root] + nas_args(ctx), name + ".log")
     rows = []
-    for label in sorted(os.listdir(root)):
+    for label in sorted(os.listdir(root), key=setting_order):
         path = os.path.join(root, label, "summary.json")
         if os.path.exists(path):
             with open(path) as f:
@@ -684,11 +690,11 @@ def main():
     if not os.path.exists(ctx.mlcn):
         sys.exit(f"reproduce: {ctx.mlcn} not found: build first (bash cli/setup.sh) or pass --build DIR")
     os.makedirs(ctx.out, exist_ok=True)
-    failed, took = [], []
-    t0 = time.time()
+    failed, texts = [], {}
     for name in only:
         progress(f"== {name} ({args.scale} scale)")
         t_start = time.time()
+        first_section = len(ctx.sections)
         expected = [f"{name}.{ext}" for ext in ("csv", "png", "svg")] + EXTRA_FILES.get(name, [])
         for old in expected:  # a file left by an earlier run into DIR must not pass for this one's
             if os.path.exists(os.path.join(ctx.out, old)):
@@ -699,24 +705,51 @@ def main():
             failed.append(name)
             ctx.sections.append(f"## {name}\n\nnot produced: {e}\n")
             progress(f"{name}: FAILED: {e}")
-            took.append((name, time.time() - t_start, "failed"))
-            continue
-        empty = [f for f in expected
-                 if not os.path.exists(os.path.join(ctx.out, f)) or os.path.getsize(os.path.join(ctx.out, f)) == 0]
-        if empty:
-            failed.append(name)
-            progress(f"{name}: FAILED: missing or empty {', '.join(empty)}")
-        took.append((name, time.time() - t_start, "failed" if empty else "written"))
-        progress(f"{name}: {took[-1][2]} in {took[-1][1]:.0f} s")
-    with open(os.path.join(ctx.out, "report.md"), "w") as f:
-        f.write(f"# The MLCN paper, reproduced at the {args.scale} scale\n\n"
-                f"{time.strftime('%Y-%m-%d')}, {len(only) - len(failed)}/{len(only)} experiments in "
-                f"{time.time() - t0:.0f} s. The paper's values are set beside ours; compare them "
-                f"yourself, knowing the scale.\n\n| experiment | seconds (wall) | files |\n|---|---|---|\n"
-                + "".join(f"| {n} | {sec:.0f} | {st} |\n" for n, sec, st in took) + "\n"
-                + "\n".join(ctx.sections))
-    progress(f"wrote {os.path.join(ctx.out, 'report.md')}" + (f"; failed: {','.join(failed)}" if failed else ""))
+        else:
+            empty = [f for f in expected
+                     if not os.path.exists(os.path.join(ctx.out, f)) or os.path.getsize(os.path.join(ctx.out, f)) == 0]
+            if empty:
+                failed.append(name)
+                progress(f"{name}: FAILED: missing or empty {', '.join(empty)}")
+        status = "failed" if name in failed else "written"
+        progress(f"{name}: {status} in {time.time() - t_start:.0f} s")
+        texts[name] = (f"<!-- experiment {name}: {time.time() - t_start:.0f} s, {status}, "
+                       f"{time.strftime('%Y-%m-%d %H:%M')} -->\n" + "\n".join(ctx.sections[first_section:]))
+    write_report(ctx, texts)
     return 1 if failed else 0
+
+
+MARKER = re.compile(r"<!-- experiment (\w+): (\d+) s, (\w+), ([\d: -]+) -->")
+
+
+def write_report(ctx, texts):
+    """DIR/report.md: this invocation's sections, and those of other experiments that an earlier
+    invocation at the same scale left in DIR/report.md (so --only fig11 does not drop the rest)."""
+    path = os.path.join(ctx.out, "report.md")
+    head = f"<!-- scale {ctx.args.scale} -->\n"
+    kept = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            old = f.read()
+        if old.startswith(head):
+            starts = [m.start() for m in MARKER.finditer(old)] + [len(old)]
+            for a, b in zip(starts, starts[1:]):
+                name = MARKER.match(old, a).group(1)
+                if name in EXPERIMENTS and name not in texts:
+                    kept[name] = old[a:b].rstrip("\n") + "\n"
+        else:
+            progress("report.md in DIR came from another scale or an older driver: replaced")
+    merged = {n: (texts.get(n) or kept[n]) for n in EXPERIMENTS if n in texts or n in kept}
+    rows = [MARKER.match(t).groups() for t in merged.values()]
+    with open(path, "w") as f:
+        f.write(head + f"# The MLCN paper, reproduced at the {ctx.args.scale} scale\n\n"
+                "The paper's values are set beside ours; compare them yourself, knowing the scale. The table "
+                "says when each experiment ran; sections of experiments not run by the last invocation "
+                "are kept from earlier ones into the same folder.\n\n| experiment | seconds (wall) | files | run at |\n"
+                "|---|---|---|---|\n" + "".join(f"| {n} | {sec} | {st} | {when} |\n" for n, sec, st, when in rows)
+                + "\n" + "\n".join(merged.values()))
+    failed = [n for n, _, st, _ in rows if st == "failed"]
+    progress(f"wrote {path}" + (f"; failed: {','.join(failed)}" if failed else ""))
 
 
 if __name__ == "__main__":
