@@ -113,7 +113,10 @@ class Driver : public SearchObserver {
       acc = s["validation_accuracy"].get<double>();
       secs = s.value("seconds", 0.0);
     }
-    if (!cfg_.search.keep_checkpoints) fs::remove(dir / "best.safetensors");
+    // A training short of the search's epochs may be resumed for a later rung, and a resumed run
+    // whose best epoch is not its last reads best.safetensors at the end: keep it until then (or
+    // until the model is retired).
+    if (!cfg_.search.keep_checkpoints && epochs >= cfg_.search.epochs) fs::remove(dir / "best.safetensors");
     train_seconds_ += secs;
     trained_[key] = acc;
     append({{"event", "train"}, {"model", m.id}, {"repeat", repeat}, {"epochs", epochs},
@@ -164,6 +167,7 @@ class Driver : public SearchObserver {
       char name[64];
       std::snprintf(name, sizeof name, "runs/m%04lld-r%d", static_cast<long long>(m.id), r);
       fs::remove(out_ / name / "last.safetensors");
+      fs::remove(out_ / name / "best.safetensors");
     }
   }
 

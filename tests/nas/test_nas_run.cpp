@@ -30,6 +30,31 @@ json fake_train(const json& cfg, const std::string&, const std::string& out, con
   return {{"validation_accuracy", std::min(q, 0.99)}, {"seconds", 0.0}};
 }
 
+// The engine trainer's checkpoint contract, with accuracies that fall after the first epoch: each
+// run writes an "epoch" event per epoch, last.safetensors, and best.safetensors at its best
+// epoch (the first); a resumed run whose best epoch is not its last reads best.safetensors at
+// the end and fails without it, as train_config does.
+json checkpoint_train(const json& cfg, const std::string&, const std::string& out, const std::string& resume) {
+  const fs::path dir(out);
+  fs::create_directories(dir);
+  int from = 0;
+  if (!resume.empty()) {
+    std::ifstream ev(dir / "events.jsonl");
+    for (std::string line; std::getline(ev, line);) from = std::max(from, json::parse(line)["epoch"].get<int>());
+  }
+  const int epochs = cfg["train"]["epochs"].get<int>();
+  std::ofstream ev(dir / "events.jsonl", std::ios::app);
+  double acc = 0;
+  for (int e = from + 1; e <= epochs; ++e) {
+    acc = 0.6 - 0.1 * e;
+    ev << json{{"event", "epoch"}, {"epoch", e}, {"validation_accuracy", acc}}.dump() << "\n";
+    if (e == 1) std::ofstream(dir / "best.safetensors") << "best";
+  }
+  std::ofstream(dir / "last.safetensors") << "last";
+  MLCN_CHECK(epochs == 1 || fs::exists(dir / "best.safetensors"), (dir / "best.safetensors").string() << ": cannot open");
+  return {{"validation_accuracy", acc}, {"seconds", 0.0}};
+}
+
 fs::path fresh_dir(const std::string& name) {
   fs::path d = fs::path(MLCN_BINARY_DIR) / ("test_nas_" + name);
   fs::remove_all(d);
@@ -134,4 +159,32 @@ TEST_CASE("a search refuses to overwrite a search or to resume with another conf
   CHECK_THROWS_WITH(run_nas(other, opt), Catch::Matchers::Contains("another config"));
   CHECK_NOTHROW(run_nas(cfg, opt));  // resuming a finished search only rewrites its summary
   CHECK_THROWS_WITH(load_search_config((dir / "none").string()), Catch::Matchers::Contains("no search to resume"));
+}
+
+// Found by the paper's cpu-scale run: halving resumed a model for its second rung after the
+// first rung's training had deleted best.safetensors, and the resumed run, whose best epoch was
+// the first, could not read it. Checkpoints now stay while a model may still be resumed, and
+// none is left once the search is done.
+TEST_CASE("halving keeps a model's best checkpoint until it can no longer be resumed", "[nas][run]") {
+  NasConfig cfg = parse_nas_config(kConfig, "test", {"nas.strategy=halving"});
+  REQUIRE(cfg.search.epochs == 2);
+  fs::path dir = fresh_dir("halving_best");
+  NasRunOptions opt;
+  opt.out_dir = dir.string();
+  opt.trainer = checkpoint_train;
+  opt.progress = false;
+  auto s = run_nas(cfg, opt);
+  CHECK(s["complete"] == true);
+  int resumed = 0, left = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir / "runs")) {
+    if (e.path().filename() == "events.jsonl") {
+      std::ifstream ev(e.path());
+      int lines = 0;
+      for (std::string line; std::getline(ev, line);) ++lines;
+      resumed += lines > 1;
+    }
+    left += e.path().filename() == "best.safetensors";
+  }
+  CHECK(resumed > 0);  // some model went on to the second rung from its first
+  CHECK(left == 0);
 }
