@@ -10,7 +10,7 @@ ours. The driver prints the paper's value and ours and leaves the comparison to 
 never prints a claim. Scales (docs/paper.md):
   smoke  minutes on 2 CPU cores; CI runs it so nothing rots (tiny data, 1 epoch: the numbers
          check the plumbing, not the paper)
-  cpu    about 1.5 hours on 2 CPU cores with --cifar10, 25 minutes less without (1,500-image
+  cpu    about 2 hours on 2 CPU cores with --cifar10, 25 minutes less without (1,500-image
          subsets, 2 epochs, 3 NAS seeds; docs/paper.md has the measured run)
   gpu    the paper's scale on a GPU machine (days: the NAS sweeps dominate; needs --cifar10)
 CIFAR-10 is not packaged by Debian: pass --cifar10 DIR (the official binary files, from
