@@ -306,7 +306,7 @@ DeviceBuffer upload(const void* host, size_t bytes, cudaStream_t s) {
   cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
   MLCN_CUDA_CHECK(cudaStreamIsCapturing(s, &capture));
   MLCN_CHECK(capture == cudaStreamCaptureStatusNone,
-             "a host array cannot be uploaded inside a CUDA graph capture (ops with host arguments run in the head)");
+             "a host array cannot be uploaded inside a CUDA graph capture (upload it to a static buffer before the capture)");
   DeviceBuffer buf(bytes, s);
   if (bytes == 0 || staged_upload(buf.get(), host, bytes, s)) return buf;
   MLCN_CUDA_CHECK(cudaMemcpyAsync(buf.get(), host, bytes, cudaMemcpyHostToDevice, s));

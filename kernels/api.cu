@@ -165,6 +165,7 @@ kernels::Api make_api() {
   a.add_inplace = [](Stream s, float* dst, const float* src, int64_t n) {
     MLCN_ON(s, add_inplace_cuda(dst, src, n, st_));
   };
+  a.axpy = [](Stream s, float* y, const float* x, float k, int64_t n) { MLCN_ON(s, axpy_cuda(y, x, k, n, st_)); };
   a.relu_forward = [](Stream s, float* out, const float* in, int64_t n) {
     MLCN_ON(s, relu_forward_cuda(out, in, n, st_));
   };
@@ -198,6 +199,11 @@ kernels::Api make_api() {
   a.bias_backward = [](Stream s, float* db, const float* dout, int64_t rows, int64_t cols) {
     MLCN_ON(s, bias_backward_cuda(db, dout, rows, cols, st_));
   };
+  a.bias_relu_forward = [](Stream s, float* out, const float* b, int64_t rows, int64_t cols) {
+    MLCN_ON(s, bias_relu_forward_cuda(out, b, rows, cols, st_));
+  };
+  a.relu_bias_backward = [](Stream s, float* dpre, float* db, const float* dout, const float* out, int64_t rows,
+                            int64_t cols) { MLCN_ON(s, relu_bias_backward_cuda(dpre, db, dout, out, rows, cols, st_)); };
   a.squash_forward = [](Stream s, float* v, const float* in, int64_t rows, int64_t D) {
     MLCN_ON(s, squash_forward_cuda(v, in, rows, D, st_));
   };
@@ -237,16 +243,15 @@ kernels::Api make_api() {
                      bool into_total) {
     MLCN_ON(s, concat_copy_cuda(dst, src, rows, D, D_total, off, into_total, st_));
   };
-  a.margin_forward = [](Stream s, const float* y, const int32_t* labels, int64_t B, int64_t J) {
-    MLCN_ON(s, margin_forward_cuda(y, labels, B, J, st_));
+  a.margin_forward = [](Stream s, float* loss, const float* y, const int32_t* labels, int64_t B, int64_t J) {
+    MLCN_ON(s, margin_forward_cuda(loss, y, labels, B, J, st_));
   };
-  a.margin_backward = [](Stream s, float* dy, float g, const float* y, const int32_t* labels, int64_t B, int64_t J) {
-    MLCN_ON(s, margin_backward_cuda(dy, g, y, labels, B, J, st_));
+  a.margin_backward = [](Stream s, float* dy, const float* g, const float* y, const int32_t* labels, int64_t B,
+                         int64_t J) { MLCN_ON(s, margin_backward_cuda(dy, g, y, labels, B, J, st_)); };
+  a.mse_forward = [](Stream s, float* loss, const float* x, const float* target, int64_t n) {
+    MLCN_ON(s, mse_forward_cuda(loss, x, target, n, st_));
   };
-  a.mse_forward = [](Stream s, const float* x, const float* target, int64_t n) {
-    MLCN_ON(s, mse_forward_cuda(x, target, n, st_));
-  };
-  a.mse_backward = [](Stream s, float* da, float g, const float* x, const float* target, int64_t n) {
+  a.mse_backward = [](Stream s, float* da, const float* g, const float* x, const float* target, int64_t n) {
     MLCN_ON(s, mse_backward_cuda(da, g, x, target, n, st_));
   };
   a.adam_update = [](Stream s, float* p, const float* g, float* m, float* v, int64_t n, double lr_t, double b1,

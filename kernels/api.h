@@ -79,6 +79,7 @@ struct Api {
 
   // Ops (float32). Shapes as the CPU twins in engine/cpu.
   void (*add_inplace)(Stream s, float* dst, const float* src, int64_t n);  // dst (n) += src (n)
+  void (*axpy)(Stream s, float* y, const float* x, float k, int64_t n);      // y (n) += k x (n)
   void (*relu_forward)(Stream s, float* out, const float* in, int64_t n);  // (n)
   void (*relu_backward)(Stream s, float* din, const float* dout, const float* out, int64_t n);
   void (*sigmoid_forward)(Stream s, float* out, const float* in, int64_t n);  // (n)
@@ -98,6 +99,11 @@ struct Api {
                float* C);
   void (*bias_add)(Stream s, float* out, const float* b, int64_t rows, int64_t cols);  // out (rows, cols) += b (cols)
   void (*bias_backward)(Stream s, float* db, const float* dout, int64_t rows, int64_t cols);  // db (cols) +=
+  // The fused bias + ReLU of a layer: out (rows, cols) = relu(out + b (cols)) [b may be null];
+  // backward: dpre (rows, cols) = dout where out > 0 (assigned), db (cols) += its column sums [may be null]
+  void (*bias_relu_forward)(Stream s, float* out, const float* b, int64_t rows, int64_t cols);
+  void (*relu_bias_backward)(Stream s, float* dpre, float* db, const float* dout, const float* out, int64_t rows,
+                             int64_t cols);
   void (*squash_forward)(Stream s, float* v, const float* in, int64_t rows, int64_t D);       // (rows, D)
   void (*squash_backward)(Stream s, float* ds, const float* dv, const float* in, int64_t rows, int64_t D);
   // uhat (B, N, J, Dout) = W (N, J, Dout, Din) . u (B, N, Din)
@@ -114,19 +120,21 @@ struct Api {
   void (*length_forward)(Stream s, float* y, const float* v, int64_t rows, int64_t D);  // y (rows), v (rows, D)
   void (*length_backward)(Stream s, float* dv, const float* dy, const float* v, const float* y, int64_t rows,
                           int64_t D);
-  // out (B, J*D), v (B, J, D); sel: host (B)
+  // out (B, J*D), v (B, J, D); sel: device (B)
   void (*mask_forward)(Stream s, float* out, const float* v, const int32_t* sel, int64_t B, int64_t J, int64_t D);
   void (*mask_backward)(Stream s, float* dv, const float* dout, const int32_t* sel, int64_t B, int64_t J, int64_t D);
-  // out (B, J, L) = in (B, J, L) * scale (L, host)
+  // out (B, J, L) = in (B, J, L) * scale (L, device)
   void (*lane_scale)(Stream s, float* out, const float* in, const float* scale, int64_t B, int64_t J, int64_t L);
   // into_total: dst (rows, D_total) columns [off, off+D) = src (rows, D); else dst (rows, D) += those columns of src
   void (*concat_copy)(Stream s, float* dst, const float* src, int64_t rows, int64_t D, int64_t D_total, int64_t off,
                       bool into_total);
-  // Losses: the value comes back to the host (waits for s); labels: host (B).
-  float (*margin_forward)(Stream s, const float* y, const int32_t* labels, int64_t B, int64_t J);  // y (B, J)
-  void (*margin_backward)(Stream s, float* dy, float g, const float* y, const int32_t* labels, int64_t B, int64_t J);
-  float (*mse_forward)(Stream s, const float* a, const float* target, int64_t n);  // (n)
-  void (*mse_backward)(Stream s, float* da, float g, const float* a, const float* target, int64_t n);
+  // Losses, all in device memory (nothing waits for s, so the head can be captured): the mean is
+  // written to loss (1); labels (B); a backward adds g (1, the loss's gradient) times dloss.
+  void (*margin_forward)(Stream s, float* loss, const float* y, const int32_t* labels, int64_t B, int64_t J);  // y (B, J)
+  void (*margin_backward)(Stream s, float* dy, const float* g, const float* y, const int32_t* labels, int64_t B,
+                          int64_t J);
+  void (*mse_forward)(Stream s, float* loss, const float* a, const float* target, int64_t n);  // a, target (n)
+  void (*mse_backward)(Stream s, float* da, const float* g, const float* a, const float* target, int64_t n);
   // p, g, m, v (n); keep = 1 - lr wd (decoupled weight decay, engine/cpu/adam.h; 1: none)
   void (*adam_update)(Stream s, float* p, const float* g, float* m, float* v, int64_t n, double lr_t, double b1,
                       double b2, double eps, double keep);

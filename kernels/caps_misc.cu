@@ -3,7 +3,6 @@
 // sequential sum over D, so it matches the CPU twin up to FMA contraction.
 #include "kernels/cuda_context.h"
 
-#include "kernels/allocator.h"
 #include "kernels/caps_misc.cuh"
 #include "kernels/device_math.cuh"
 
@@ -74,24 +73,21 @@ void length_backward_cuda(float* dv, const float* dy, const float* v, const floa
 void mask_forward_cuda(float* out, const float* v, const int32_t* sel, int64_t B, int64_t J, int64_t D,
                        cudaStream_t s) {
   if (B <= 0 || J <= 0 || D <= 0) return;
-  DeviceBuffer d_sel = upload(sel, size_t(B) * sizeof(int32_t), s);
-  mask_forward_kernel<<<grid_for(B * J * D), kThreads, 0, s>>>(out, v, d_sel.as<int32_t>(), B, J, D);
+  mask_forward_kernel<<<grid_for(B * J * D), kThreads, 0, s>>>(out, v, sel, B, J, D);
   MLCN_CUDA_LAUNCH_CHECK();
 }
 
 void mask_backward_cuda(float* dv, const float* dout, const int32_t* sel, int64_t B, int64_t J, int64_t D,
                         cudaStream_t s) {
   if (B <= 0 || J <= 0 || D <= 0) return;
-  DeviceBuffer d_sel = upload(sel, size_t(B) * sizeof(int32_t), s);
-  mask_backward_kernel<<<grid_for(B * D), kThreads, 0, s>>>(dv, dout, d_sel.as<int32_t>(), B, J, D);
+  mask_backward_kernel<<<grid_for(B * D), kThreads, 0, s>>>(dv, dout, sel, B, J, D);
   MLCN_CUDA_LAUNCH_CHECK();
 }
 
 void lane_scale_cuda(float* out, const float* in, const float* scale, int64_t B, int64_t J, int64_t L,
                      cudaStream_t s) {
   if (B <= 0 || J <= 0 || L <= 0) return;
-  DeviceBuffer d_scale = upload(scale, size_t(L) * sizeof(float), s);
-  lane_scale_kernel<<<grid_for(B * J * L), kThreads, 0, s>>>(out, in, d_scale.as<float>(), B * J * L, L);
+  lane_scale_kernel<<<grid_for(B * J * L), kThreads, 0, s>>>(out, in, scale, B * J * L, L);
   MLCN_CUDA_LAUNCH_CHECK();
 }
 

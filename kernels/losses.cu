@@ -1,6 +1,7 @@
 // Margin and reconstruction (MSE) losses. A forward is a deterministic two-pass sum: each block
-// reduces its grid-stride share in shared memory, then one block adds the block sums in order and
-// divides. The CPU sums sequentially (margin) or in OpenMP chunks (MSE), so the values agree to
+// reduces its grid-stride share in shared memory, then one block adds the block sums in order,
+// divides, and writes the value to device memory (no read-back: the head can be captured in a
+// CUDA graph). A backward reads the loss's gradient g from device memory too. The CPU sums sequentially (margin) or in OpenMP chunks (MSE), so the values agree to
 // float rounding of an n-term sum. The margin terms use pos(x), the CPU twin's max(0, x) that
 // keeps NaN (fmaxf(0, NaN) is 0 and would hide a diverged model).
 #include "kernels/cuda_context.h"
@@ -69,22 +70,20 @@ __global__ void finish_sum_kernel(float* out, const float* partial, int count, f
   if (threadIdx.x == 0) *out = sum / divisor;
 }
 
-template <class Term> float mean_of(Term term, int64_t n, float divisor, cudaStream_t s) {
+// *out (device) = mean of term(e) over e < n, with `divisor` as the count.
+template <class Term> void mean_of(float* out, Term term, int64_t n, float divisor, cudaStream_t s) {
   const int blocks = int(std::min<int64_t>(kMaxSumBlocks, (n + kSumThreads - 1) / kSumThreads));
-  DeviceBuffer buf(size_t(blocks + 1) * sizeof(float), s);
-  float* partial = buf.as<float>() + 1;
-  partial_sum_kernel<<<unsigned(blocks), kSumThreads, 0, s>>>(partial, n, term);
+  DeviceBuffer partial(size_t(blocks) * sizeof(float), s);
+  partial_sum_kernel<<<unsigned(blocks), kSumThreads, 0, s>>>(partial.as<float>(), n, term);
   MLCN_CUDA_LAUNCH_CHECK();
-  finish_sum_kernel<<<1, kSumThreads, 0, s>>>(buf.as<float>(), partial, blocks, divisor);
+  finish_sum_kernel<<<1, kSumThreads, 0, s>>>(out, partial.as<float>(), blocks, divisor);
   MLCN_CUDA_LAUNCH_CHECK();
-  float value = 0.f;
-  MLCN_CUDA_CHECK(cudaMemcpyAsync(&value, buf.get(), sizeof(float), cudaMemcpyDeviceToHost, s));
-  MLCN_CUDA_CHECK(cudaStreamSynchronize(s));
-  return value;
 }
 
-__global__ void margin_backward_kernel(float* dy, float scale, const float* y, const int32_t* labels, int64_t n,
-                                       int64_t J) {
+// dy (B, J) += (*g / B) dmargin/dy; g: device (1).
+__global__ void margin_backward_kernel(float* dy, const float* g, float B, const float* y, const int32_t* labels,
+                                       int64_t n, int64_t J) {
+  const float scale = *g / B;
   MLCN_GRID_STRIDE(e, n) {
     const float yj = y[e];
     if (e % J == labels[e / J]) dy[e] += scale * -2.f * pos(float(kMarginPlus) - yj);
@@ -92,36 +91,34 @@ __global__ void margin_backward_kernel(float* dy, float scale, const float* y, c
   }
 }
 
-__global__ void mse_backward_kernel(float* da, float scale, const float* a, const float* t, int64_t n) {
+// da (n) += (2 *g / n) (a - t); g: device (1).
+__global__ void mse_backward_kernel(float* da, const float* g, const float* a, const float* t, int64_t n) {
+  const float scale = 2.f * *g / float(n);
   MLCN_GRID_STRIDE(e, n) da[e] += scale * (a[e] - t[e]);
 }
 
 }  // namespace
 
-float margin_forward_cuda(const float* y, const int32_t* labels, int64_t B, int64_t J, cudaStream_t s) {
+void margin_forward_cuda(float* loss, const float* y, const int32_t* labels, int64_t B, int64_t J, cudaStream_t s) {
   MLCN_CHECK(B > 0 && J > 0, "margin loss: empty batch (" << B << ", " << J << ")");
-  DeviceBuffer d_labels = upload(labels, size_t(B) * sizeof(int32_t), s);
-  return mean_of(MarginTerm{y, d_labels.as<int32_t>(), J}, B * J, float(B), s);
+  mean_of(loss, MarginTerm{y, labels, J}, B * J, float(B), s);
 }
 
-void margin_backward_cuda(float* dy, float g, const float* y, const int32_t* labels, int64_t B, int64_t J,
+void margin_backward_cuda(float* dy, const float* g, const float* y, const int32_t* labels, int64_t B, int64_t J,
                           cudaStream_t s) {
   if (B <= 0 || J <= 0) return;
-  DeviceBuffer d_labels = upload(labels, size_t(B) * sizeof(int32_t), s);
-  const float scale = g / float(B);
-  margin_backward_kernel<<<grid_for(B * J), kThreads, 0, s>>>(dy, scale, y, d_labels.as<int32_t>(), B * J, J);
+  margin_backward_kernel<<<grid_for(B * J), kThreads, 0, s>>>(dy, g, float(B), y, labels, B * J, J);
   MLCN_CUDA_LAUNCH_CHECK();
 }
 
-float mse_forward_cuda(const float* a, const float* target, int64_t n, cudaStream_t s) {
+void mse_forward_cuda(float* loss, const float* a, const float* target, int64_t n, cudaStream_t s) {
   MLCN_CHECK(n > 0, "mse loss: empty input");
-  return mean_of(SquaredError{a, target}, n, float(n), s);
+  mean_of(loss, SquaredError{a, target}, n, float(n), s);
 }
 
-void mse_backward_cuda(float* da, float g, const float* a, const float* target, int64_t n, cudaStream_t s) {
+void mse_backward_cuda(float* da, const float* g, const float* a, const float* target, int64_t n, cudaStream_t s) {
   if (n <= 0) return;
-  const float scale = 2.f * g / float(n);
-  mse_backward_kernel<<<grid_for(n), kThreads, 0, s>>>(da, scale, a, target, n);
+  mse_backward_kernel<<<grid_for(n), kThreads, 0, s>>>(da, g, a, target, n);
   MLCN_CUDA_LAUNCH_CHECK();
 }
 

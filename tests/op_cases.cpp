@@ -120,6 +120,20 @@ std::vector<OpCase> op_cases() {
   conv("conv2d same 3x3", {{1, 5, 4, 3}, {2, 3, 3, 3}, {2}}, 1, true, 1, true);
   conv("conv2d same 1x1 (pointwise GEMM path)", {{2, 3, 4, 5}, {3, 1, 1, 5}, {3}}, 1, true, 1, true);
   conv("conv2d no bias", {{2, 6, 5, 2}, {3, 2, 3, 2}}, 1, false, 1, false);
+  // The ReLU fused with the bias (the trunks' and primary levels' layers).
+  for (auto [name, x, w, groups, bias] :
+       {std::tuple<const char*, Shape, Shape, int, bool>{"conv2d + fused relu", {2, 7, 6, 3}, {4, 3, 2, 3}, 1, true},
+        {"conv2d grouped + fused relu, 2 groups", {2, 6, 5, 4}, {6, 2, 2, 2}, 2, true},
+        {"conv2d no bias + fused relu", {2, 6, 5, 2}, {3, 2, 3, 2}, 1, false}}) {
+    const int g = groups;
+    const bool bs = bias;
+    OpCase o = entry(name, bs ? std::vector<Shape>{x, w, {w[0]}} : std::vector<Shape>{x, w}, [=](Tape& t, V v) {
+      return conv2d(t, v[0], v[1], bs ? v[2] : nullptr, 1, false, g, Act::Relu);
+    });
+    o.tol = kConv, o.tol_why = kConvWhy, o.cost = conv_cost(1, false, g);
+    if (g == 1 && bs) o.bench_shapes = {{100, 28, 28, 1}, {256, 9, 9, 1}, {256}};
+    c.push_back(o);
+  }
   for (auto [name, x, w, stride, same] :
        {std::tuple<const char*, Shape, Shape, int, bool>{"depthwise 3x3 valid", {2, 8, 7, 3}, {3, 3, 3}, 1, false},
         {"depthwise 2x2 same s2", {1, 5, 6, 4}, {4, 2, 2}, 2, true}}) {
@@ -133,6 +147,13 @@ std::vector<OpCase> op_cases() {
   }
   {
     OpCase o = entry("dense", {{3, 5}, {4, 5}, {4}}, [](Tape& t, V v) { return dense(t, v[0], v[1], v[2]); });
+    o.tol = {1e-5, 1e-5, 0}, o.tol_why = "cuBLAS sums K <= 5 terms in another order: atol 1e-6 K";
+    o.cost = linear_cost, o.bench_shapes = {{100, 160}, {512, 160}, {512}};
+    c.push_back(o);
+  }
+  {
+    OpCase o = entry("dense + fused relu", {{3, 5}, {4, 5}, {4}},
+                     [](Tape& t, V v) { return dense(t, v[0], v[1], v[2], Act::Relu); });
     o.tol = {1e-5, 1e-5, 0}, o.tol_why = "cuBLAS sums K <= 5 terms in another order: atol 1e-6 K";
     o.cost = linear_cost, o.bench_shapes = {{100, 160}, {512, 160}, {512}};
     c.push_back(o);

@@ -2,7 +2,8 @@
 // (u (B,1152,8), W (1152,10,16,8), 3 routing iterations) and the capsule layer of an MLCN lane
 // mlcn1 w=1..5 (N = 128 w capsules of 16 D, 10 classes), plus CapsNet's primary-capsule
 // convolution (95% of its FLOPs) forward, dgrad and wgrad in fp32 and TF32, and the primary
-// conv of 2 and 8 MLCN w4 lanes run separately against one grouped convolution.
+// conv of 2 and 8 MLCN w4 lanes run separately against one grouped convolution, and the bias +
+// ReLU after CapsNet's first conv, separate against fused.
 // Each row: median of --reps launches (CUDA events around the launch alone, after --warmup
 // launches), with L2 flushed before every launch unless --warm-l2; GB/s from the bytes the
 // implementation moves (a model written next to each row), GFLOP/s from its arithmetic, and
@@ -26,6 +27,7 @@
 #include "base/rng.h"
 #include "engine/cpu/capsule.h"
 #include "kernels/conv.cuh"
+#include "kernels/elementwise.cuh"
 #include "engine/core/autograd.h"
 #include "engine/core/backend.h"
 #include "kernels/gemm.cuh"
@@ -316,6 +318,31 @@ void grouped_primary_conv(Bench& bench, int64_t B, int64_t G) {
             [&] { kernels::conv2d_backward_cuda(dx.p, dw.p, nullptr, dy.p, x.p, w.p, grouped, s); });
 }
 
+// Bias + ReLU after CapsNet's first conv (B x 20 x 20 x 256): the separate kernels (bias add in
+// place, ReLU into a new output; ReLU backward into the input gradient, then the bias's column
+// sums) against the fused pair (kernels/elementwise.cu), which moves 8n instead of 16n bytes
+// forward and 12n instead of 20n backward.
+void bias_relu(Bench& bench, int64_t B) {
+  const int64_t rows = B * 20 * 20, cols = 256, n = rows * cols;
+  const double nn = double(n);
+  Buf y(size_t(n), 31), out(size_t(n), 32), b(size_t(cols), 33), dy(size_t(n), 34), din(size_t(n), 35),
+      db(size_t(cols), 36);
+  cudaStream_t s = bench.stream();
+  const std::string shape = dims({rows, cols});
+  bench.add("bias+relu fwd separate", shape, 16 * nn, 2 * nn, [&] {
+    kernels::bias_add_cuda(y.p, b.p, rows, cols, s);
+    kernels::relu_forward_cuda(out.p, y.p, n, s);
+  });
+  bench.add("bias+relu fwd fused", shape, 8 * nn, 2 * nn,
+            [&] { kernels::bias_relu_forward_cuda(y.p, b.p, rows, cols, s); });
+  bench.add("bias+relu bwd separate", shape, 20 * nn, 2 * nn, [&] {
+    kernels::relu_backward_cuda(din.p, dy.p, out.p, n, s);
+    kernels::bias_backward_cuda(db.p, din.p, rows, cols, s);
+  });
+  bench.add("bias+relu bwd fused", shape, 12 * nn, 2 * nn,
+            [&] { kernels::relu_bias_backward_cuda(din.p, db.p, dy.p, out.p, rows, cols, s); });
+}
+
 }  // namespace
 
 // The op table's entries that name bench shapes, through the engine's ops on the bench stream.
@@ -370,6 +397,7 @@ int main(int argc, char** argv) {
   for (int w = 1; w <= 5; ++w) capsule_layer(bench, "mlcn w" + std::to_string(w), B, 128 * w, 1, 10, 16, 3, w == 4);
   primary_conv(bench, B);
   for (int64_t G : {2, 8}) grouped_primary_conv(bench, B, G);
+  bias_relu(bench, B);
   op_table_rows(bench);
 
   std::printf("device: %s; batch %lld; median of %d after %d warm-up launches; L2 %s\n", cuda().device_name(0).c_str(),

@@ -103,7 +103,7 @@ size_t cpu_bytes_in_use() { return cpu_cache().in_use(); }
 size_t cpu_bytes_peak() { return cpu_cache().peak(); }
 void cpu_reset_peak() { cpu_cache().reset_peak(); }
 
-const char* dtype_name(DType t) { return t == DType::F32 ? "float32" : "float64"; }
+const char* dtype_name(DType t) { return t == DType::F32 ? "float32" : t == DType::F64 ? "float64" : "int32"; }
 
 std::string Device::str() const {
   return std::string(is_cpu() ? "cpu:" : "cuda:") + std::to_string(index);
@@ -131,7 +131,7 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device dev, const Stream& 
   t.shape_ = shape;
   t.numel_ = shape_numel(shape);
   t.dtype_ = dtype;
-  MLCN_CHECK(dev.is_cpu() || dtype == DType::F32, "the CUDA backend is float32 only, asked for " << dtype_name(dtype));
+  MLCN_CHECK(dev.is_cpu() || dtype != DType::F64, "the CUDA backend is float32 only, asked for " << dtype_name(dtype));
   t.storage_ = make_storage(t.nbytes(), dev, s);
   return t;
 }
@@ -255,6 +255,7 @@ void accumulate(Tensor& dst, const Tensor& src, const Stream& s) {
 double Tensor::item(int64_t i) const {
   MLCN_CHECK(device().is_cpu(), "item() needs a CPU tensor");
   MLCN_CHECK(i >= 0 && i < numel_, "index " << i << " out of range " << numel_);
+  if (dtype_ == DType::I32) return static_cast<double>(data<int32_t>()[i]);
   return dtype_ == DType::F32 ? static_cast<double>(data<float>()[i]) : data<double>()[i];
 }
 

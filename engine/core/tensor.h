@@ -18,10 +18,12 @@
 
 namespace mlcn {
 
-enum class DType { F32, F64 };
+// I32 holds indices (labels, selected classes) for the ops that take them; the float ops and
+// MLCN_DISPATCH_FLOAT reject it.
+enum class DType { F32, F64, I32 };
 enum class DeviceType { CPU, CUDA };
 
-inline size_t dtype_size(DType t) { return t == DType::F32 ? 4 : 8; }
+inline size_t dtype_size(DType t) { return t == DType::F64 ? 8 : 4; }
 const char* dtype_name(DType t);
 
 // A device tag: CPU device k is a worker with its own threads; CUDA device k is GPU k.
@@ -94,6 +96,7 @@ class Tensor {
 template <class T> struct dtype_of;
 template <> struct dtype_of<float> { static constexpr DType value = DType::F32; };
 template <> struct dtype_of<double> { static constexpr DType value = DType::F64; };
+template <> struct dtype_of<int32_t> { static constexpr DType value = DType::I32; };
 
 template <class T> T* Tensor::data() const {
   MLCN_CHECK(dtype_ == dtype_of<T>::value, "tensor is " << dtype_name(dtype_));
@@ -107,6 +110,7 @@ template <class T> T* Tensor::data() const {
       using T = float;                                \
       __VA_ARGS__;                                    \
     } else {                                          \
+      MLCN_CHECK((dtype) == ::mlcn::DType::F64, "a float op was given an int32 tensor"); \
       using T = double;                               \
       __VA_ARGS__;                                    \
     }                                                 \

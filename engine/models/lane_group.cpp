@@ -52,10 +52,10 @@ std::vector<Var> LaneGroup::forward(Tape& t, const Var& x) const {
     if (st.depthwise) {
       MLCN_CHECK(s > 0, "LaneGroup: a depthwise first stage cannot read the shared image");
       h = depthwise_conv2d(t, h, w, st.stride, st.same);
-    } else {
-      h = conv2d(t, h, w, b, st.stride, st.same, s == 0 ? 1 : G);  // stage 0: filters stacked along K
+      if (st.relu) h = relu(t, h);
+    } else {  // stage 0: filters stacked along K; the ReLU fused with the bias
+      h = conv2d(t, h, w, b, st.stride, st.same, s == 0 ? 1 : G, st.relu ? Act::Relu : Act::None);
     }
-    if (st.relu) h = relu(t, h);
   }
   // h (B, Hk, Wk, G Ck): lane g owns channels [g Ck, (g+1) Ck).
   const Shape& hs = h->value.shape();

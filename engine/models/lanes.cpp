@@ -58,16 +58,19 @@ Lane::Conv Lane::add_conv(const std::string& name, int64_t K, int64_t kh, int64_
   return c;
 }
 
-Var Lane::apply(Tape& t, const Conv& c, const Var& x) const {
-  return conv2d(t, x, c.w->var, c.b ? c.b->var : nullptr, c.stride, c.same);
+Var Lane::apply(Tape& t, const Conv& c, const Var& x, Act act) const {
+  return conv2d(t, x, c.w->var, c.b ? c.b->var : nullptr, c.stride, c.same, 1, act);
 }
 
 Var Lane::forward(Tape& t, const Var& x) {
   Var h = x;
   for (const TrunkStage& s : trunk_) {
-    h = s.depthwise ? depthwise_conv2d(t, h, s.w->var, s.stride, s.same)
-                    : conv2d(t, h, s.w->var, s.b ? s.b->var : nullptr, s.stride, s.same);
-    if (s.relu) h = relu(t, h);
+    if (s.depthwise) {
+      h = depthwise_conv2d(t, h, s.w->var, s.stride, s.same);
+      if (s.relu) h = relu(t, h);
+    } else {  // the ReLU fused with the bias
+      h = conv2d(t, h, s.w->var, s.b ? s.b->var : nullptr, s.stride, s.same, 1, s.relu ? Act::Relu : Act::None);
+    }
   }
   return from_trunk(t, h);
 }
@@ -119,7 +122,7 @@ class Mlcn1Lane : public Lane {
     std::vector<Var> level_caps{squash(t, reshape(t, p, {B, levels_[0], 16}))};
     for (size_t k = 1; k < levels_.size(); ++k) {
       Var img = reshape(t, level_caps.back(), {B, levels_[k - 1], 16, 1});  // capsules seen as an image
-      Var h = relu(t, apply(t, convs_[k - 1], img));
+      Var h = apply(t, convs_[k - 1], img, Act::Relu);
       level_caps.push_back(squash(t, reshape(t, apply(t, prims_[k - 1], h), {B, levels_[k], 16})));
     }
     Var u = level_caps.size() == 1 ? level_caps[0] : concat_caps(t, level_caps);

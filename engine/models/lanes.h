@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/models/param.h"
+#include "engine/ops/ops.h"  // defines: Act
 
 namespace mlcn {
 
@@ -65,7 +66,8 @@ class Lane {
   };
   Conv add_conv(const std::string& name, int64_t K, int64_t kh, int64_t kw, int64_t C, int stride, bool same, bool bias);
   Param* add_param(const std::string& name, const Shape& shape, ParamLayout layout, double fan_in, double fan_out);
-  Var apply(Tape& t, const Conv& c, const Var& x) const;
+  // x (B,H,W,C) through conv c, with act fused after its bias
+  Var apply(Tape& t, const Conv& c, const Var& x, Act act = Act::None) const;
   void add_stage(const Conv& c, bool relu) { trunk_.push_back({c.w, c.b, c.stride, c.same, false, relu}); }
 
   std::string prefix_;

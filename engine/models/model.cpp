@@ -22,23 +22,41 @@ void Head::init(Rng& rng) {
   }
 }
 
-HeadResult Head::forward(Tape& t, const Var& V, const Tensor& images, const std::vector<int32_t>& labels,
-                         const std::vector<double>& scale, bool train, double lam_recon) {
+HeadResult Head::forward(Tape& t, const Var& V, const Tensor& images, const Tensor& labels, const Tensor& scale,
+                         bool train, double lam_recon) {
   const int64_t B = V->value.dim(0);
   HeadResult r;
-  Var Vc = scale.empty() ? V : lane_scale(t, V, scale);
+  Var Vc = scale.defined() ? lane_scale(t, V, scale) : V;
   Var len = length(t, Vc);  // (B, classes)
-  r.lengths = len->value.to(Device::cpu(), t.stream_for(len->value));
+  r.lengths = len->value;
   r.margin = margin_loss(t, len, labels);
-  std::vector<int32_t> sel = train ? labels : argmax_rows(length(t, V)->value, t.stream_for(V->value));
-  Var h = mask(t, V, sel);  // the decoder sees the undropped capsules (spec 1.6)
-  h = relu(t, dense(t, h, params_[0].var, params_[1].var));
-  h = relu(t, dense(t, h, params_[2].var, params_[3].var));
+  Var h = train ? mask(t, V, labels) : mask(t, V, argmax_rows(length(t, V)->value, t.stream_for(V->value)));
+  // the decoder sees the undropped capsules (spec 1.6)
+  h = dense(t, h, params_[0].var, params_[1].var, Act::Relu);
+  h = dense(t, h, params_[2].var, params_[3].var, Act::Relu);
   Var x = sigmoid(t, dense(t, h, params_[4].var, params_[5].var));
   r.recon = x->value;
   r.recon_loss = mse_loss(t, x, images.reshape({B, -1}));
   r.loss = add_scaled(t, r.margin, r.recon_loss, lam_recon);
   return r;
+}
+
+HeadResult Head::forward(Tape& t, const Var& V, const Tensor& images, const std::vector<int32_t>& labels,
+                         const std::vector<double>& scale, bool train, double lam_recon) {
+  const Tensor& v = V->value;
+  const Stream st = t.stream_for(v);
+  Tensor lab = Tensor::empty({static_cast<int64_t>(labels.size())}, DType::I32);
+  for (size_t b = 0; b < labels.size(); ++b) {
+    MLCN_CHECK(labels[b] >= 0 && labels[b] < v.dim(1), "head: label " << labels[b] << " out of range [0, " << v.dim(1) << ")");
+    lab.data<int32_t>()[b] = labels[b];
+  }
+  Tensor sc;
+  if (!scale.empty()) {
+    sc = Tensor::empty({static_cast<int64_t>(scale.size())}, v.dtype());
+    MLCN_DISPATCH_FLOAT(v.dtype(), T, for (size_t l = 0; l < scale.size(); ++l) sc.data<T>()[l] = T(scale[l]));
+    sc = sc.to(v.device(), st);
+  }
+  return forward(t, V, images, lab.to(v.device(), st), sc, train, lam_recon);
 }
 
 Model::Model(const ModelSpec& spec) : spec_(spec) {

@@ -21,18 +21,23 @@ struct ModelSpec {
   double lam_recon = 0.392;
 };
 
-// The outputs of one head pass.
+// The outputs of one head pass, all on the head device (on a GPU nothing is read back, so the
+// pass can be captured in a CUDA graph).
 struct HeadResult {
-  Var loss, margin, recon_loss;
-  Tensor lengths;  // (B, classes), host
-  Tensor recon;    // (B, H*W*C) on the head device
+  Var loss, margin, recon_loss;  // (1) each
+  Tensor lengths;                // (B, classes)
+  Tensor recon;                  // (B, H*W*C)
 };
 
 class Head {
  public:
   Head(int64_t classes, int64_t caps_dim, int64_t pixels, DType dt);
-  // V (B, classes, D); images (B, H*W*C) target; labels (B). scale: per-lane dropout scales
-  // (empty for none). train: mask by label, else by the argmax of the lengths.
+  // V (B, classes, D); images (B, H*W*C) target; labels (B) int32, range checked by the caller;
+  // scale (L) per-lane dropout scales of V's dtype (undefined for none); all on V's device.
+  // train: mask by label, else by the argmax of the lengths (read back to the host).
+  HeadResult forward(Tape& t, const Var& V, const Tensor& images, const Tensor& labels, const Tensor& scale, bool train,
+                     double lam_recon);
+  // The same with host labels (checked) and scales (empty for none), uploaded first.
   HeadResult forward(Tape& t, const Var& V, const Tensor& images, const std::vector<int32_t>& labels,
                      const std::vector<double>& scale, bool train, double lam_recon);
   std::vector<Param>& params() { return params_; }

@@ -1,6 +1,8 @@
 // Differentiable capsule ops: squash, prediction transform, routing, length, mask, lane
 // concatenation and dropout scaling, margin and reconstruction losses.
-// Loss values are host (CPU) scalars whatever the device of their inputs.
+// A loss value is a one-element tensor on its input's device (on a GPU it is never read back
+// here, so the head can be captured in a CUDA graph); index arguments (labels, selected classes)
+// and lane scales are tensors on that device too, with host-vector overloads that upload them.
 #include <algorithm>
 
 #include "engine/cpu/capsule.h"
@@ -116,26 +118,62 @@ Var length(Tape& t, const Var& v) {
   return y;
 }
 
+namespace {
+// A host vector as a tensor of dtype dt on `like`'s device (uploaded on stream st).
+template <class T> Tensor vector_on(const std::vector<T>& values, DType dt, const Tensor& like, const Stream& st) {
+  Tensor h = Tensor::empty({static_cast<int64_t>(values.size())}, dt);
+  if (dt == DType::I32) {
+    for (size_t i = 0; i < values.size(); ++i) h.data<int32_t>()[i] = static_cast<int32_t>(values[i]);
+  } else {
+    MLCN_DISPATCH_FLOAT(dt, T2, for (size_t i = 0; i < values.size(); ++i) h.data<T2>()[i] = static_cast<T2>(values[i]));
+  }
+  return h.to(like.device(), st);
+}
+
+// Checks an index tensor (B) against `like` (same device) and, on the host, its range [0, J).
+void check_indices(const char* op, const char* what, const Tensor& idx, int64_t B, int64_t J, const Tensor& like) {
+  MLCN_CHECK(idx.dtype() == DType::I32 && idx.numel() == B && idx.device() == like.device(),
+             op << ": " << idx.numel() << " " << dtype_name(idx.dtype()) << " " << what << " on "
+                << idx.device().str() << " for batch " << B << " on " << like.device().str());
+  if (!idx.device().is_cpu()) return;  // a device tensor was checked on the host before its upload
+  for (int64_t b = 0; b < B; ++b) {
+    const int32_t l = idx.data<int32_t>()[b];
+    MLCN_CHECK(l >= 0 && l < J, op << ": " << what << " " << l << " out of range [0, " << J << ")");
+  }
+}
+
+void check_host_indices(const char* op, const char* what, const std::vector<int32_t>& idx, int64_t J) {
+  for (int32_t l : idx) MLCN_CHECK(l >= 0 && l < J, op << ": " << what << " " << l << " out of range [0, " << J << ")");
+}
+}  // namespace
+
 Var mask(Tape& t, const Var& v, const std::vector<int32_t>& sel) {
+  expect_rank("mask", "v", v->value, 3);
+  check_host_indices("mask", "class", sel, v->value.dim(1));
+  return mask(t, v, vector_on(sel, DType::I32, v->value, t.stream_for(v->value)));
+}
+
+Var mask(Tape& t, const Var& v, const Tensor& sel) {
   const Tensor& V = v->value;
   expect_rank("mask", "v", V, 3);
   const int64_t B = V.dim(0), J = V.dim(1), D = V.dim(2);
-  MLCN_CHECK(static_cast<int64_t>(sel.size()) == B, "mask: " << sel.size() << " selections for batch " << B);
-  for (int32_t s : sel) MLCN_CHECK(s >= 0 && s < J, "mask: class " << s << " out of range [0, " << J << ")");
+  check_indices("mask", "class", sel, B, J, V);
   bool rg = needs_grad(t, {&v});
   const Stream st = t.stream_for(V);
   Var y = new_output({B, J * D}, V, rg, st);
+  const int32_t* sp = sel.data<int32_t>();
   if (on_cuda(V))
-    cuda().mask_forward(st, y->value.data<float>(), V.data<float>(), sel.data(), B, J, D);
-  else MLCN_DISPATCH_FLOAT(V.dtype(), T, cpu::mask_forward(y->value.data<T>(), V.data<T>(), sel.data(), B, J, D));
+    cuda().mask_forward(st, y->value.data<float>(), V.data<float>(), sp, B, J, D);
+  else MLCN_DISPATCH_FLOAT(V.dtype(), T, cpu::mask_forward(y->value.data<T>(), V.data<T>(), sp, B, J, D));
   if (rg)
     t.record([st, v, y, sel, B, J, D]() {
       if (!y->grad.defined()) return;
+      const int32_t* sp = sel.data<int32_t>();
       if (on_cuda(y->value))
-        cuda().mask_backward(st, grad_ptr<float>(v, st), y->grad.data<float>(), sel.data(), B, J, D);
+        cuda().mask_backward(st, grad_ptr<float>(v, st), y->grad.data<float>(), sp, B, J, D);
       else
         MLCN_DISPATCH_FLOAT(y->value.dtype(), T,
-                            cpu::mask_backward(grad_ptr<T>(v, st), y->grad.data<T>(), sel.data(), B, J, D));
+                            cpu::mask_backward(grad_ptr<T>(v, st), y->grad.data<T>(), sp, B, J, D));
     });
   return y;
 }
@@ -238,29 +276,34 @@ std::vector<Var> split_last(Tape& t, const Var& x, const std::vector<int64_t>& s
 }
 
 Var lane_scale(Tape& t, const Var& V, const std::vector<double>& scale) {
+  return lane_scale(t, V, vector_on(scale, V->value.dtype(), V->value, t.stream_for(V->value)));
+}
+
+Var lane_scale(Tape& t, const Var& V, const Tensor& scale) {
   const Tensor& X = V->value;
   expect_rank("lane_scale", "V", X, 3);
   const int64_t B = X.dim(0), J = X.dim(1), L = X.dim(2);
-  MLCN_CHECK(static_cast<int64_t>(scale.size()) == L, "lane_scale: " << scale.size() << " scales for " << L << " lanes");
+  MLCN_CHECK(scale.numel() == L && scale.dtype() == X.dtype() && scale.device() == X.device(),
+             "lane_scale: " << scale.numel() << " " << dtype_name(scale.dtype()) << " scales on "
+                            << scale.device().str() << " for " << L << " lanes on " << X.device().str());
   bool rg = needs_grad(t, {&V});
   const Stream st = t.stream_for(X);
   Var y = new_output(X.shape(), X, rg, st);
   auto run = [B, J, L, scale, st](const Tensor& in, Tensor& out, bool add) {
     if (on_cuda(in)) {
-      std::vector<float> sf(scale.begin(), scale.end());
       MLCN_CHECK(!add, "lane_scale: CUDA backward goes through a temporary");
-      cuda().lane_scale(st, out.data<float>(), in.data<float>(), sf.data(), B, J, L);
+      cuda().lane_scale(st, out.data<float>(), in.data<float>(), scale.data<float>(), B, J, L);
       return;
     }
     MLCN_DISPATCH_FLOAT(in.dtype(), T, {
-      std::vector<T> st(scale.begin(), scale.end());
+      const T* sc = scale.data<T>();
       if (!add) {
-        cpu::lane_scale(out.data<T>(), in.data<T>(), st.data(), B, J, L);
+        cpu::lane_scale(out.data<T>(), in.data<T>(), sc, B, J, L);
       } else {
         const T* g = in.data<T>();
         T* o = out.data<T>();
         for (int64_t r = 0; r < B * J; ++r)
-          for (int64_t l = 0; l < L; ++l) o[r * L + l] += g[r * L + l] * st[l];
+          for (int64_t l = 0; l < L; ++l) o[r * L + l] += g[r * L + l] * sc[l];
       }
     });
   };
@@ -280,28 +323,33 @@ Var lane_scale(Tape& t, const Var& V, const std::vector<double>& scale) {
 }
 
 Var margin_loss(Tape& t, const Var& y, const std::vector<int32_t>& labels) {
+  expect_rank("margin_loss", "lengths", y->value, 2);
+  check_host_indices("margin_loss", "label", labels, y->value.dim(1));
+  return margin_loss(t, y, vector_on(labels, DType::I32, y->value, t.stream_for(y->value)));
+}
+
+Var margin_loss(Tape& t, const Var& y, const Tensor& labels) {
   const Tensor& Y = y->value;
   expect_rank("margin_loss", "lengths", Y, 2);
   const int64_t B = Y.dim(0), J = Y.dim(1);
-  MLCN_CHECK(static_cast<int64_t>(labels.size()) == B, "margin_loss: " << labels.size() << " labels for batch " << B);
-  for (int32_t l : labels) MLCN_CHECK(l >= 0 && l < J, "margin_loss: label " << l << " out of range [0, " << J << ")");
+  check_indices("margin_loss", "label", labels, B, J, Y);
   bool rg = needs_grad(t, {&y});
   const Stream st = t.stream_for(Y);
-  double value = 0;
+  Var loss = new_output({1}, Y, rg, st);
+  const int32_t* lp = labels.data<int32_t>();
   if (on_cuda(Y))
-    value = cuda().margin_forward(st, Y.data<float>(), labels.data(), B, J);
-  else MLCN_DISPATCH_FLOAT(Y.dtype(), T, value = cpu::margin_forward(Y.data<T>(), labels.data(), B, J));
-  Var loss = make_var(Tensor::full({1}, value, Y.dtype()), rg);
+    cuda().margin_forward(st, loss->value.data<float>(), Y.data<float>(), lp, B, J);
+  else MLCN_DISPATCH_FLOAT(Y.dtype(), T, loss->value.data<T>()[0] = T(cpu::margin_forward(Y.data<T>(), lp, B, J)));
   if (rg)
     t.record([st, y, loss, labels, B, J]() {
       if (!loss->grad.defined()) return;
-      double g = loss->grad.item();
+      const int32_t* lp = labels.data<int32_t>();
       if (on_cuda(y->value))
-        cuda().margin_backward(st, grad_ptr<float>(y, st), static_cast<float>(g), y->value.data<float>(), labels.data(),
-                               B, J);
+        cuda().margin_backward(st, grad_ptr<float>(y, st), loss->grad.data<float>(), y->value.data<float>(), lp, B, J);
       else
         MLCN_DISPATCH_FLOAT(y->value.dtype(), T,
-                            cpu::margin_backward(grad_ptr<T>(y, st), T(g), y->value.data<T>(), labels.data(), B, J));
+                            cpu::margin_backward(grad_ptr<T>(y, st), loss->grad.data<T>()[0], y->value.data<T>(), lp,
+                                                 B, J));
     });
   return loss;
 }
@@ -313,21 +361,20 @@ Var mse_loss(Tape& t, const Var& a, const Tensor& target) {
   const int64_t n = A.numel();
   bool rg = needs_grad(t, {&a});
   const Stream st = t.stream_for(A);
-  double value = 0;
+  Var loss = new_output({1}, A, rg, st);
   if (on_cuda(A))
-    value = cuda().mse_forward(st, A.data<float>(), target.data<float>(), n);
-  else MLCN_DISPATCH_FLOAT(A.dtype(), T, value = cpu::mse_forward(A.data<T>(), target.data<T>(), n));
-  Var loss = make_var(Tensor::full({1}, value, A.dtype()), rg);
+    cuda().mse_forward(st, loss->value.data<float>(), A.data<float>(), target.data<float>(), n);
+  else MLCN_DISPATCH_FLOAT(A.dtype(), T, loss->value.data<T>()[0] = T(cpu::mse_forward(A.data<T>(), target.data<T>(), n)));
   if (rg)
     t.record([st, a, loss, target, n]() {
       if (!loss->grad.defined()) return;
-      double g = loss->grad.item();
       if (on_cuda(a->value))
-        cuda().mse_backward(st, grad_ptr<float>(a, st), static_cast<float>(g), a->value.data<float>(),
+        cuda().mse_backward(st, grad_ptr<float>(a, st), loss->grad.data<float>(), a->value.data<float>(),
                             target.data<float>(), n);
       else
         MLCN_DISPATCH_FLOAT(a->value.dtype(), T,
-                            cpu::mse_backward(grad_ptr<T>(a, st), T(g), a->value.data<T>(), target.data<T>(), n));
+                            cpu::mse_backward(grad_ptr<T>(a, st), loss->grad.data<T>()[0], a->value.data<T>(),
+                                              target.data<T>(), n));
     });
   return loss;
 }

@@ -1,4 +1,5 @@
-// Differentiable conv2d, depthwise conv, dense, matmul, ReLU, sigmoid, reshape and scalar sums.
+// Differentiable conv2d and dense (each with an optional fused ReLU), depthwise conv, matmul,
+// ReLU, sigmoid, reshape and scalar sums.
 #include "engine/cpu/conv.h"
 #include "engine/cpu/elementwise.h"
 #include "engine/cpu/gemm.h"
@@ -9,7 +10,24 @@
 namespace mlcn {
 using namespace detail;
 
-Var conv2d(Tape& t, const Var& x, const Var& w, const Var& b, int stride, bool same, int groups) {
+namespace {
+// The gradient before a fused ReLU, (rows, cols) like y, from the layer's output y and its
+// gradient. On a GPU one pass also adds the bias gradient's column sums into db (may be null);
+// on the CPU the layer's own backward sums them, as it does without the fusion.
+Tensor relu_grad(const Var& y, int64_t cols, float* db_cuda, const Stream& st) {
+  const Tensor& Y = y->value;
+  Tensor d = Tensor::empty(Y.shape(), Y.dtype(), Y.device(), st);
+  const int64_t rows = Y.numel() / cols;
+  if (on_cuda(Y))
+    cuda().relu_bias_backward(st, d.data<float>(), db_cuda, y->grad.data<float>(), Y.data<float>(), rows, cols);
+  else
+    MLCN_DISPATCH_FLOAT(Y.dtype(), T,
+                        cpu::relu_bias_backward<T>(d.data<T>(), nullptr, y->grad.data<T>(), Y.data<T>(), rows, cols));
+  return d;
+}
+}  // namespace
+
+Var conv2d(Tape& t, const Var& x, const Var& w, const Var& b, int stride, bool same, int groups, Act act) {
   const Tensor& X = x->value;
   const Tensor& Wt = w->value;
   expect_rank("conv2d", "input", X, 4);
@@ -26,24 +44,31 @@ Var conv2d(Tape& t, const Var& x, const Var& w, const Var& b, int stride, bool s
   bool rg = needs_grad(t, {&x, &w, &b});
   const Stream st = t.stream_for(X);
   Var y = new_output({s.B, s.OH, s.OW, s.K}, X, rg, st);
-  if (on_cuda(X)) {
-    cuda().conv2d_forward(st, y->value.data<float>(), X.data<float>(), Wt.data<float>(),
-                          b ? b->value.data<float>() : nullptr, s);
+  const bool fuse = act == Act::Relu;
+  const int64_t rows = s.B * s.OH * s.OW;
+  if (on_cuda(X)) {  // fused: the bias joins the ReLU's pass instead of its own
+    const float* bias = b ? b->value.data<float>() : nullptr;
+    cuda().conv2d_forward(st, y->value.data<float>(), X.data<float>(), Wt.data<float>(), fuse ? nullptr : bias, s);
+    if (fuse) cuda().bias_relu_forward(st, y->value.data<float>(), bias, rows, s.K);
   } else {
-    MLCN_DISPATCH_FLOAT(X.dtype(), T,
-                        cpu::conv2d_forward(y->value.data<T>(), X.data<T>(), Wt.data<T>(),
-                                            b ? b->value.data<T>() : nullptr, s));
+    MLCN_DISPATCH_FLOAT(X.dtype(), T, {
+      cpu::conv2d_forward(y->value.data<T>(), X.data<T>(), Wt.data<T>(), b ? b->value.data<T>() : nullptr, s);
+      if (fuse) cpu::bias_relu_forward<T>(y->value.data<T>(), nullptr, rows, s.K);
+    });
   }
   if (rg)
-    t.record([st, x, w, b, y, s]() {
+    t.record([st, x, w, b, y, s, fuse]() {
       if (!y->grad.defined()) return;
       if (on_cuda(y->value)) {
-        cuda().conv2d_backward(st, grad_ptr<float>(x, st), grad_ptr<float>(w, st), grad_ptr<float>(b, st),
-                               y->grad.data<float>(), x->value.data<float>(), w->value.data<float>(), s);
+        float* db = grad_ptr<float>(b, st);
+        const Tensor dY = fuse ? relu_grad(y, s.K, db, st) : y->grad;
+        cuda().conv2d_backward(st, grad_ptr<float>(x, st), grad_ptr<float>(w, st), fuse ? nullptr : db,
+                               dY.data<float>(), x->value.data<float>(), w->value.data<float>(), s);
       } else {
+        const Tensor dY = fuse ? relu_grad(y, s.K, nullptr, st) : y->grad;
         MLCN_DISPATCH_FLOAT(y->value.dtype(), T, {
           MLCN_CHECK(w->requires_grad, "conv2d: frozen filters are not supported");
-          cpu::conv2d_backward(grad_ptr<T>(x, st), grad_ptr<T>(w, st), grad_ptr<T>(b, st), y->grad.data<T>(),
+          cpu::conv2d_backward(grad_ptr<T>(x, st), grad_ptr<T>(w, st), grad_ptr<T>(b, st), dY.data<T>(),
                                x->value.data<T>(), w->value.data<T>(), s);
         });
       }
@@ -88,7 +113,8 @@ Var depthwise_conv2d(Tape& t, const Var& x, const Var& w, int stride, bool same)
 namespace {
 
 // y (N,out) = x (N,in) . op(w) [+ b]; w is (out,in) when w_out_major, else (in,out).
-Var linear(Tape& t, const char* op, const Var& x, const Var& w, const Var& b, bool w_out_major) {
+// act: a ReLU fused with the bias add (forward) and the bias gradient (backward).
+Var linear(Tape& t, const char* op, const Var& x, const Var& w, const Var& b, bool w_out_major, Act act) {
   const Tensor& X = x->value;
   const Tensor& Wt = w->value;
   expect_rank(op, "input", X, 2);
@@ -102,9 +128,12 @@ Var linear(Tape& t, const char* op, const Var& x, const Var& w, const Var& b, bo
   bool rg = needs_grad(t, {&x, &w, &b});
   const Stream st = t.stream_for(X);
   Var y = new_output({N, out}, X, rg, st);
+  const bool fuse = act == Act::Relu;
   if (on_cuda(X)) {
     cuda().gemm(st, false, w_out_major, N, out, in, X.data<float>(), Wt.data<float>(), 0.f, y->value.data<float>());
-    if (b) cuda().bias_add(st, y->value.data<float>(), b->value.data<float>(), N, out);
+    const float* bias = b ? b->value.data<float>() : nullptr;
+    if (fuse) cuda().bias_relu_forward(st, y->value.data<float>(), bias, N, out);
+    else if (b) cuda().bias_add(st, y->value.data<float>(), bias, N, out);
   } else {
     MLCN_DISPATCH_FLOAT(X.dtype(), T, {
       cpu::gemm<T>(false, w_out_major, N, out, in, X.data<T>(), Wt.data<T>(), T(0), y->value.data<T>());
@@ -114,13 +143,16 @@ Var linear(Tape& t, const char* op, const Var& x, const Var& w, const Var& b, bo
         for (int64_t r = 0; r < N; ++r)
           for (int64_t c = 0; c < out; ++c) Y[r * out + c] += B[c];
       }
+      if (fuse) cpu::bias_relu_forward<T>(y->value.data<T>(), nullptr, N, out);
     });
   }
   if (rg)
-    t.record([st, x, w, b, y, N, in, out, w_out_major]() {
+    t.record([st, x, w, b, y, N, in, out, w_out_major, fuse]() {
       if (!y->grad.defined()) return;
       if (on_cuda(y->value)) {
-        const float* dY = y->grad.data<float>();
+        float* db = grad_ptr<float>(b, st);
+        const Tensor dYt = fuse ? relu_grad(y, out, db, st) : y->grad;
+        const float* dY = dYt.data<float>();
         if (w->requires_grad) {
           if (w_out_major)
             cuda().gemm(st, true, false, out, in, N, dY, x->value.data<float>(), 1.f, grad_ptr<float>(w, st));
@@ -129,11 +161,12 @@ Var linear(Tape& t, const char* op, const Var& x, const Var& w, const Var& b, bo
         }
         if (x->requires_grad)
           cuda().gemm(st, false, !w_out_major, N, in, out, dY, w->value.data<float>(), 1.f, grad_ptr<float>(x, st));
-        if (b && b->requires_grad) cuda().bias_backward(st, grad_ptr<float>(b, st), dY, N, out);
+        if (db && !fuse) cuda().bias_backward(st, db, dY, N, out);
         return;
       }
+      const Tensor dYt = fuse ? relu_grad(y, out, nullptr, st) : y->grad;
       MLCN_DISPATCH_FLOAT(y->value.dtype(), T, {
-        const T* dY = y->grad.data<T>();
+        const T* dY = dYt.data<T>();
         if (w->requires_grad) {
           if (w_out_major)
             cpu::gemm<T>(true, false, out, in, N, dY, x->value.data<T>(), T(1), grad_ptr<T>(w, st));
@@ -179,8 +212,8 @@ Var unary(Tape& t, const Var& x, Fwd fwd, Bwd bwd, CudaUnaryFwd cfwd, CudaUnaryB
 
 }  // namespace
 
-Var dense(Tape& t, const Var& x, const Var& w, const Var& b) { return linear(t, "dense", x, w, b, true); }
-Var matmul(Tape& t, const Var& x, const Var& w) { return linear(t, "matmul", x, w, nullptr, false); }
+Var dense(Tape& t, const Var& x, const Var& w, const Var& b, Act act) { return linear(t, "dense", x, w, b, true, act); }
+Var matmul(Tape& t, const Var& x, const Var& w) { return linear(t, "matmul", x, w, nullptr, false, Act::None); }
 
 Var relu(Tape& t, const Var& x) {
   return unary(
@@ -204,13 +237,26 @@ Var reshape(Tape& t, const Var& x, const Shape& shape) {
 }
 
 Var add_scaled(Tape& t, const Var& a, const Var& b, double k) {
-  MLCN_CHECK(a->value.numel() == 1 && b->value.numel() == 1 && a->value.device().is_cpu(),
-             "add_scaled takes two host scalars");
+  MLCN_CHECK(a->value.numel() == 1 && b->value.numel() == 1, "add_scaled takes two scalars");
+  same_device("add_scaled", a, b);
   bool rg = needs_grad(t, {&a, &b});
-  Var y = make_var(Tensor::full({1}, a->value.item() + k * b->value.item(), a->value.dtype()), rg);
+  const Stream st = t.stream_for(a->value);
+  Var y = new_output({1}, a->value, rg, st);
+  if (on_cuda(a->value)) {  // y = a, then y += k b: no read-back
+    y->value.copy_from(a->value, st);
+    cuda().axpy(st, y->value.data<float>(), b->value.data<float>(), static_cast<float>(k), 1);
+  } else {
+    y->value.set(0, a->value.item() + k * b->value.item());
+  }
   if (rg)
-    t.record([a, b, y, k]() {
+    t.record([st, a, b, y, k]() {
       if (!y->grad.defined()) return;
+      if (on_cuda(y->value)) {
+        if (a->requires_grad) cuda().axpy(st, a->grad_buffer(st).data<float>(), y->grad.data<float>(), 1.f, 1);
+        if (b->requires_grad)
+          cuda().axpy(st, b->grad_buffer(st).data<float>(), y->grad.data<float>(), static_cast<float>(k), 1);
+        return;
+      }
       double g = y->grad.item();
       if (a->requires_grad) a->grad_buffer().set(0, a->grad_buffer().item() + g);
       if (b->requires_grad) b->grad_buffer().set(0, b->grad_buffer().item() + k * g);

@@ -6,6 +6,7 @@
 #include "engine/models/lane_group.h"
 #include "engine/core/backend.h"
 #include "engine/ops/ops.h"
+#include "engine/runtime/head_graph.h"
 #include "engine/runtime/unit_graph.h"
 
 namespace mlcn {
@@ -108,6 +109,7 @@ LaneRuntime::~LaneRuntime() {
   // Graphs release their memory pools on their device's worker thread (the device is current there).
   for (auto& u : units_)
     if (u->graph) workers_[u->device]->submit([&] { u->graph.reset(); }).get();
+  if (head_graph_) workers_[head_device_]->submit([&] { head_graph_.reset(); }).get();
 }
 
 std::vector<Adam*> LaneRuntime::optimizers() {
@@ -128,6 +130,8 @@ size_t LaneRuntime::graph_units() const {
   for (const auto& u : units_) n += u->graph && u->graph->captured();
   return n;
 }
+
+bool LaneRuntime::head_graphed() const { return head_graph_ && head_graph_->captured(); }
 
 bool LaneRuntime::on_head_gpu(const Unit& u) const {
   return u.stream.chosen() && head_stream_.chosen() && devices_[u.device] == head_device();
@@ -203,16 +207,16 @@ StepResult LaneRuntime::step(const Tensor& x, const std::vector<int32_t>& labels
       lane_stream[u->lanes[i]] = u->stream;
     }
 
-  StepResult res;
   std::vector<Var> gathered(L);
+  HeadResult h;  // on the head's device; read back once the step's work is done
   const Device hd = memory_of(head_device());
+  const double p = model_.spec().lane_dropout;
+  const bool dropout = mode != StepMode::Eval && p > 0 && dropout_rng;
   workers_[head_device_]->submit([&] {
     for (auto& u : units_) {  // the gather: the lane outputs are complete
       if (on_head_gpu(*u)) cuda().wait_event(head_stream_, u->event);
       else if (u->stream.chosen()) cuda().synchronize(u->stream);
     }
-    head_tape_.clear();
-    head_tape_.grad_enabled = grad;
     std::vector<Tensor> values(L);
     for (size_t l = 0; l < L; ++l)
       if (outs[l]) values[l] = outs[l]->value;
@@ -221,36 +225,54 @@ StepResult LaneRuntime::step(const Tensor& x, const std::vector<int32_t>& labels
         if (u->stream.chosen()) cuda().synchronize(u->stream);
       opt_.exchange(values);
     }
-    // A copy runs on the head's stream when the head is on a GPU, else on the lane's (waited for);
-    // lanes of other ranks arrive as host tensors from the exchange.
-    for (size_t l = 0; l < L; ++l)
-      gathered[l] = make_var(values[l].to(hd, hd.is_cuda() ? head_stream_ : lane_stream[l]), grad);
-    std::vector<double> scale;
-    const double p = model_.spec().lane_dropout;
-    if (mode != StepMode::Eval && p > 0 && dropout_rng) {  // one keep-mask over lanes per step (spec 1.6)
-      for (size_t l = 0; l < L; ++l) scale.push_back(dropout_rng->uniform() < p ? 0.0 : 1.0 / (1.0 - p));
+    // Labels and lane dropout scales as host tensors (one keep-mask over lanes per step, spec 1.6).
+    const int64_t classes = values[0].dim(1);
+    Tensor lab = Tensor::empty({B}, DType::I32);
+    for (int64_t b = 0; b < B; ++b) {
+      const int32_t c = labels[static_cast<size_t>(b)];
+      MLCN_CHECK(c >= 0 && c < classes, "label " << c << " out of range [0, " << classes << ") in the batch");
+      lab.data<int32_t>()[b] = c;
     }
-    Var V = concat_last(head_tape_, gathered);
+    Tensor scale;
+    if (dropout) {
+      scale = Tensor::empty({static_cast<int64_t>(L)}, values[0].dtype());
+      for (size_t l = 0; l < L; ++l) scale.set(static_cast<int64_t>(l), dropout_rng->uniform() < p ? 0.0 : 1.0 / (1.0 - p));
+    }
     // The reconstruction target: the device's copy of the batch when units share the head's GPU.
     Tensor images = x;
     if (head_stream_.chosen() && inputs.count(head_device_)) {
       cuda().wait_event(head_stream_, input_event_.at(head_device_));
       images = inputs[head_device_]->value;
-    } else {
-      images = x.to(hd, head_stream_);
     }
-    HeadResult h =
-        model_.head().forward(head_tape_, V, images, labels, scale, mode != StepMode::Eval, model_.spec().lam_recon);
-    if (grad) head_tape_.backward(h.loss);
-    res.loss = h.loss->value.item();
-    res.margin = h.margin->value.item();
-    res.recon = h.recon_loss->value.item();
-    res.lengths = h.lengths;
-    if (mode == StepMode::Eval) res.recon_images = h.recon.to(Device::cpu());
-    std::vector<int32_t> pred = argmax_rows(h.lengths);
-    for (size_t b = 0; b < labels.size(); ++b) res.correct += pred[b] == labels[b];
-    if (mode == StepMode::Train) head_opt_->step(lr, head_stream_);
-    head_tape_.clear();
+    const bool graphed = opt_.cuda_graphs && head_stream_.chosen() && mode == StepMode::Train && !opt_.exchange &&
+                         head_warm_ == std::make_pair(B, dropout) && (!head_graph_ || head_graph_->serves(values, scale, images));
+    if (graphed) {
+      if (!head_graph_) head_graph_ = std::make_unique<HeadGraph>(head_stream_);
+      h = head_graph_->run(
+          values, lab, scale, images,
+          [&](Tape& t, const Var& V, const Tensor& lb, const Tensor& sc, const Tensor& im) {
+            return model_.head().forward(t, V, im, lb, sc, true, model_.spec().lam_recon);
+          },
+          [&] { head_opt_->advance(lr); }, [&] { head_opt_->apply(head_stream_, true); });
+      gathered = head_graph_->gathered();
+    } else {
+      head_tape_.clear();
+      head_tape_.grad_enabled = grad;
+      // A copy runs on the head's stream when the head is on a GPU, else on the lane's (waited
+      // for); lanes of other ranks arrive as host tensors from the exchange.
+      for (size_t l = 0; l < L; ++l)
+        gathered[l] = make_var(values[l].to(hd, hd.is_cuda() ? head_stream_ : lane_stream[l]), grad);
+      Var V = concat_last(head_tape_, gathered);
+      h = model_.head().forward(head_tape_, V, images.to(hd, head_stream_), lab.to(hd, head_stream_),
+                                scale.defined() ? scale.to(hd, head_stream_) : Tensor(), mode != StepMode::Eval,
+                                model_.spec().lam_recon);
+      if (grad) head_tape_.backward(h.loss);
+      if (mode == StepMode::Train) {
+        head_opt_->step(lr, head_stream_);
+        head_warm_ = {B, dropout};
+      }
+      head_tape_.clear();
+    }
     if (head_stream_.chosen()) {  // the scatter: units on this GPU wait for the event, others for the host
       cuda().record_event(head_event_, head_stream_);
       for (auto& u : units_)
@@ -260,7 +282,23 @@ StepResult LaneRuntime::step(const Tensor& x, const std::vector<int32_t>& labels
         }
     }
   }).get();
-  if (!grad) return res;
+  // The head's results, read once the work queued before them has finished (after the units'
+  // backward when training, so the host never waits in the middle of a step).
+  auto results = [&] {
+    StepResult res;
+    workers_[head_device_]->submit([&] {
+      auto host = [&](const Tensor& t) { return t.to(Device::cpu(), head_stream_); };
+      res.loss = host(h.loss->value).item();
+      res.margin = host(h.margin->value).item();
+      res.recon = host(h.recon_loss->value).item();
+      res.lengths = host(h.lengths);
+      if (mode == StepMode::Eval) res.recon_images = host(h.recon);
+    }).get();
+    std::vector<int32_t> pred = argmax_rows(res.lengths);
+    for (size_t b = 0; b < labels.size(); ++b) res.correct += pred[b] == labels[b];
+    return res;
+  };
+  if (!grad) return results();
 
   run_on_devices([&](Unit& u) {
     if (on_head_gpu(u)) cuda().wait_event(u.stream, head_event_);
@@ -286,7 +324,7 @@ StepResult LaneRuntime::step(const Tensor& x, const std::vector<int32_t>& labels
       u.warm_batch = B;
     }
   }, true);
-  return res;
+  return results();
 }
 
 }  // namespace mlcn

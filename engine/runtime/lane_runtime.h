@@ -5,14 +5,17 @@
 // and applies Adam to their parameters (design.md, "Data flow of one training step").
 // A CUDA device is driven by its own host worker; each unit on it has its own CUDA stream, owned
 // by the unit's tape (every op, gradient and optimizer update of the unit runs there), so units
-// of one GPU overlap. Each step first orders every stream after the device's setup stream. Events order the head's gather after the units' forwards and the
-// units' backwards after the head when they share the GPU (the host only queues work); units
-// elsewhere are waited for by the host. The step ends by waiting for the units' streams (never
-// for a whole device), so the next step starts from finished work.
+// of one GPU overlap. Each step first orders every stream after the device's setup stream.
+// Events order the head's gather after the units' forwards and the units' backwards after the
+// head when they share the GPU (the host only queues work); units elsewhere are waited for by
+// the host. The step ends by waiting for the units' streams (never for a whole device), so the
+// next step starts from finished work; only then does the host read the head's losses and
+// class lengths (device tensors on a GPU), so it never waits in the middle of a step.
 // A unit is one lane, or (group_lanes) all lanes of one device with the same shape run as one
 // LaneGroup: one tape, one stream, one convolution per trunk stage for all of them.
 // With cuda_graphs, a GPU unit's training step is captured after one eager step and replayed
-// from CUDA graphs (unit_graph.h); other modes and batch sizes run eagerly.
+// from CUDA graphs (unit_graph.h), and so is a GPU head's (head_graph.h); other modes and batch
+// sizes run eagerly.
 #pragma once
 #include <functional>
 #include <map>
@@ -55,6 +58,8 @@ struct RuntimeOptions {
   std::function<void(std::vector<Tensor>&)> exchange = nullptr;
 };
 
+class HeadGraph;
+
 class LaneRuntime {
  public:
   LaneRuntime(Model& model, const RuntimeOptions& opt);
@@ -69,6 +74,8 @@ class LaneRuntime {
   std::vector<std::vector<size_t>> units() const;
   // Units whose training step now replays from CUDA graphs.
   size_t graph_units() const;
+  // True when the head's training step now replays from a CUDA graph.
+  bool head_graphed() const;
 
  private:
   struct Unit;
@@ -92,6 +99,8 @@ class LaneRuntime {
   std::vector<int> placement_;
   int head_device_ = 0;
   Tape head_tape_;
+  std::pair<int64_t, bool> head_warm_{-1, false};  // (batch, dropout) of the last eager training head
+  std::unique_ptr<HeadGraph> head_graph_;
   std::vector<std::unique_ptr<Adam>> lane_opt_;
   std::unique_ptr<Adam> head_opt_;
 };

@@ -4,11 +4,8 @@
 #include "engine/core/backend.h"
 
 namespace mlcn {
-namespace {
 
-// Runs body() inside a capture into `pool`; returns the instantiated graph. A failed capture
-// is ended before the error propagates, so the stream stays usable.
-void* capture(const Stream& s, uint64_t pool, const std::function<void()>& body) {
+void* capture_graph(const Stream& s, uint64_t pool, const std::function<void()>& body) {
   cuda().capture_begin(s, pool);
   try {
     body();
@@ -18,8 +15,6 @@ void* capture(const Stream& s, uint64_t pool, const std::function<void()>& body)
     throw;
   }
 }
-
-}  // namespace
 
 UnitGraph::UnitGraph(const Stream& stream) : stream_(stream), pool_(cuda().graph_pool_create()), tape_(stream) {}
 
@@ -42,7 +37,7 @@ const std::vector<Var>& UnitGraph::forward(const Tensor& x, const ForwardFn& fwd
     Var xv = make_var(x_, false);
     tape_.clear();
     tape_.grad_enabled = true;
-    fwd_ = capture(stream_, pool_, [&] { outs_ = fwd(tape_, xv); });
+    fwd_ = capture_graph(stream_, pool_, [&] { outs_ = fwd(tape_, xv); });
   } else {
     MLCN_CHECK(x.data<float>() == x_.data<float>() && x.shape() == x_.shape(),
                "UnitGraph: replayed with another input than the captured " << shape_str(x_.shape()));
@@ -64,7 +59,7 @@ void UnitGraph::backward(const std::vector<Tensor>& grads, const std::function<v
   }
   advance();
   if (!bwd_)
-    bwd_ = capture(stream_, pool_, [&] {
+    bwd_ = capture_graph(stream_, pool_, [&] {
       tape_.backward(outs_, seeds_);
       apply();
     });

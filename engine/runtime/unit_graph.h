@@ -14,6 +14,10 @@
 
 namespace mlcn {
 
+// Runs body() inside a capture of stream s into `pool`; returns the instantiated graph. A
+// failed capture is ended before the error propagates, so the stream stays usable.
+void* capture_graph(const Stream& s, uint64_t pool, const std::function<void()>& body);
+
 class UnitGraph {
  public:
   // stream: the unit's stream, which the graphs are captured from and replayed on.

@@ -14,6 +14,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -110,6 +111,48 @@ class Guarded {
   size_t n_ = 0;
   size_t lead_ = kGuard;
 };
+
+// A host array copied to the current device (labels, selections, scales), freed at scope end.
+template <class T> class DeviceArray {
+ public:
+  explicit DeviceArray(const std::vector<T>& host) {
+    cuda_ok(cudaMalloc(&p_, std::max<size_t>(host.size(), 1) * sizeof(T)), "cudaMalloc");
+    if (!host.empty()) cuda_ok(cudaMemcpy(p_, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice), "copy in");
+  }
+  ~DeviceArray() { (void)cudaFree(p_); }
+  DeviceArray(const DeviceArray&) = delete;
+  DeviceArray& operator=(const DeviceArray&) = delete;
+  T* get() const { return p_; }
+
+ private:
+  T* p_ = nullptr;
+};
+
+// The loss entries work on device memory only (labels, the value, the upstream gradient g);
+// these run them on host labels and g and return the value to the host.
+inline float margin_forward_from_host(const float* d_y, const std::vector<int32_t>& labels, int64_t B, int64_t J) {
+  DeviceArray<int32_t> d_labels(labels);
+  Guarded loss(1);
+  cuda().margin_forward(kS0, loss.get(), d_y, d_labels.get(), B, J);
+  return loss.host()[0];
+}
+inline void margin_backward_from_host(float* d_dy, float g, const float* d_y, const std::vector<int32_t>& labels,
+                                      int64_t B, int64_t J) {
+  DeviceArray<int32_t> d_labels(labels);
+  DeviceArray<float> d_g({g});
+  cuda().margin_backward(kS0, d_dy, d_g.get(), d_y, d_labels.get(), B, J);
+  cuda().synchronize(kS0);
+}
+inline float mse_forward_from_host(const float* d_a, const float* d_t, int64_t n) {
+  Guarded loss(1);
+  cuda().mse_forward(kS0, loss.get(), d_a, d_t, n);
+  return loss.host()[0];
+}
+inline void mse_backward_from_host(float* d_da, float g, const float* d_a, const float* d_t, int64_t n) {
+  DeviceArray<float> d_g({g});
+  cuda().mse_backward(kS0, d_da, d_g.get(), d_a, d_t, n);
+  cuda().synchronize(kS0);
+}
 
 // The comparison rule of the file header. Returns true when every element passes.
 inline bool expect_close(const std::vector<float>& actual, const std::vector<float>& expected, double rtol,

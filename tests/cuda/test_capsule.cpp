@@ -88,29 +88,31 @@ TEST_CASE("length forward and backward match the CPU twin", "[cuda][capsule]") {
   d_dv.expect_guards_intact("length backward");
 }
 
-TEST_CASE("mask forward and backward match the CPU twin (host labels)", "[cuda][capsule]") {
+TEST_CASE("mask forward and backward match the CPU twin (device selections)", "[cuda][capsule]") {
   const int64_t B = 67, J = 10, D = 16;
   std::vector<int32_t> sel(static_cast<size_t>(B));
   for (int64_t b = 0; b < B; ++b) sel[size_t(b)] = int32_t((b * 7 + 3) % J);
   const auto v = rand_vec(size_t(B * J * D), 71), dout = rand_vec(v.size(), 72), dv0 = rand_vec(v.size(), 73);
   Guarded d_v(v), d_out(v.size()), d_dout(dout), d_dv(dv0);
-  cuda().mask_forward(kS0, d_out.get(), d_v.get(), sel.data(), B, J, D);
+  DeviceArray<int32_t> d_sel(sel);
+  cuda().mask_forward(kS0, d_out.get(), d_v.get(), d_sel.get(), B, J, D);
   std::vector<float> out(v.size()), dv = dv0;
   cpu::mask_forward(out.data(), v.data(), sel.data(), B, J, D);
   expect_close(d_out.host(), out, 0, 0, "mask forward");
   d_out.expect_guards_intact("mask forward");
-  cuda().mask_backward(kS0, d_dv.get(), d_dout.get(), sel.data(), B, J, D);
+  cuda().mask_backward(kS0, d_dv.get(), d_dout.get(), d_sel.get(), B, J, D);
   cpu::mask_backward(dv.data(), dout.data(), sel.data(), B, J, D);
   expect_close(d_dv.host(), dv, 0, 0, "mask backward");
   d_dv.expect_guards_intact("mask backward");
 }
 
-TEST_CASE("lane_scale matches the CPU twin (host scales)", "[cuda][capsule]") {
+TEST_CASE("lane_scale matches the CPU twin (device scales)", "[cuda][capsule]") {
   const int64_t B = 33, J = 10, L = 5;
   const std::vector<float> scale{2.f, 0.f, 2.f, 2.f, 0.f};
   const auto in = rand_vec(size_t(B * J * L), 81);
   Guarded d_in(in), d_out(in.size());
-  cuda().lane_scale(kS0, d_out.get(), d_in.get(), scale.data(), B, J, L);
+  DeviceArray<float> d_scale(scale);
+  cuda().lane_scale(kS0, d_out.get(), d_in.get(), d_scale.get(), B, J, L);
   std::vector<float> out(in.size());
   cpu::lane_scale(out.data(), in.data(), scale.data(), B, J, L);
   expect_close(d_out.host(), out, 0, 0, "lane_scale");

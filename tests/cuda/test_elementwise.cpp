@@ -1,8 +1,9 @@
-// CUDA vs CPU: elementwise ops, bias add/backward, GEMM. Sizes are deliberately not multiples of
-// the block size (256) or the warp; backward outputs start from random values to test +=.
-// Tolerances: ReLU, add, scale and bias add are exact (same single rounding); sigmoid differs by
-// the expf implementations (a few ulp: 1e-6 absolute on (0,1)); bias_backward and GEMM sum
-// n terms in another order: atol = 1e-6 * (number of terms), rtol 1e-5.
+// CUDA vs CPU: elementwise ops, bias add/backward, the fused bias + ReLU, GEMM. Sizes are
+// deliberately not multiples of the block size (256) or the warp; backward outputs start from
+// random values to test +=. Tolerances: ReLU, add, scale, bias add and the fused bias + ReLU are
+// exact (same single rounding); sigmoid differs by the expf implementations (a few ulp: 1e-6
+// absolute on (0,1)); bias_backward and GEMM sum n terms in another order: atol = 1e-6 * (number
+// of terms), rtol 1e-5.
 #include <vector>
 
 #include "cuda_test_util.h"
@@ -87,6 +88,39 @@ TEST_CASE("bias add and bias backward match the CPU loops", "[cuda][elementwise]
       for (int64_t k = 0; k < c.cols; ++k) db[size_t(k)] += out0[size_t(r * c.cols + k)];
     expect_close(ddb.host(), db, 1e-5, 1e-6 * double(c.rows), "bias_backward");
     ddb.expect_guards_intact("bias_backward");
+  }
+}
+
+TEST_CASE("fused bias + ReLU forward and backward match the CPU twins", "[cuda][elementwise]") {
+  struct Case {
+    int64_t rows, cols;
+  };
+  // Aligned arrays with a multiple of 4 columns take the float4 forward, the rest the scalar one
+  // (NaN and Inf: test_nonfinite.cpp).
+  for (bool aligned : {false, true})
+  for (bool bias : {true, false})
+  for (Case c : {Case{1, 1}, Case{3, 10}, Case{100, 256}, Case{9000 + 7, 37}, Case{7, 4}}) {
+    INFO("rows " << c.rows << " cols " << c.cols << (aligned ? ", 16-byte aligned" : ", 4-byte aligned")
+                 << (bias ? "" : ", no bias"));
+    const size_t n = size_t(c.rows * c.cols);
+    const auto pre = rand_vec(n, 31);
+    const auto b = rand_vec(size_t(c.cols), 32), dout = rand_vec(n, 33), db0 = rand_vec(size_t(c.cols), 34);
+    Guarded dy(pre, aligned), dbias(b, aligned);
+    cuda().bias_relu_forward(kS0, dy.get(), bias ? dbias.get() : nullptr, c.rows, c.cols);
+    std::vector<float> y = pre;
+    cpu::bias_relu_forward(y.data(), bias ? b.data() : nullptr, c.rows, c.cols);
+    expect_close(dy.host(), y, 0, 0, "bias_relu_forward");
+    dy.expect_guards_intact("bias_relu_forward");
+
+    Guarded ddout(dout), ddpre(n), ddb(db0);
+    cuda().relu_bias_backward(kS0, ddpre.get(), bias ? ddb.get() : nullptr, ddout.get(), dy.get(), c.rows, c.cols);
+    std::vector<float> dpre(n), db = db0;
+    cpu::relu_bias_backward(dpre.data(), bias ? db.data() : nullptr, dout.data(), y.data(), c.rows, c.cols);
+    expect_close(ddpre.host(), dpre, 0, 0, "relu_bias_backward dpre");
+    ddpre.expect_guards_intact("relu_bias_backward dpre");
+    // The column sums run through the bias backward's reduction: as bias_backward's tolerance.
+    expect_close(ddb.host(), db, 1e-5, 1e-6 * double(c.rows), "relu_bias_backward db");
+    ddb.expect_guards_intact("relu_bias_backward db");
   }
 }
 

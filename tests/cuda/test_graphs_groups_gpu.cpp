@@ -1,5 +1,5 @@
 // The GPU runtime's fast paths against its eager path on cuda:0: CUDA-graph replay of each
-// lane unit's training step (runtime.cuda_graphs), lane groups run as grouped convolutions
+// lane unit's and the head's training step (runtime.cuda_graphs), lane groups run as grouped convolutions
 // (runtime.group_lanes), and both together. Same seeds, batches and dropout draws; 5 training
 // steps, one of them at another batch size (which must run eagerly next to the captured graphs).
 // Tolerances: graph replay launches the kernels of the eager step with the same cuDNN algorithms,
@@ -60,6 +60,7 @@ void train_alike(bool group_lanes, bool graphs, double tol, size_t expect_units,
     expect_close(host(b.lengths), host(a.lengths), tol, tol, "class lengths");
   }
   CHECK(rb.graph_units() == expect_graph_units);
+  CHECK(rb.head_graphed() == graphs);  // the head's step (with lane dropout) replays too
   auto pa = ma.all_params(), pb = mb.all_params();
   for (size_t k = 0; k < pa.size(); ++k) {
     INFO(pa[k]->name);

@@ -1,5 +1,5 @@
-// CUDA vs CPU: margin and MSE losses (values returned to the host, labels from the host) and
-// the Adam update, single-tensor and multi-tensor.
+// CUDA vs CPU: margin and MSE losses (labels, values and upstream gradients in device memory,
+// moved by the helpers of cuda_test_util.h) and the Adam update, single-tensor and multi-tensor.
 // Tolerances: loss values are n-term float sums in another order. Against a float64 sum the GPU
 // value must be within rtol 1e-5; against the CPU twin within 2e-4, because the CPU's running
 // float sum itself drifts by ~1e-5 relative at a million terms. The loss
@@ -24,10 +24,10 @@ TEST_CASE("margin loss forward and backward match the CPU twin", "[cuda][loss]")
     for (int64_t b = 0; b < B; ++b) labels[size_t(b)] = int32_t((b * 3 + 1) % J);
     const auto y = rand_vec(size_t(B * J), 141, 0.0, 1.0), dy0 = rand_vec(y.size(), 142);
     Guarded d_y(y), d_dy(dy0);
-    const float gpu = cuda().margin_forward(kS0, d_y.get(), labels.data(), B, J);
+    const float gpu = margin_forward_from_host(d_y.get(), labels, B, J);
     const float cpu = cpu::margin_forward(y.data(), labels.data(), B, J);
     CHECK(gpu == Approx(cpu).epsilon(1e-5));
-    cuda().margin_backward(kS0, d_dy.get(), 0.75f, d_y.get(), labels.data(), B, J);
+    margin_backward_from_host(d_dy.get(), 0.75f, d_y.get(), labels, B, J);
     std::vector<float> dy = dy0;
     cpu::margin_backward(dy.data(), 0.75f, y.data(), labels.data(), B, J);
     expect_close(d_dy.host(), dy, 1e-6, 1e-7, "margin backward");
@@ -41,7 +41,7 @@ TEST_CASE("MSE loss forward and backward match the CPU twin", "[cuda][loss]") {
     const auto a = rand_vec(size_t(n), 151, 0.0, 1.0), t = rand_vec(size_t(n), 152, 0.0, 1.0);
     const auto da0 = rand_vec(size_t(n), 153);
     Guarded d_a(a), d_t(t), d_da(da0);
-    const float gpu = cuda().mse_forward(kS0, d_a.get(), d_t.get(), n);
+    const float gpu = mse_forward_from_host(d_a.get(), d_t.get(), n);
     const float cpu = cpu::mse_forward(a.data(), t.data(), n);
     double exact = 0;
     for (int64_t i = 0; i < n; ++i) exact += (double(a[size_t(i)]) - t[size_t(i)]) * (double(a[size_t(i)]) - t[size_t(i)]);
@@ -50,7 +50,7 @@ TEST_CASE("MSE loss forward and backward match the CPU twin", "[cuda][loss]") {
     // is itself off by about 2e-4, more than the GPU's tree of short sums.
     CHECK(gpu == Approx(exact).epsilon(1e-5));
     CHECK(cpu == Approx(exact).epsilon(1e-3));
-    cuda().mse_backward(kS0, d_da.get(), 0.392f, d_a.get(), d_t.get(), n);
+    mse_backward_from_host(d_da.get(), 0.392f, d_a.get(), d_t.get(), n);
     std::vector<float> da = da0;
     cpu::mse_backward(da.data(), 0.392f, a.data(), t.data(), n);
     expect_close(d_da.host(), da, 1e-6, 1e-7, "mse backward");

@@ -49,9 +49,9 @@ StepResult run_step(Model& m, Device dev, const std::vector<float>& pixels, cons
   HeadResult r = m.head().forward(t, V, x.reshape({B, -1}), labels, scale, true, m.spec().lam_recon);
   t.backward(r.loss);
   StepResult s;
-  s.loss = r.loss->value.item();
-  s.margin = r.margin->value.item();
-  s.recon_loss = r.recon_loss->value.item();
+  s.loss = r.loss->value.to(Device::cpu()).item();  // the losses stay on the model's device
+  s.margin = r.margin->value.to(Device::cpu()).item();
+  s.recon_loss = r.recon_loss->value.to(Device::cpu()).item();
   s.lengths = to_host(r.lengths);
   s.recon = to_host(r.recon);
   for (Param* p : m.all_params()) {

@@ -56,7 +56,8 @@ const std::vector<float> kSpecial{kNaN, -kNaN, kInf, -kInf, 0.f, -0.f, 1.5f, -1.
 
 }  // namespace
 
-TEST_CASE("ReLU and sigmoid propagate NaN and Inf as the CPU twins", "[cuda][elementwise][nonfinite]") {
+TEST_CASE("ReLU (alone and fused with a bias) and sigmoid propagate NaN and Inf as the CPU twins",
+          "[cuda][elementwise][nonfinite]") {
   // Every (input, upstream gradient) pair of kSpecial.
   std::vector<float> x, dout;
   for (float a : kSpecial)
@@ -76,6 +77,19 @@ TEST_CASE("ReLU and sigmoid propagate NaN and Inf as the CPU twins", "[cuda][ele
   std::vector<float> din = din0;
   cpu::relu_backward(din.data(), dout.data(), y.data(), int64_t(n));
   CHECK(expect_same(ddin.host(), din, 0, 0, "relu backward") > 0);
+
+  // The ReLU fused with a bias (12 columns: every special value is also a bias) and its backward.
+  Guarded dfused(x), dbias(kSpecial), ddpre(n);
+  cuda().bias_relu_forward(kS0, dfused.get(), dbias.get(), int64_t(n / kSpecial.size()), int64_t(kSpecial.size()));
+  std::vector<float> fused = x;
+  cpu::bias_relu_forward(fused.data(), kSpecial.data(), int64_t(n / kSpecial.size()), int64_t(kSpecial.size()));
+  CHECK(expect_same(dfused.host(), fused, 0, 0, "bias + relu forward") > 0);
+  cuda().relu_bias_backward(kS0, ddpre.get(), nullptr, ddout.get(), dfused.get(), int64_t(n / kSpecial.size()),
+                            int64_t(kSpecial.size()));
+  std::vector<float> dpre(n);
+  cpu::relu_bias_backward(dpre.data(), static_cast<float*>(nullptr), dout.data(), fused.data(),
+                          int64_t(n / kSpecial.size()), int64_t(kSpecial.size()));
+  CHECK(expect_same(ddpre.host(), dpre, 0, 0, "relu + bias backward") > 0);
 
   Guarded ds(n);
   cuda().sigmoid_forward(kS0, ds.get(), dx.get(), int64_t(n));
@@ -108,13 +122,13 @@ TEST_CASE("margin and MSE losses propagate NaN and Inf as the CPU twins", "[cuda
     const int64_t j = c.j < 0 ? labels[size_t(c.b)] : c.j;
     y[size_t(c.b * J + j)] = c.value;
     Guarded d_y(y), d_dy(dy0);
-    const float gpu = cuda().margin_forward(kS0, d_y.get(), labels.data(), B, J);
+    const float gpu = margin_forward_from_host(d_y.get(), labels, B, J);
     const float cpu = cpu::margin_forward(y.data(), labels.data(), B, J);
     INFO("margin forward: GPU " << gpu << ", CPU " << cpu);
     if (std::isnan(cpu)) CHECK(std::isnan(gpu));
     else if (std::isinf(cpu)) CHECK(gpu == cpu);
     else CHECK(gpu == Approx(cpu).epsilon(1e-5));
-    cuda().margin_backward(kS0, d_dy.get(), 0.75f, d_y.get(), labels.data(), B, J);
+    margin_backward_from_host(d_dy.get(), 0.75f, d_y.get(), labels, B, J);
     std::vector<float> dy = dy0;
     cpu::margin_backward(dy.data(), 0.75f, y.data(), labels.data(), B, J);
     expect_same(d_dy.host(), dy, 1e-6, 1e-7, "margin backward");
@@ -123,16 +137,16 @@ TEST_CASE("margin and MSE losses propagate NaN and Inf as the CPU twins", "[cuda
   std::vector<float> y = clean;
   y[size_t(2 * J + labels[2])] = kNaN;
   Guarded d_y(y);
-  CHECK(std::isnan(cuda().margin_forward(kS0, d_y.get(), labels.data(), B, J)));
+  CHECK(std::isnan(margin_forward_from_host(d_y.get(), labels, B, J)));
 
   std::vector<float> a = rand_vec(kSpecial.size() * 3, 513, 0.0, 1.0), t = rand_vec(a.size(), 514, 0.0, 1.0);
   for (size_t k = 0; k < kSpecial.size(); ++k) a[3 * k] = kSpecial[k];
   Guarded d_a(a), d_t(t), d_da(std::vector<float>(a.size(), 0.f));
-  const float gpu = cuda().mse_forward(kS0, d_a.get(), d_t.get(), int64_t(a.size()));
+  const float gpu = mse_forward_from_host(d_a.get(), d_t.get(), int64_t(a.size()));
   CHECK(std::isnan(gpu));
   CHECK(std::isnan(cpu::mse_forward(a.data(), t.data(), int64_t(a.size()))));
   std::vector<float> da(a.size(), 0.f);
-  cuda().mse_backward(kS0, d_da.get(), 0.5f, d_a.get(), d_t.get(), int64_t(a.size()));
+  mse_backward_from_host(d_da.get(), 0.5f, d_a.get(), d_t.get(), int64_t(a.size()));
   cpu::mse_backward(da.data(), 0.5f, a.data(), t.data(), int64_t(a.size()));
   expect_same(d_da.host(), da, 1e-6, 1e-7, "mse backward");
 }
