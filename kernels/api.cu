@@ -142,6 +142,8 @@ kernels::Api make_api() {
   a.allow_tf32 = allow_tf32;
   a.set_routing_variant = set_routing_variant;
   a.routing_variant = routing_variant;
+  a.set_predict_variant = set_predict_variant;
+  a.predict_variant = predict_variant;
   a.create_stream = create_stream;
   a.synchronize = synchronize;
   a.create_event = create_event;
@@ -212,10 +214,10 @@ kernels::Api make_api() {
   };
   a.predict_forward = [](Stream s, float* uhat, const float* u, const float* W, int64_t B, int64_t N, int64_t J,
                          int64_t Dout,
-                         int64_t Din) { MLCN_ON(s, predict_forward_cuda(uhat, u, W, B, N, J, Dout, Din, st_)); };
+                         int64_t Din) { MLCN_ON(s, predict_forward_cuda(uhat, u, W, B, N, J, Dout, Din, predict_variant(), st_)); };
   a.predict_backward = [](Stream s, float* du, float* dW, const float* duhat, const float* u, const float* W, int64_t B,
                           int64_t N, int64_t J, int64_t Dout, int64_t Din) {
-    MLCN_ON(s, predict_backward_cuda(du, dW, duhat, u, W, B, N, J, Dout, Din, st_));
+    MLCN_ON(s, predict_backward_cuda(du, dW, duhat, u, W, B, N, J, Dout, Din, predict_variant(), st_));
   };
   a.routing_forward = [](Stream s, float* v, const float* uhat, int64_t B, int64_t N, int64_t J, int64_t D, int iters,
                          bool fast) {

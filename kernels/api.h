@@ -23,6 +23,12 @@ namespace mlcn::kernels {
 // explicitly until a GPU has measured it).
 enum class RoutingVariant { Auto, Fused, Unfused, Split };
 
+// The prediction transform (uhat = W . u) and its backward: Shared (the handwritten kernels, W_i
+// staged in shared memory, one block per input capsule), Blas (one cuBLAS strided-batched GEMM
+// per direction, batched over the input capsules), Auto (Shared until a GPU has measured both:
+// bench_kernels times both).
+enum class PredictVariant { Auto, Shared, Blas };
+
 struct MemoryInfo {
   size_t free = 0, total = 0;  // the driver's view (cudaMemGetInfo)
   size_t in_use = 0;           // bytes in live allocations (size-class rounded)
@@ -44,6 +50,8 @@ struct Api {
   bool (*allow_tf32)();
   void (*set_routing_variant)(RoutingVariant v);
   RoutingVariant (*routing_variant)();
+  void (*set_predict_variant)(PredictVariant v);
+  PredictVariant (*predict_variant)();
 
   // Streams and events. Created streams are non-blocking and never destroyed; events are reused.
   Stream (*create_stream)(int device);
@@ -106,7 +114,7 @@ struct Api {
                              int64_t cols);
   void (*squash_forward)(Stream s, float* v, const float* in, int64_t rows, int64_t D);       // (rows, D)
   void (*squash_backward)(Stream s, float* ds, const float* dv, const float* in, int64_t rows, int64_t D);
-  // uhat (B, N, J, Dout) = W (N, J, Dout, Din) . u (B, N, Din)
+  // uhat (B, N, J, Dout) = W (N, J, Dout, Din) . u (B, N, Din), with the variant set by set_predict_variant
   void (*predict_forward)(Stream s, float* uhat, const float* u, const float* W, int64_t B, int64_t N, int64_t J,
                           int64_t Dout, int64_t Din);
   // du (B, N, Din) [may be null], dW (N, J, Dout, Din) +=

@@ -85,6 +85,7 @@ DeviceProps props(int device) {
 
 std::atomic<bool> g_allow_tf32{false};
 std::atomic<RoutingVariant> g_routing{RoutingVariant::Auto};
+std::atomic<PredictVariant> g_predict{PredictVariant::Auto};
 
 }  // namespace
 
@@ -188,6 +189,8 @@ void set_allow_tf32(bool allow) { g_allow_tf32 = allow; }
 bool allow_tf32() { return g_allow_tf32; }
 void set_routing_variant(RoutingVariant v) { g_routing = v; }
 RoutingVariant routing_variant() { return g_routing; }
+void set_predict_variant(PredictVariant v) { g_predict = v; }
+PredictVariant predict_variant() { return g_predict; }
 
 int device_count() {
   static const int count = [] {

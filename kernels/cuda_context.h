@@ -15,7 +15,7 @@
 
 #include "base/check.h"
 #include "base/stream.h"
-#include "kernels/api.h"  // defines: RoutingVariant, MemoryInfo
+#include "kernels/api.h"  // defines: RoutingVariant, PredictVariant, MemoryInfo
 
 namespace mlcn::kernels {
 
@@ -44,6 +44,9 @@ bool allow_tf32();
 // The routing variant the api table's routing entries use (Auto by default).
 void set_routing_variant(RoutingVariant v);
 RoutingVariant routing_variant();
+// The prediction transform's variant for the api table's predict entries (Auto by default).
+void set_predict_variant(PredictVariant v);
+PredictVariant predict_variant();
 // The driver's and the caching allocator's view of a device's memory.
 kernels::MemoryInfo memory_info(int device);
 

@@ -3,7 +3,8 @@
 // shared memory once and streams the batch through it; uhat is written in contiguous rows of R.
 // The backward kernel reads duhat[:, i, :] once per capsule and produces both dW_i (summed
 // over the batch in shared memory, owned element by element, so no atomics) and du.
-// Shapes whose W_i does not fit in shared memory use the plain global-memory kernels.
+// Shapes whose W_i does not fit in shared memory use the plain global-memory kernels. The Blas
+// variant runs both directions as cuBLAS strided-batched GEMMs over the capsules instead.
 // Per output the k (or r, or b) sums run in the CPU's order; FMA contraction and, in dW/du,
 // adding the partial sum to the old value once instead of term by term give float-rounding
 // differences only.
@@ -11,6 +12,7 @@
 
 #include <algorithm>
 
+#include "kernels/gemm.cuh"
 #include "kernels/predict.cuh"
 
 namespace mlcn::kernels {
@@ -121,14 +123,37 @@ __global__ void predict_du_global_kernel(float* du, const float* duhat, const fl
 
 bool fits_int(int64_t x) { return x >= 0 && x < (int64_t(1) << 31); }
 
+// The Blas variant, one GEMM per input capsule i batched over i. Row-major u_i (B, Din) with row
+// stride N Din is the column-major (Din, B) u_i^T; duhat_i and uhat_i (B, R) likewise (R, B) with
+// leading dimension N R; W_i (R, Din) row-major is the column-major (Din, R) W_i^T.
+void predict_forward_blas(float* uhat, const float* u, const float* W, int64_t B, int64_t N, int64_t R, int64_t Din,
+                          cudaStream_t s) {
+  // uhat_i^T (R, B) = W_i (R, Din) u_i^T (Din, B)
+  gemm_cm_strided_batched_cuda(true, false, R, B, Din, W, Din, R * Din, u, N * Din, Din, 0.f, uhat, N * R, R, N, s);
+}
+
+void predict_backward_blas(float* du, float* dW, const float* duhat, const float* u, const float* W, int64_t B,
+                           int64_t N, int64_t R, int64_t Din, cudaStream_t s) {
+  // dW_i^T (Din, R) += u_i^T (Din, B) duhat_i (B, R)
+  gemm_cm_strided_batched_cuda(false, true, Din, R, B, u, N * Din, Din, duhat, N * R, R, 1.f, dW, Din, R * Din, N, s);
+  // du_i^T (Din, B) += W_i^T (Din, R) duhat_i^T (R, B)
+  if (du)
+    gemm_cm_strided_batched_cuda(false, false, Din, B, R, W, Din, R * Din, duhat, N * R, R, 1.f, du, N * Din, Din, N,
+                                 s);
+}
+
 }  // namespace
 
 void predict_forward_cuda(float* uhat, const float* u, const float* W, int64_t B, int64_t N, int64_t J, int64_t Dout,
-                          int64_t Din, cudaStream_t s) {
+                          int64_t Din, PredictVariant var, cudaStream_t s) {
   const int64_t R = J * Dout;
   if (B <= 0 || N <= 0 || R <= 0) return;
   if (Din == 0) {
     MLCN_CUDA_CHECK(cudaMemsetAsync(uhat, 0, size_t(B * N * R) * sizeof(float), s));
+    return;
+  }
+  if (var == PredictVariant::Blas) {
+    predict_forward_blas(uhat, u, W, B, N, R, Din, s);
     return;
   }
   // Batch chunks so that there are about two blocks per SM even when N is small.
@@ -148,10 +173,14 @@ void predict_forward_cuda(float* uhat, const float* u, const float* W, int64_t B
 }
 
 void predict_backward_cuda(float* du, float* dW, const float* duhat, const float* u, const float* W, int64_t B,
-                           int64_t N, int64_t J, int64_t Dout, int64_t Din, cudaStream_t s) {
+                           int64_t N, int64_t J, int64_t Dout, int64_t Din, PredictVariant var, cudaStream_t s) {
   const int64_t R = J * Dout;
   if (B <= 0 || N <= 0 || R <= 0 || Din <= 0) return;
   MLCN_CHECK(dW != nullptr, "predict_backward: dW is required (frozen W is not supported)");
+  if (var == PredictVariant::Blas) {
+    predict_backward_blas(du, dW, duhat, u, W, B, N, R, Din, s);
+    return;
+  }
   const int64_t fixed = 2 * R * Din;
   const int64_t BC = std::min<int64_t>({32, B, (kSharedFloats - fixed) / (R + 1 + Din)});
   if (BC >= 1 && fits_int(N) && fits_int(B * N * R) && fits_int(B * N * Din)) {

@@ -194,18 +194,23 @@ void capsule_layer(Bench& bench, const std::string& tag, int64_t B, int64_t N, i
   bench.add(tag + " squash bwd (primary)", dims({B * N, Din}), 4 * nu * f, 16 * nu,
             [&] { kernels::squash_backward_cuda(du.p, su.p, u.p, B * N, Din, s); });
 
-  if (validate) {
-    kernels::predict_forward_cuda(uh.p, u.p, W.p, B, N, J, Dout, Din, s);
-    ok(cudaStreamSynchronize(s), "predict");
-    std::vector<float> ref(static_cast<size_t>(nuh)), hu = u.download(), hW = W.download();
-    cpu::predict_forward(ref.data(), hu.data(), hW.data(), B, N, J, Dout, Din);
-    chk = compare(uh.download(), ref);
+  // Both variants of the prediction transform (kernels/api.h, PredictVariant): the handwritten
+  // shared-memory kernels and cuBLAS strided-batched GEMMs over the capsules.
+  for (auto var : {kernels::PredictVariant::Shared, kernels::PredictVariant::Blas}) {
+    const std::string name = var == kernels::PredictVariant::Blas ? " (blas)" : "";
+    if (validate) {
+      kernels::predict_forward_cuda(uh.p, u.p, W.p, B, N, J, Dout, Din, var, s);
+      ok(cudaStreamSynchronize(s), "predict");
+      std::vector<float> ref(static_cast<size_t>(nuh)), hu = u.download(), hW = W.download();
+      cpu::predict_forward(ref.data(), hu.data(), hW.data(), B, N, J, Dout, Din);
+      chk = compare(uh.download(), ref);
+    }
+    bench.add(
+        tag + " predict fwd" + name, lay, (nuh + nu + nW) * f, 2 * nuh * double(Din),
+        [&] { kernels::predict_forward_cuda(uh.p, u.p, W.p, B, N, J, Dout, Din, var, s); }, chk);
+    bench.add(tag + " predict bwd (du, dW)" + name, lay, (nuh + 3 * nu + 3 * nW) * f, 4 * nuh * double(Din),
+              [&] { kernels::predict_backward_cuda(du.p, dW.p, duh.p, u.p, W.p, B, N, J, Dout, Din, var, s); });
   }
-  bench.add(
-      tag + " predict fwd", lay, (nuh + nu + nW) * f, 2 * nuh * double(Din),
-      [&] { kernels::predict_forward_cuda(uh.p, u.p, W.p, B, N, J, Dout, Din, s); }, chk);
-  bench.add(tag + " predict bwd (du, dW)", lay, (nuh + 3 * nu + 3 * nW) * f, 4 * nuh * double(Din),
-            [&] { kernels::predict_backward_cuda(du.p, dW.p, duh.p, u.p, W.p, B, N, J, Dout, Din, s); });
 
   // Routing traffic model (routing_fused.cu): every stage that touches uhat reads it once. The
   // forward makes 2r - 1 passes (r weighted sums, r - 1 logit updates); the full backward

@@ -1,5 +1,5 @@
 // CUDA vs CPU: squash, the prediction transform (CapsNet and MLCN J = 1 shapes, and a shape
-// that takes the global-memory fallback), length, mask, lane dropout scaling and lane
+// that takes the global-memory fallback; handwritten and cuBLAS variants), length, mask, lane dropout scaling and lane
 // concatenation. Inputs are seeded random values; squash also gets zero and near-zero capsules.
 // Tolerances (float32; the CPU sums sequentially, the GPU in other orders or with FMA):
 //   squash: rtol 1e-5, atol 1e-6 (norms of <= 37 terms; the factor's formula is the same);
@@ -48,8 +48,11 @@ TEST_CASE("predict forward and backward match the CPU twin", "[cuda][capsule]") 
       {"W_i too large for shared memory (global kernels)", 3, 4, 80, 16, 12, true},
       {"no du", 4, 9, 3, 4, 5, false},
   };
+  // Each case through both variants: the handwritten kernels (Auto) and cuBLAS strided-batched GEMMs.
+  for (auto var : {kernels::PredictVariant::Auto, kernels::PredictVariant::Blas})
   for (const Case& c : cases) {
-    INFO(c.name);
+    INFO(c.name << (var == kernels::PredictVariant::Blas ? ", cuBLAS variant" : ""));
+    cuda().set_predict_variant(var);
     const int64_t R = c.J * c.Dout;
     const auto u = rand_vec(size_t(c.B * c.N * c.Din), 51), W = rand_vec(size_t(c.N * R * c.Din), 52);
     const auto g = rand_vec(size_t(c.B * c.N * R), 53), du0 = rand_vec(u.size(), 54), dW0 = rand_vec(W.size(), 55);
@@ -68,6 +71,7 @@ TEST_CASE("predict forward and backward match the CPU twin", "[cuda][capsule]") 
     d_dW.expect_guards_intact("predict backward dW");
     d_du.expect_guards_intact("predict backward du");
   }
+  cuda().set_predict_variant(kernels::PredictVariant::Auto);
 }
 
 TEST_CASE("length forward and backward match the CPU twin", "[cuda][capsule]") {
