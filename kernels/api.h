@@ -16,12 +16,14 @@
 
 namespace mlcn::kernels {
 
-// Dynamic routing with J > 1: Fused (one block per image, state in shared memory), Unfused (the
-// reference, one kernel per stage), Split (the unfused stages with each image's input capsules
-// spread over several blocks, for batches too small to fill the GPU with one block per image),
-// Auto (Fused when it fits the device's shared memory, else Unfused; Split is chosen only
-// explicitly until a GPU has measured it).
-enum class RoutingVariant { Auto, Fused, Unfused, Split };
+// Dynamic routing with J > 1: Fused (one block per image, state in shared memory), OnePass (the
+// fused kernels with a forward that reads uhat once per iteration instead of twice: the
+// agreement and softmax folded into the weighted sum), Unfused (the reference, one kernel per
+// stage), Split (the unfused stages with each image's input capsules spread over several blocks,
+// for batches too small to fill the GPU with one block per image), Auto (Fused when it fits the
+// device's shared memory, else Unfused; OnePass and Split are chosen only explicitly until a GPU
+// has measured them).
+enum class RoutingVariant { Auto, Fused, Unfused, Split, OnePass };
 
 // The prediction transform (uhat = W . u) and its backward: Shared (the handwritten kernels, W_i
 // staged in shared memory, one block per input capsule), Blas (one cuBLAS strided-batched GEMM

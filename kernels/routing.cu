@@ -1,6 +1,6 @@
 // Dynamic routing entry points: the J == 1 fast path (one block per image: the sum over i, the
 // squash, and in the backward the broadcast of ds to every i) and the choice between the fused,
-// unfused and split variants for everything else (routing.cuh explains them).
+// one-pass, unfused and split variants for everything else (routing.cuh explains them).
 #include "kernels/cuda_context.h"
 
 #include <algorithm>
@@ -44,7 +44,8 @@ void check_routing_shape(int64_t B, int64_t N, int64_t J, int64_t D, int iters) 
 
 bool use_fused(RoutingVariant variant, int64_t N, int64_t J, int64_t D, int iters, bool backward) {
   switch (variant) {
-    case RoutingVariant::Fused: return true;  // the fused launcher throws if it does not fit
+    case RoutingVariant::Fused:
+    case RoutingVariant::OnePass: return true;  // the fused launchers throw if it does not fit
     case RoutingVariant::Unfused:
     case RoutingVariant::Split: return false;
     default: return routing_fused_fits(N, J, D, iters, backward, current_device());
@@ -84,6 +85,7 @@ void routing_forward_cuda(float* v, const float* uhat, int64_t B, int64_t N, int
   if (B <= 0) return;
   check_routing_shape(B, N, J, D, iters);
   if (J == 1 && fast) routing_j1_forward_cuda(v, uhat, B, N, D, s);
+  else if (variant == RoutingVariant::OnePass) routing_onepass_forward_cuda(v, uhat, B, N, J, D, iters, s);
   else if (use_fused(variant, N, J, D, iters, false)) routing_fused_forward_cuda(v, uhat, B, N, J, D, iters, s);
   else routing_unfused_forward_cuda(v, uhat, B, N, J, D, iters, s, slices_for(variant, B, N));
 }

@@ -8,7 +8,8 @@
 // Variants for the general case: Fused (one kernel, one block per image, b and c in shared
 // memory) and Unfused (the reference: one kernel per stage, state in global memory). Both run
 // the same block-level stage functions (kernels/routing_blocks.cuh) with the same block size,
-// so they agree bit for bit. Split is Unfused with each image's N input capsules spread over
+// so they agree bit for bit. OnePass is Fused with a forward that makes one pass over uhat per
+// iteration (same arithmetic in the same order). Split is Unfused with each image's N input capsules spread over
 // `slices` blocks (routing_split_slices: enough blocks for twice the SMs), its sums over i in
 // two phases (routing_unfused.cu), so it agrees with the others to rounding.
 #pragma once
@@ -38,6 +39,10 @@ void routing_fused_forward_cuda(float* v, const float* uhat, int64_t B, int64_t 
                                 cudaStream_t s);
 void routing_fused_backward_cuda(float* duhat, const float* dv, const float* uhat, int64_t B, int64_t N, int64_t J,
                                  int64_t D, int iters, bool stop_grad, cudaStream_t s);
+// OnePass's forward (its backward is the fused one); shapes other than D a power of two <= 32
+// with J*D <= the block run the plain fused forward.
+void routing_onepass_forward_cuda(float* v, const float* uhat, int64_t B, int64_t N, int64_t J, int64_t D, int iters,
+                                  cudaStream_t s);
 void routing_unfused_forward_cuda(float* v, const float* uhat, int64_t B, int64_t N, int64_t J, int64_t D, int iters,
                                   cudaStream_t s, int slices = 1);
 void routing_unfused_backward_cuda(float* duhat, const float* dv, const float* uhat, int64_t B, int64_t N, int64_t J,

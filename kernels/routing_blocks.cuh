@@ -29,6 +29,19 @@ __device__ inline void blk_softmax(float* c, const float* b, int N, int J) {
   __syncthreads();
 }
 
+// out (JD) = the sum over the G groups of JD threads of each thread's acc, added in group order
+// (the weighted sum's last step). part: blockDim.x floats of scratch.
+__device__ inline void blk_sum_parts(float* out, float acc, float* part, int G, int JD) {
+  const int tid = threadIdx.x;
+  part[tid] = acc;
+  __syncthreads();
+  if (tid < JD) {
+    float sum = 0.f;
+    for (int k = 0; k < G; ++k) sum += part[k * JD + tid];
+    out[tid] = sum;
+  }
+}
+
 // out (J, D) = sum_i w_ij uh_ijd, where w == nullptr means w_ij = wc for all i, j.
 // part: blockDim.x floats of scratch (shared memory).
 __device__ inline void blk_weighted_sum(float* out, const float* w, float wc, const float* uh, int N, int J, int D,
@@ -40,13 +53,7 @@ __device__ inline void blk_weighted_sum(float* out, const float* w, float wc, co
     float acc = 0.f;
     if (g < G)
       for (int i = g; i < N; i += G) acc += (w ? w[i * J + j] : wc) * uh[size_t(i) * JD + e];
-    part[tid] = acc;
-    __syncthreads();
-    if (tid < JD) {
-      float sum = 0.f;
-      for (int k = 0; k < G; ++k) sum += part[k * JD + tid];
-      out[tid] = sum;
-    }
+    blk_sum_parts(out, acc, part, G, JD);
   } else {
     for (int e = tid; e < JD; e += nt) {
       const int j = e / D;

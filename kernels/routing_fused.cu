@@ -6,7 +6,9 @@
 //   forward:  2 NJ + 2 JD + T                   (CapsNet 1152x10x16: 97.5 KB)
 //   backward: (iters + 1) NJ + 2 (iters + 1) JD + T   (CapsNet, 3 iterations: 189 KB)
 // A shape that does not fit the device's opt-in limit (227 KB on H100, 163 KB on A100) goes
-// through the unfused variant instead (routing.cu decides).
+// through the unfused variant instead (routing.cu decides). The OnePass variant's forward reads
+// uhat once per iteration instead of twice (routing_onepass_forward_kernel); its backward is the
+// fused one.
 #include "kernels/cuda_context.h"
 
 #include "kernels/routing.cuh"
@@ -33,6 +35,60 @@ __global__ void __launch_bounds__(kRoutingThreads)
     const bool last = t + 1 == iters;
     blk_squash(last ? vo : vt, s, J, D);
     if (!last) blk_dot(bl, uh, vt, N, J, D, t > 0);
+  }
+}
+
+// Whether the one-pass forward serves a shape: a group of J*D threads per input capsule, and D
+// a power of two up to 32 so each class's D lanes are one aligned shuffle segment.
+bool onepass_fits(int64_t J, int64_t D) { return D <= 32 && (D & (D - 1)) == 0 && J * D <= kRoutingThreads; }
+
+// The fused forward with one pass over uhat per iteration: iteration t >= 1 forms the agreement
+// of iteration t - 1 (b_ij += uhat_ij . v_{t-1,j}) and the softmax of row i as it reads uhat_i
+// for the weighted sum, where the plain fused forward reads uhat twice (blk_dot, then
+// blk_weighted_sum): r passes instead of 2r - 1. Group g of J*D threads takes capsules i = g,
+// g + G, ...; thread (j, d) holds uhat_ijd in a register, the dot product is blk_dot's shuffle
+// tree over the D lanes of j (lane d = 0 writes b_ij), and after one barrier every thread of
+// the row computes c_ij as blk_softmax does. The arithmetic and its order are the plain fused
+// forward's, so the two agree bit for bit where the compiler contracts alike.
+__global__ void __launch_bounds__(kRoutingThreads)
+    routing_onepass_forward_kernel(float* v, const float* uhat, int N, int J, int D, int iters) {
+  extern __shared__ float sm[];
+  const int NJ = N * J, JD = J * D;
+  float* bl = sm;         // (N, J) logits
+  float* s = bl + NJ;     // (J, D)
+  float* vt = s + JD;     // (J, D) squashed output of a non-final iteration
+  float* part = vt + JD;  // (blockDim.x)
+  const float* uh = uhat + size_t(blockIdx.x) * NJ * D;
+  float* vo = v + size_t(blockIdx.x) * JD;
+  const int G = blockDim.x / JD, g = threadIdx.x / JD, e = threadIdx.x % JD, j = e / D, d = e % D;
+  const int steps = (N + G - 1) / G;
+  for (int t = 0; t < iters; ++t) {
+    if (t == 0) {
+      blk_weighted_sum(s, nullptr, 1.f / float(J), uh, N, J, D, part);
+    } else {
+      float acc = 0.f;
+      for (int k = 0; k < steps; ++k) {  // uniform over the block: every thread reaches the shuffles
+        const int i = g + k * G;
+        const bool on = g < G && i < N;
+        const float u = on ? uh[size_t(i) * JD + e] : 0.f;
+        float a = 0.f;
+        if (on) a += u * vt[e];
+        for (int off = D / 2; off > 0; off >>= 1) a += __shfl_xor_sync(0xffffffffu, a, off);
+        if (on && d == 0) bl[i * J + j] = t > 1 ? bl[i * J + j] + a : a;
+        __syncthreads();
+        if (on) {
+          const float* bi = bl + i * J;
+          float m = bi[0];
+          for (int q = 1; q < J; ++q) m = bi[q] > m ? bi[q] : m;
+          float z = 0.f;
+          for (int q = 0; q < J; ++q) z += expf(bi[q] - m);
+          acc += (expf(bi[j] - m) / z) * u;
+        }
+      }
+      blk_sum_parts(s, acc, part, G, JD);
+      __syncthreads();
+    }
+    blk_squash(t + 1 == iters ? vo : vt, s, J, D);
   }
 }
 
@@ -105,6 +161,23 @@ void routing_fused_forward_cuda(float* v, const float* uhat, int64_t B, int64_t 
   const size_t smem = routing_fused_smem(N, J, D, iters, false);
   set_smem(reinterpret_cast<const void*>(&routing_fused_forward_kernel), smem);
   routing_fused_forward_kernel<<<unsigned(B), kRoutingThreads, smem, s>>>(v, uhat, int(N), int(J), int(D), iters);
+  MLCN_CUDA_LAUNCH_CHECK();
+}
+
+void routing_onepass_forward_cuda(float* v, const float* uhat, int64_t B, int64_t N, int64_t J, int64_t D, int iters,
+                                  cudaStream_t s) {
+  if (B <= 0) return;
+  if (!onepass_fits(J, D)) {  // the plain fused forward serves every other shape
+    routing_fused_forward_cuda(v, uhat, B, N, J, D, iters, s);
+    return;
+  }
+  MLCN_CHECK(routing_fused_fits(N, J, D, iters, false, current_device()),
+             "one-pass routing: N=" << N << " J=" << J << " D=" << D << " needs "
+                                    << routing_fused_smem(N, J, D, iters, false)
+                                    << " bytes of shared memory per block; use the unfused variant");
+  const size_t smem = routing_fused_smem(N, J, D, iters, false);
+  set_smem(reinterpret_cast<const void*>(&routing_onepass_forward_kernel), smem);
+  routing_onepass_forward_kernel<<<unsigned(B), kRoutingThreads, smem, s>>>(v, uhat, int(N), int(J), int(D), iters);
   MLCN_CUDA_LAUNCH_CHECK();
 }
 

@@ -249,14 +249,20 @@ void capsule_layer(Bench& bench, const std::string& tag, int64_t B, int64_t N, i
               });
     return;
   }
-  for (auto var : {kernels::RoutingVariant::Fused, kernels::RoutingVariant::Unfused, kernels::RoutingVariant::Split}) {
+  // OnePass reads uhat once per iteration in the forward (r passes); its backward is Fused's.
+  for (auto var : {kernels::RoutingVariant::Fused, kernels::RoutingVariant::OnePass, kernels::RoutingVariant::Unfused,
+                   kernels::RoutingVariant::Split}) {
+    const bool onepass = var == kernels::RoutingVariant::OnePass;
     const std::string name = var == kernels::RoutingVariant::Fused     ? "fused"
+                             : onepass                                 ? "one-pass"
                              : var == kernels::RoutingVariant::Unfused ? "unfused"
                                                                        : "split/" + std::to_string(kernels::routing_split_slices(B, N));
+    const double passes = onepass ? double(iters) : fwd_passes;
     bench.add(
-        tag + " routing " + name + " fwd r=" + std::to_string(iters), lay, (fwd_passes * nuh + nv) * f, rflops,
+        tag + " routing " + name + " fwd r=" + std::to_string(iters), lay, (passes * nuh + nv) * f, rflops,
         [&] { kernels::routing_forward_cuda(v.p, uh.p, B, N, J, Dout, iters, false, var, s); },
         route_check(var, false));
+    if (onepass) continue;
     if (var == kernels::RoutingVariant::Fused && !kernels::routing_fused_fits(N, J, Dout, iters, true, 0)) continue;
     bench.add(tag + " routing " + name + " bwd r=" + std::to_string(iters), lay, (bwd_passes * nuh + nv) * f,
               2 * rflops,

@@ -1,13 +1,13 @@
-// Dynamic routing on the GPU: every variant (fused, unfused, split) and the Auto dispatch against
+// Dynamic routing on the GPU: every variant (fused, one-pass, unfused, split) and the Auto dispatch against
 // the CPU twin, forward and full/stop-gradient backward, the J = 1 fast path, fused vs unfused
 // agreement, and the split variant at explicit slice counts (including more slices than
 // capsules) against the CPU and the unfused result. Shapes include CapsNet's full 1152 x 10 x 16
 // and ones that are not round numbers.
 // Tolerances: vs the CPU, rtol 1e-4 and atol 1e-5 (forward) or 1e-5 sqrt(N) (backward): the sums
 // over N capsules run in another order, and the iterations compound the rounding.
-// Fused vs unfused: the same stage functions with the same block size, so the results are
-// expected to be identical; the test allows 1e-6 relative in case the compiler contracts the
-// inlined stages differently.
+// Fused vs unfused (and one-pass vs fused): the same stage functions (or the same arithmetic in
+// the same order) with the same block size, so the results are expected to be identical; the
+// test allows 1e-6 relative in case the compiler contracts the inlined stages differently.
 #include <cmath>
 #include <vector>
 
@@ -48,6 +48,7 @@ const char* name(kernels::RoutingVariant v) {
   return v == kernels::RoutingVariant::Fused     ? "fused"
          : v == kernels::RoutingVariant::Unfused ? "unfused"
          : v == kernels::RoutingVariant::Split   ? "split"
+         : v == kernels::RoutingVariant::OnePass ? "one-pass"
                                                  : "auto";
 }
 
@@ -61,6 +62,8 @@ TEST_CASE("routing forward and backward match the CPU twin in every variant", "[
       {3, 6, 1, 5, 3},  // J = 1 through the general loop
       {2, 5, 3, 40, 2},  // D > 32: more elements than lanes in the dot products
       {1, 9, 70, 20, 2},  // J*D > the block: the sequential weighted-sum path
+      {2, 13, 3, 8, 3},   // one-pass groups of 24 threads: a warp shared by two groups and idle lanes
+      {2, 11, 7, 1, 2},   // D = 1: one-pass without shuffles
   };
   for (const Shape4& s : shapes) {
     const auto uh = rand_vec(size_t(s.B * s.N * s.J * s.D), 101 + s.N, -0.6, 0.6);
@@ -68,9 +71,9 @@ TEST_CASE("routing forward and backward match the CPU twin in every variant", "[
     std::vector<float> v(dv.size());
     cpu::routing_forward(v.data(), uh.data(), s.B, s.N, s.J, s.D, s.iters, false);
     for (auto variant : {kernels::RoutingVariant::Fused, kernels::RoutingVariant::Unfused, kernels::RoutingVariant::Split,
-                         kernels::RoutingVariant::Auto}) {
+                         kernels::RoutingVariant::OnePass, kernels::RoutingVariant::Auto}) {
       const bool fits = kernels::routing_fused_fits(s.N, s.J, s.D, s.iters, true, 0);
-      if (variant == kernels::RoutingVariant::Fused && !fits) {
+      if ((variant == kernels::RoutingVariant::Fused || variant == kernels::RoutingVariant::OnePass) && !fits) {
         WARN("fused backward does not fit this device for N=" << s.N << "; checking that it refuses");
         REQUIRE_THROWS(gpu_backward(s, uh, dv, g0, variant, false, false));
         continue;
@@ -88,13 +91,15 @@ TEST_CASE("routing forward and backward match the CPU twin in every variant", "[
   }
 }
 
-TEST_CASE("fused and unfused routing agree", "[cuda][routing]") {
+TEST_CASE("fused, one-pass and unfused routing agree", "[cuda][routing]") {
   const Shape4 s{4, 1152, 10, 16, 3};
   const auto uh = rand_vec(size_t(s.B * s.N * s.J * s.D), 111, -0.6, 0.6);
   const auto dv = rand_vec(size_t(s.B * s.J * s.D), 112), g0 = rand_vec(uh.size(), 113);
   REQUIRE(kernels::routing_fused_fits(s.N, s.J, s.D, s.iters, false, 0));
   expect_close(gpu_forward(s, uh, kernels::RoutingVariant::Fused, false),
                gpu_forward(s, uh, kernels::RoutingVariant::Unfused, false), 1e-6, 1e-7, "fused vs unfused forward");
+  expect_close(gpu_forward(s, uh, kernels::RoutingVariant::OnePass, false),
+               gpu_forward(s, uh, kernels::RoutingVariant::Fused, false), 1e-6, 1e-7, "one-pass vs fused forward");
   if (!kernels::routing_fused_fits(s.N, s.J, s.D, s.iters, true, 0)) {
     WARN("the fused backward does not fit this device's shared memory; only the forward was compared");
     return;
@@ -165,7 +170,7 @@ TEST_CASE("the backend table's routing entries use the selected variant", "[cuda
   std::vector<float> v(size_t(s.B * s.J * s.D));
   cpu::routing_forward(v.data(), uh.data(), s.B, s.N, s.J, s.D, s.iters, true);
   for (auto variant : {kernels::RoutingVariant::Unfused, kernels::RoutingVariant::Fused, kernels::RoutingVariant::Split,
-                       kernels::RoutingVariant::Auto}) {
+                       kernels::RoutingVariant::OnePass, kernels::RoutingVariant::Auto}) {
     cuda().set_routing_variant(variant);
     Guarded d_uh(uh), d_v(v.size());
     cuda().routing_forward(kS0, d_v.get(), d_uh.get(), s.B, s.N, s.J, s.D, s.iters, true);
