@@ -244,8 +244,11 @@ StepResult LaneRuntime::step(const Tensor& x, const std::vector<int32_t>& labels
       cuda().wait_event(head_stream_, input_event_.at(head_device_));
       images = inputs[head_device_]->value;
     }
+    // A captured graph serves the inputs it was captured with (after steps at other sizes too);
+    // before that, capture needs one eager training step at this batch size and dropout setting.
     const bool graphed = opt_.cuda_graphs && head_stream_.chosen() && mode == StepMode::Train && !opt_.exchange &&
-                         head_warm_ == std::make_pair(B, dropout) && (!head_graph_ || head_graph_->serves(values, scale, images));
+                         (head_graph_ && head_graph_->captured() ? head_graph_->serves(values, scale, images)
+                                                                 : head_warm_ == std::make_pair(B, dropout));
     if (graphed) {
       if (!head_graph_) head_graph_ = std::make_unique<HeadGraph>(head_stream_);
       h = head_graph_->run(

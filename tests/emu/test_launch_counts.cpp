@@ -20,8 +20,10 @@ struct Row {
   mlcn_emu::Counts eager, grouped, graphs, both;
 };
 
-// Submissions of the third training step (the first is eager warm-up, the second captures).
-mlcn_emu::Counts step_counts(const ModelSpec& spec, bool group, bool graphs, int64_t B) {
+// Submissions of the third training step (the first is eager warm-up, the second captures);
+// with `detour`, of the step after a training step at another batch size (which runs eagerly;
+// the graphs must serve the captured size again at once).
+mlcn_emu::Counts step_counts(const ModelSpec& spec, bool group, bool graphs, int64_t B, bool detour = false) {
   Model m(spec);
   m.init(1);
   RuntimeOptions o;
@@ -32,6 +34,10 @@ mlcn_emu::Counts step_counts(const ModelSpec& spec, bool group, bool graphs, int
   Tensor x = Tensor::full({B, 28, 28, 1}, 0.5);
   std::vector<int32_t> labels(size_t(B), 3);
   for (int s = 0; s < 2; ++s) rt.step(x, labels, StepMode::Train, 1e-3, nullptr);
+  if (detour) {
+    Tensor x1 = Tensor::full({B + 1, 28, 28, 1}, 0.5);
+    rt.step(x1, std::vector<int32_t>(size_t(B + 1), 3), StepMode::Train, 1e-3, nullptr);
+  }
   mlcn_emu::reset_counts();
   rt.step(x, labels, StepMode::Train, 1e-3, nullptr);
   return mlcn_emu::counts();
@@ -75,6 +81,9 @@ TEST_CASE("host submissions per training step, by runtime variant", "[launches]"
     CHECK(r.graphs.library == 0);
     CHECK(r.graphs.fill == 0);
     CHECK(r.graphs.total() < r.eager.total());
+    const mlcn_emu::Counts back = step_counts(spec, false, true, B, true);
+    CHECK(back.graph == r.graphs.graph);  // every graph replays right after a step at another size
+    CHECK(back.total() == r.graphs.total());
     // The only host array a step uploads from pageable memory is the batch of images (once per
     // GPU); labels, selections, lane scales and Adam's step size go through pinned staging.
     CHECK(r.eager.pageable_upload <= 1);
