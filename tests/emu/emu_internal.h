@@ -12,6 +12,7 @@ namespace mlcn_emu {
 inline constexpr int kDevices = 2;  // so lanes can be placed on several "GPUs"
 inline constexpr int kSms = 2;
 inline constexpr size_t kMaxShared = 232448;  // H100: cudaDevAttrMaxSharedMemoryPerBlockOptin
+inline constexpr unsigned kMaxCluster = 8;      // CUDA's portable cluster size
 
 // The error the next cudaGetLastError returns (per host thread).
 void set_error(cudaError_t e);

@@ -377,6 +377,7 @@ const char* cudaGetErrorString(cudaError_t e) {
   switch (e) {
     case cudaSuccess: return "no error";
     case cudaErrorInvalidConfiguration: return "invalid configuration argument";
+    case cudaErrorInvalidClusterSize: return "invalid cluster size";
     case cudaErrorInvalidValue: return "invalid argument";
     case cudaErrorMemoryAllocation: return "out of memory";
     case cudaErrorStreamCaptureUnsupported: return "operation not permitted when stream is capturing";
@@ -429,8 +430,18 @@ cudaError_t cudaDeviceGetAttribute(int* v, cudaDeviceAttr a, int) {
     case cudaDevAttrMultiProcessorCount: *v = kSms; break;
     case cudaDevAttrMaxSharedMemoryPerBlockOptin: *v = int(kMaxShared); break;
     case cudaDevAttrComputeCapabilityMajor: *v = 9; break;
+    case cudaDevAttrClusterLaunch: *v = 1; break;
     default: *v = 0;
   }
+  return cudaSuccess;
+}
+// Clusters of up to the portable 8 blocks fit (the emulator runs a cluster's blocks together
+// whatever its 2 SMs); a bigger one, or a configuration a launch would refuse, fits none.
+cudaError_t cudaOccupancyMaxActiveClusters(int* n, const void*, const cudaLaunchConfig_t* cfg) {
+  Config c;
+  if (!config_of(cfg, c)) return fail(cudaErrorNotSupported);
+  const unsigned threads = c.block.x * c.block.y * c.block.z;
+  *n = c.cluster >= 1 && c.cluster <= kMaxCluster && threads >= 1 && threads <= 1024 && c.smem <= kMaxShared ? kSms : 0;
   return cudaSuccess;
 }
 cudaError_t cudaFuncSetAttribute(const void*, cudaFuncAttribute, int v) {
