@@ -20,10 +20,12 @@ namespace mlcn::kernels {
 // fused kernels with a forward that reads uhat once per iteration instead of twice: the
 // agreement and softmax folded into the weighted sum), Unfused (the reference, one kernel per
 // stage), Split (the unfused stages with each image's input capsules spread over several blocks,
-// for batches too small to fill the GPU with one block per image), Auto (Fused when it fits the
-// device's shared memory, else Unfused; OnePass and Split are chosen only explicitly until a GPU
-// has measured them).
-enum class RoutingVariant { Auto, Fused, Unfused, Split, OnePass };
+// for batches too small to fill the GPU with one block per image), Cluster (Split in one kernel:
+// an image's blocks form a thread-block cluster and add their partial sums through distributed
+// shared memory; sm_90 and later, else Split), Auto (Fused when it fits the device's shared
+// memory, else Unfused; OnePass, Split and Cluster are chosen only explicitly until a GPU has
+// measured them).
+enum class RoutingVariant { Auto, Fused, Unfused, Split, OnePass, Cluster };
 
 // The prediction transform (uhat = W . u) and its backward: Shared (the handwritten kernels, W_i
 // staged in shared memory, one block per input capsule), Blas (one cuBLAS strided-batched GEMM

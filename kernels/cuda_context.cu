@@ -64,6 +64,7 @@ thread_local ThreadHandles t_handles;
 struct DeviceProps {
   int sms = 0;
   size_t smem_optin = 0;
+  int clusters = 0;  // cudaDevAttrClusterLaunch
 };
 
 // By value: another thread may grow the cache (a reference into it would dangle).
@@ -78,6 +79,7 @@ DeviceProps props(int device) {
     int smem = 0;
     MLCN_CUDA_CHECK(cudaDeviceGetAttribute(&p.sms, cudaDevAttrMultiProcessorCount, device));
     MLCN_CUDA_CHECK(cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+    MLCN_CUDA_CHECK(cudaDeviceGetAttribute(&p.clusters, cudaDevAttrClusterLaunch, device));
     p.smem_optin = static_cast<size_t>(smem);
   }
   return p;
@@ -174,6 +176,7 @@ cudnnHandle_t cudnn_handle(cudaStream_t s) {
 
 int sm_count(int device) { return props(device).sms; }
 size_t max_shared_per_block(int device) { return props(device).smem_optin; }
+bool supports_clusters(int device) { return props(device).clusters != 0; }
 
 DeviceGuard::DeviceGuard(int device) {
   MLCN_CUDA_CHECK(cudaGetDevice(&prev_));

@@ -35,6 +35,8 @@ cublasHandle_t cublas_handle(cudaStream_t s);
 cudnnHandle_t cudnn_handle(cudaStream_t s);
 
 int sm_count(int device);
+// Whether the device can launch thread-block clusters (cudaDevAttrClusterLaunch: sm_90 and later).
+bool supports_clusters(int device);
 // Largest dynamic shared memory one block may opt in to (cudaDevAttrMaxSharedMemoryPerBlockOptin).
 size_t max_shared_per_block(int device);
 

@@ -1,6 +1,6 @@
 // Dynamic routing entry points: the J == 1 fast path (one block per image: the sum over i, the
 // squash, and in the backward the broadcast of ds to every i) and the choice between the fused,
-// one-pass, unfused and split variants for everything else (routing.cuh explains them).
+// one-pass, unfused, split and cluster variants for everything else (routing.cuh explains them).
 #include "kernels/cuda_context.h"
 
 #include <algorithm>
@@ -47,13 +47,21 @@ bool use_fused(RoutingVariant variant, int64_t N, int64_t J, int64_t D, int iter
     case RoutingVariant::Fused:
     case RoutingVariant::OnePass: return true;  // the fused launchers throw if it does not fit
     case RoutingVariant::Unfused:
-    case RoutingVariant::Split: return false;
+    case RoutingVariant::Split:
+    case RoutingVariant::Cluster: return false;
     default: return routing_fused_fits(N, J, D, iters, backward, current_device());
   }
 }
 
 int slices_for(RoutingVariant variant, int64_t B, int64_t N) {
-  return variant == RoutingVariant::Split ? routing_split_slices(B, N) : 1;
+  return variant == RoutingVariant::Split || variant == RoutingVariant::Cluster ? routing_split_slices(B, N) : 1;
+}
+
+// The cluster size Cluster runs with, or 0 where it cannot run (then Split serves it).
+int cluster_for(RoutingVariant variant, int64_t B, int64_t N, int64_t J, int64_t D, int iters, bool backward) {
+  if (variant != RoutingVariant::Cluster) return 0;
+  const int P = routing_cluster_size(B, N);
+  return routing_cluster_fits(N, J, D, iters, P, backward) ? P : 0;
 }
 
 }  // namespace
@@ -84,7 +92,9 @@ void routing_forward_cuda(float* v, const float* uhat, int64_t B, int64_t N, int
                           bool fast, RoutingVariant variant, cudaStream_t s) {
   if (B <= 0) return;
   check_routing_shape(B, N, J, D, iters);
+  const int P = J == 1 && fast ? 0 : cluster_for(variant, B, N, J, D, iters, false);
   if (J == 1 && fast) routing_j1_forward_cuda(v, uhat, B, N, D, s);
+  else if (P > 0) routing_cluster_forward_cuda(v, uhat, B, N, J, D, iters, P, s);
   else if (variant == RoutingVariant::OnePass) routing_onepass_forward_cuda(v, uhat, B, N, J, D, iters, s);
   else if (use_fused(variant, N, J, D, iters, false)) routing_fused_forward_cuda(v, uhat, B, N, J, D, iters, s);
   else routing_unfused_forward_cuda(v, uhat, B, N, J, D, iters, s, slices_for(variant, B, N));
@@ -94,7 +104,9 @@ void routing_backward_cuda(float* duhat, const float* dv, const float* uhat, int
                            int64_t D, int iters, bool stop_grad, bool fast, RoutingVariant variant, cudaStream_t s) {
   if (B <= 0) return;
   check_routing_shape(B, N, J, D, iters);
+  const int P = J == 1 && fast ? 0 : cluster_for(variant, B, N, J, D, iters, true);
   if (J == 1 && fast) routing_j1_backward_cuda(duhat, dv, uhat, B, N, D, s);
+  else if (P > 0) routing_cluster_backward_cuda(duhat, dv, uhat, B, N, J, D, iters, stop_grad, P, s);
   else if (use_fused(variant, N, J, D, iters, true))
     routing_fused_backward_cuda(duhat, dv, uhat, B, N, J, D, iters, stop_grad, s);
   else routing_unfused_backward_cuda(duhat, dv, uhat, B, N, J, D, iters, stop_grad, s, slices_for(variant, B, N));

@@ -11,7 +11,11 @@
 // so they agree bit for bit. OnePass is Fused with a forward that makes one pass over uhat per
 // iteration (same arithmetic in the same order). Split is Unfused with each image's N input capsules spread over
 // `slices` blocks (routing_split_slices: enough blocks for twice the SMs), its sums over i in
-// two phases (routing_unfused.cu), so it agrees with the others to rounding.
+// two phases (routing_unfused.cu), so it agrees with the others to rounding. Cluster (sm_90) is
+// Split in one kernel per direction: each image's slices are the blocks of a thread-block
+// cluster that add their partial sums through distributed shared memory (routing_cluster.cu);
+// it agrees with Split at the same slice count bit for bit, and where a device cannot launch
+// it (no clusters, too little shared memory) Split runs instead.
 #pragma once
 #include <cuda_runtime.h>  // defines: cudaStream_t
 
@@ -50,6 +54,20 @@ void routing_unfused_backward_cuda(float* duhat, const float* dv, const float* u
 // The Split variant's slices per image on the current device: about 2 blocks per SM over the
 // batch, each slice at least 64 input capsules, at least 1.
 int routing_split_slices(int64_t B, int64_t N);
+// Cluster variant, P blocks per image (2 to kMaxRoutingCluster, at most N): its shared memory per
+// block, whether it runs on the current device, the P the dispatch picks (about 4 blocks per SM
+// over the batch, from 2 to 8, at least 32 capsules per block where N allows), and the launchers (which throw where it does
+// not fit).
+inline constexpr int kMaxRoutingCluster = 8;  // CUDA's portable cluster size
+// Staged: the block's uhat rows copied to shared memory first (used wherever they fit).
+size_t routing_cluster_smem(int64_t N, int64_t J, int64_t D, int iters, int P, bool backward, bool stage);
+bool routing_cluster_fits(int64_t N, int64_t J, int64_t D, int iters, int P, bool backward);
+bool routing_cluster_stages(int64_t N, int64_t J, int64_t D, int iters, int P, bool backward);
+int routing_cluster_size(int64_t B, int64_t N);
+void routing_cluster_forward_cuda(float* v, const float* uhat, int64_t B, int64_t N, int64_t J, int64_t D, int iters,
+                                  int P, cudaStream_t s);
+void routing_cluster_backward_cuda(float* duhat, const float* dv, const float* uhat, int64_t B, int64_t N, int64_t J,
+                                   int64_t D, int iters, bool stop_grad, int P, cudaStream_t s);
 // J == 1 fast path: v (B, 1, D) = squash(sum_i uhat (B, N, 1, D)).
 void routing_j1_forward_cuda(float* v, const float* uhat, int64_t B, int64_t N, int64_t D, cudaStream_t s);
 void routing_j1_backward_cuda(float* duhat, const float* dv, const float* uhat, int64_t B, int64_t N, int64_t D,

@@ -250,22 +250,33 @@ void capsule_layer(Bench& bench, const std::string& tag, int64_t B, int64_t N, i
     return;
   }
   // OnePass reads uhat once per iteration in the forward (r passes); its backward is Fused's.
+  // Cluster (P blocks per image, sm_90) is timed only where the device launches it; where its
+  // blocks stage their uhat rows in shared memory it reads uhat once per kernel (forward: 1
+  // pass; backward: 1 read and r read-writes of duhat).
+  const int P = kernels::routing_cluster_size(B, N);
+  const bool cluster = kernels::routing_cluster_fits(N, J, Dout, iters, P, false) &&
+                       kernels::routing_cluster_fits(N, J, Dout, iters, P, true);
   for (auto var : {kernels::RoutingVariant::Fused, kernels::RoutingVariant::OnePass, kernels::RoutingVariant::Unfused,
-                   kernels::RoutingVariant::Split}) {
+                   kernels::RoutingVariant::Split, kernels::RoutingVariant::Cluster}) {
+    if (var == kernels::RoutingVariant::Cluster && !cluster) continue;
     const bool onepass = var == kernels::RoutingVariant::OnePass;
-    const std::string name = var == kernels::RoutingVariant::Fused     ? "fused"
-                             : onepass                                 ? "one-pass"
-                             : var == kernels::RoutingVariant::Unfused ? "unfused"
-                                                                       : "split/" + std::to_string(kernels::routing_split_slices(B, N));
-    const double passes = onepass ? double(iters) : fwd_passes;
+    const bool clustered = var == kernels::RoutingVariant::Cluster;
+    const bool staged_fwd = clustered && kernels::routing_cluster_stages(N, J, Dout, iters, P, false);
+    const bool staged_bwd = clustered && kernels::routing_cluster_stages(N, J, Dout, iters, P, true);
+    std::string name = "split/" + std::to_string(kernels::routing_split_slices(B, N));
+    if (var == kernels::RoutingVariant::Fused) name = "fused";
+    if (onepass) name = "one-pass";
+    if (var == kernels::RoutingVariant::Unfused) name = "unfused";
+    if (clustered) name = "cluster/" + std::to_string(P) + (staged_fwd ? " staged" : "");
+    const double passes = onepass ? double(iters) : staged_fwd ? 1.0 : fwd_passes;
     bench.add(
         tag + " routing " + name + " fwd r=" + std::to_string(iters), lay, (passes * nuh + nv) * f, rflops,
         [&] { kernels::routing_forward_cuda(v.p, uh.p, B, N, J, Dout, iters, false, var, s); },
         route_check(var, false));
     if (onepass) continue;
     if (var == kernels::RoutingVariant::Fused && !kernels::routing_fused_fits(N, J, Dout, iters, true, 0)) continue;
-    bench.add(tag + " routing " + name + " bwd r=" + std::to_string(iters), lay, (bwd_passes * nuh + nv) * f,
-              2 * rflops,
+    const double bpasses = staged_bwd ? 1.0 + 2.0 * iters : bwd_passes;
+    bench.add(tag + " routing " + name + " bwd r=" + std::to_string(iters), lay, (bpasses * nuh + nv) * f, 2 * rflops,
               [&] { kernels::routing_backward_cuda(duh.p, dv.p, uh.p, B, N, J, Dout, iters, false, false, var, s); });
   }
 }

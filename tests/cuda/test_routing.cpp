@@ -1,7 +1,8 @@
-// Dynamic routing on the GPU: every variant (fused, one-pass, unfused, split) and the Auto dispatch against
+// Dynamic routing on the GPU: every variant (fused, one-pass, unfused, split, cluster) and the Auto dispatch against
 // the CPU twin, forward and full/stop-gradient backward, the J = 1 fast path, fused vs unfused
-// agreement, and the split variant at explicit slice counts (including more slices than
-// capsules) against the CPU and the unfused result. Shapes include CapsNet's full 1152 x 10 x 16
+// agreement, the split variant at explicit slice counts (including more slices than
+// capsules) against the CPU and the unfused result, and the cluster variant at explicit cluster
+// sizes against split at the same slice count. Shapes include CapsNet's full 1152 x 10 x 16
 // and ones that are not round numbers.
 // Tolerances: vs the CPU, rtol 1e-4 and atol 1e-5 (forward) or 1e-5 sqrt(N) (backward): the sums
 // over N capsules run in another order, and the iterations compound the rounding.
@@ -14,6 +15,7 @@
 #include "cuda_test_util.h"
 #include "engine/cpu/capsule.h"
 #include "engine/core/backend.h"
+#include "kernels/cuda_context.h"
 #include "kernels/routing.cuh"
 
 using namespace mlcn;
@@ -44,11 +46,27 @@ std::vector<float> gpu_backward(const Shape4& s, const std::vector<float>& uh, c
   return d_g.host();
 }
 
+// Random routing inputs for shape s: uhat in [-0.6, 0.6], dv and the initial duhat g0 in
+// [-1, 1] (one seed each), and the CPU twin's forward v (full routing, no fast path).
+struct Inputs {
+  std::vector<float> uh, dv, g0, v;
+};
+Inputs inputs(const Shape4& s, uint64_t seed_uh, uint64_t seed_dv, uint64_t seed_g0) {
+  Inputs in;
+  in.uh = rand_vec(size_t(s.B * s.N * s.J * s.D), seed_uh, -0.6, 0.6);
+  in.dv = rand_vec(size_t(s.B * s.J * s.D), seed_dv);
+  in.g0 = rand_vec(in.uh.size(), seed_g0);
+  in.v.resize(in.dv.size());
+  cpu::routing_forward(in.v.data(), in.uh.data(), s.B, s.N, s.J, s.D, s.iters, false);
+  return in;
+}
+
 const char* name(kernels::RoutingVariant v) {
   return v == kernels::RoutingVariant::Fused     ? "fused"
          : v == kernels::RoutingVariant::Unfused ? "unfused"
          : v == kernels::RoutingVariant::Split   ? "split"
          : v == kernels::RoutingVariant::OnePass ? "one-pass"
+         : v == kernels::RoutingVariant::Cluster ? "cluster"
                                                  : "auto";
 }
 
@@ -71,7 +89,8 @@ TEST_CASE("routing forward and backward match the CPU twin in every variant", "[
     std::vector<float> v(dv.size());
     cpu::routing_forward(v.data(), uh.data(), s.B, s.N, s.J, s.D, s.iters, false);
     for (auto variant : {kernels::RoutingVariant::Fused, kernels::RoutingVariant::Unfused, kernels::RoutingVariant::Split,
-                         kernels::RoutingVariant::OnePass, kernels::RoutingVariant::Auto}) {
+                         kernels::RoutingVariant::OnePass, kernels::RoutingVariant::Cluster,
+                         kernels::RoutingVariant::Auto}) {
       const bool fits = kernels::routing_fused_fits(s.N, s.J, s.D, s.iters, true, 0);
       if ((variant == kernels::RoutingVariant::Fused || variant == kernels::RoutingVariant::OnePass) && !fits) {
         WARN("fused backward does not fit this device for N=" << s.N << "; checking that it refuses");
@@ -122,10 +141,8 @@ TEST_CASE("split routing matches the CPU twin and the unfused variant at every s
   };
   for (const auto& k : cases) {
     const Shape4& s = k.s;
-    const auto uh = rand_vec(size_t(s.B * s.N * s.J * s.D), 141 + s.N, -0.6, 0.6);
-    const auto dv = rand_vec(size_t(s.B * s.J * s.D), 142), g0 = rand_vec(uh.size(), 143);
-    std::vector<float> v(dv.size());
-    cpu::routing_forward(v.data(), uh.data(), s.B, s.N, s.J, s.D, s.iters, false);
+    const Inputs in = inputs(s, 141 + s.N, 142, 143);
+    const auto &uh = in.uh, &dv = in.dv, &g0 = in.g0, &v = in.v;
     const auto v1 = gpu_forward(s, uh, kernels::RoutingVariant::Unfused, false);
     for (int slices : k.slices) {
       INFO("B=" << s.B << " N=" << s.N << " J=" << s.J << " D=" << s.D << ", " << slices << " slices");
@@ -146,6 +163,65 @@ TEST_CASE("split routing matches the CPU twin and the unfused variant at every s
         d_g.expect_guards_intact("split routing backward");
       }
     }
+  }
+}
+
+TEST_CASE("cluster routing agrees with split at the same slice count", "[cuda][routing]") {
+  if (!kernels::supports_clusters(0)) {
+    WARN("device 0 cannot launch thread-block clusters: the cluster variant falls back to split; not compared");
+    return;
+  }
+  // Every shape stages its uhat rows in shared memory but one: 576 rows of CapsNet's 160 floats
+  // per block (368 KB) read uhat from device memory in every stage.
+  const struct {
+    Shape4 s;
+    std::vector<int> clusters;
+  } cases[] = {
+      {{3, 37, 10, 16, 3}, {2, 3, 8}},  // uneven ranges
+      {{2, 9, 3, 8, 3}, {4}},           // ranges of 3, 3, 3 and an empty one
+      {{2, 1152, 10, 16, 3}, {8}},      // CapsNet: 144 capsules per block, staged (92 KB)
+      {{1, 1152, 10, 16, 3}, {2}},      // CapsNet in clusters of 2: not staged
+      {{1, 9, 70, 20, 2}, {2}},         // J*D > the block: the sequential weighted-sum path
+      {{2, 6, 1, 5, 1}, {2}},           // J = 1 through the general loop, one iteration
+  };
+  for (const auto& k : cases) {
+    const Shape4& s = k.s;
+    const Inputs in = inputs(s, 151 + s.N, 152, 153);
+    const auto &uh = in.uh, &dv = in.dv, &g0 = in.g0, &v = in.v;
+    for (int P : k.clusters) {
+      INFO("B=" << s.B << " N=" << s.N << " J=" << s.J << " D=" << s.D << ", clusters of " << P);
+      REQUIRE(kernels::routing_cluster_fits(s.N, s.J, s.D, s.iters, P, true));
+      for (bool backward : {false, true})
+        CHECK(kernels::routing_cluster_stages(s.N, s.J, s.D, s.iters, P, backward) == (P > 2 || s.N < 1152));
+      Guarded d_uh(uh), d_v(v.size()), d_split(v.size());
+      kernels::routing_cluster_forward_cuda(d_v.get(), d_uh.get(), s.B, s.N, s.J, s.D, s.iters, P, nullptr);
+      kernels::routing_unfused_forward_cuda(d_split.get(), d_uh.get(), s.B, s.N, s.J, s.D, s.iters, nullptr, P);
+      const auto got = d_v.host();
+      d_v.expect_guards_intact("cluster routing forward");
+      expect_close(got, v, 1e-4, 1e-5, "cluster forward vs CPU");
+      expect_close(got, d_split.host(), 1e-6, 1e-7, "cluster vs split forward");
+      for (bool stop : {false, true}) {
+        INFO("stop_grad " << stop);
+        std::vector<float> g = g0;
+        cpu::routing_backward(g.data(), dv.data(), uh.data(), s.B, s.N, s.J, s.D, s.iters, stop, false);
+        Guarded d_dv(dv), d_g(g0), d_gs(g0);
+        kernels::routing_cluster_backward_cuda(d_g.get(), d_dv.get(), d_uh.get(), s.B, s.N, s.J, s.D, s.iters, stop, P,
+                                               nullptr);
+        kernels::routing_unfused_backward_cuda(d_gs.get(), d_dv.get(), d_uh.get(), s.B, s.N, s.J, s.D, s.iters, stop,
+                                               nullptr, P);
+        const auto gg = d_g.host();
+        d_g.expect_guards_intact("cluster routing backward");
+        expect_close(gg, g, 1e-4, 1e-5 * std::sqrt(double(s.N)), "cluster backward vs CPU");
+        expect_close(gg, d_gs.host(), 1e-6, 1e-7, "cluster vs split backward");
+      }
+    }
+  }
+  SECTION("cluster sizes the variant cannot take are refused") {
+    const Shape4 s{1, 9, 3, 8, 2};
+    Guarded d_uh(rand_vec(size_t(s.N * s.J * s.D), 154)), d_v(size_t(s.J * s.D));
+    for (int P : {1, 9, 10})  // one block, more than CUDA's portable 8, more blocks than capsules
+      REQUIRE_THROWS(kernels::routing_cluster_forward_cuda(d_v.get(), d_uh.get(), s.B, s.N, s.J, s.D, s.iters, P,
+                                                           nullptr));
   }
 }
 
@@ -170,7 +246,8 @@ TEST_CASE("the backend table's routing entries use the selected variant", "[cuda
   std::vector<float> v(size_t(s.B * s.J * s.D));
   cpu::routing_forward(v.data(), uh.data(), s.B, s.N, s.J, s.D, s.iters, true);
   for (auto variant : {kernels::RoutingVariant::Unfused, kernels::RoutingVariant::Fused, kernels::RoutingVariant::Split,
-                       kernels::RoutingVariant::OnePass, kernels::RoutingVariant::Auto}) {
+                       kernels::RoutingVariant::OnePass, kernels::RoutingVariant::Cluster,
+                       kernels::RoutingVariant::Auto}) {
     cuda().set_routing_variant(variant);
     Guarded d_uh(uh), d_v(v.size());
     cuda().routing_forward(kS0, d_v.get(), d_uh.get(), s.B, s.N, s.J, s.D, s.iters, true);
