@@ -3,9 +3,12 @@
 // on the CPU (one device of --threads threads) or on GPU 0 (every lane unit its own stream).
 // --variants runs each model in several runtime modes: eager (one unit per lane), grouped
 // (runtime.group_lanes), graphs (runtime.cuda_graphs), grouped+graphs.
+// On the GPU, --routing and --predict choose the capsule kernels (runtime.routing_variant and
+// runtime.predict_variant), so one GPU run can time every variant in whole training steps.
 // Prints a table of the median ms/step and images/s; --json prints one object per model and variant.
 // Usage: step [--device cpu|cuda] [--threads N] [--cpu-devices N] [--warmup W] [--iters I] [--models a,b]
-//             [--variants eager,grouped,graphs,grouped+graphs] [--json]
+//             [--variants eager,grouped,graphs,grouped+graphs] [--tf32 on|off] [--routing NAME]
+//             [--predict NAME] [--json]
 #include <omp.h>
 
 #include <algorithm>
@@ -16,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "base/check.h"        // defines: Error
 #include "bench/bench_cli.h"  // defines: handle_help, usage_error, next_value
 #include "engine/core/backend.h"
 #include "engine/runtime/lane_runtime.h"
@@ -45,11 +49,13 @@ std::vector<BenchModel> bench_models() {
 
 int main(int argc, char** argv) {
   const char* usage = "usage: step [--device cpu|cuda] [--threads N] [--cpu-devices N] [--warmup W] [--iters I] "
-                      "[--models a,b] [--variants eager,grouped,graphs,grouped+graphs] [--tf32 on|off] [--json]";
+                      "[--models a,b] [--variants eager,grouped,graphs,grouped+graphs] [--tf32 on|off] [--routing NAME] "
+                      "[--predict NAME] [--json]\n  --routing: auto, fused, one-pass, unfused, split, cluster; "
+                      "--predict: auto, shared, blas (GPU only)";
   mlcn::bench::handle_help(argc, argv, usage);
   int threads = 2, warmup = 2, iters = 5, cpu_devices = 1;
   bool json = false, tf32 = false;
-  std::string only, device = "cpu", variants = "eager";
+  std::string only, device = "cpu", variants = "eager", routing = "auto", predict = "auto";
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() { return mlcn::bench::next_value(argc, argv, &i, "step", usage); };
@@ -66,14 +72,28 @@ int main(int argc, char** argv) {
       const std::string v = next();
       if (v != "on" && v != "off") mlcn::bench::usage_error("step", "--tf32 takes on or off, got '" + v + "'", usage);
       tf32 = v == "on";
-    } else mlcn::bench::usage_error("step", "unknown option '" + a + "'", usage);
+    } else if (a == "--routing") routing = next();
+    else if (a == "--predict") predict = next();
+    else mlcn::bench::usage_error("step", "unknown option '" + a + "'", usage);
   }
   if (device != "cpu" && device != "cuda") mlcn::bench::usage_error("step", "--device must be cpu or cuda", usage);
   if (device == "cuda" && !cuda_available()) {
     std::fprintf(stderr, "step: --device cuda, but no usable GPU (CUDA compiled: %s)\n", cuda_compiled() ? "yes" : "no");
     return 1;
   }
-  if (device == "cuda") cuda().set_allow_tf32(tf32);
+  try {
+    routing_variant_named(routing);
+    predict_variant_named(predict);
+  } catch (const Error& e) {
+    mlcn::bench::usage_error("step", e.message(), usage);
+  }
+  if ((routing != "auto" || predict != "auto") && device != "cuda")
+    mlcn::bench::usage_error("step", "--routing and --predict choose GPU kernels: use them with --device cuda", usage);
+  if (device == "cuda") {
+    cuda().set_allow_tf32(tf32);
+    cuda().set_routing_variant(routing_variant_named(routing));
+    cuda().set_predict_variant(predict_variant_named(predict));
+  }
   const int64_t B = 100;
   Rng rng(1);
   Tensor x = Tensor::empty({B, 28, 28, 1});

@@ -4,7 +4,8 @@
 # 8-minute plan is left: the CUDA parity tests, compute-sanitizer memcheck over the handwritten
 # kernels' tests, the training step against the PyTorch peer with TF32 off on both sides (each
 # model in its own call with its own limit), the kernel microbenchmark, one Fashion-MNIST epoch,
-# the step comparison with TF32 on on both sides, ctest's CPU tests (with no GPU visible),
+# the step comparison with TF32 on on both sides, CapsNet training steps with each routing and
+# prediction-transform variant, ctest's CPU tests (with no GPU visible),
 # racecheck on the routing kernels, and memcheck over the cuDNN convolution tests.
 # Only a few files come back from the GPU machine: run directories and logs go to a scratch
 # folder, and $OUT receives exactly two files, logs.tar.gz and summary.md (printed last).
@@ -215,6 +216,16 @@ fi
 if [ $HAVE_PEER -eq 1 ]; then
   compare on 45
 fi
+# Whole CapsNet training steps (graphs on) with each capsule-kernel variant, one call each, so
+# one run can choose what Auto picks (runtime.routing_variant / predict_variant).
+for rv in fused:shared one-pass:shared split:shared cluster:shared auto:blas; do
+  if when 60; then
+    step "capsnet step, routing ${rv%%:*}, predict ${rv##*:}" 20 variants.log "$STEP" --device cuda --models capsnet \
+      --variants graphs --warmup 5 --iters 20 --routing "${rv%%:*}" --predict "${rv##*:}"
+  else
+    skip "capsnet step, routing ${rv%%:*}, predict ${rv##*:}" "no time left"
+  fi
+done
 if when 70; then
   # CPU tests see no GPU, and two OpenMP threads each, so -j8 does not oversubscribe 16 cores.
   step "ctest (CPU tests, no GPU visible)" "$(min $(( $(left) - 30 )) 100)" ctest.log \
@@ -263,6 +274,14 @@ fi
     grep -E '^(device|measured)' "$LOGS/bench_kernels.log"
     echo
     grep -E '^\|' "$LOGS/bench_kernels.log"
+  fi
+  if [ -f "$LOGS/variants.log" ]; then
+    echo
+    echo "### CapsNet step per kernel variant (graphs, batch 100)"
+    echo
+    echo '```'
+    grep -E '^===|^capsnet' "$LOGS/variants.log"
+    echo '```'
   fi
   for f in compare_tf32_off compare_tf32_on epoch; do
     if [ -f "$LOGS/$f.log" ]; then

@@ -2,6 +2,8 @@
 // this build has the CUDA backend (MLCN_WITH_CUDA, set by engine/CMakeLists.txt).
 #include "engine/core/backend.h"
 
+#include <utility>
+
 #include "base/check.h"
 
 namespace mlcn {
@@ -29,6 +31,23 @@ bool cuda_compiled() { return built() != nullptr; }
 int cuda_device_count() {
   const kernels::Api* a = built();
   return a ? a->device_count() : 0;
+}
+
+kernels::RoutingVariant routing_variant_named(const std::string& name) {
+  using V = kernels::RoutingVariant;
+  const std::pair<const char*, V> known[] = {{"auto", V::Auto},       {"fused", V::Fused}, {"one-pass", V::OnePass},
+                                             {"unfused", V::Unfused}, {"split", V::Split}, {"cluster", V::Cluster}};
+  for (const auto& [n, v] : known)
+    if (name == n) return v;
+  MLCN_FAIL("unknown routing variant '" << name << "' (auto, fused, one-pass, unfused, split, cluster)");
+}
+
+kernels::PredictVariant predict_variant_named(const std::string& name) {
+  using V = kernels::PredictVariant;
+  if (name == "auto") return V::Auto;
+  if (name == "shared") return V::Shared;
+  if (name == "blas") return V::Blas;
+  MLCN_FAIL("unknown prediction-transform variant '" << name << "' (auto, shared, blas)");
 }
 
 }  // namespace mlcn

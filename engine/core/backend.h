@@ -3,6 +3,8 @@
 // queries say there is no GPU; nothing falls back to the CPU silently. Also the stream helpers
 // the engine shares: a Tape's stream (its device context) resolved for a tensor's device.
 #pragma once
+#include <string>
+
 #include "base/stream.h"
 #include "kernels/api.h"
 
@@ -14,5 +16,11 @@ bool cuda_compiled();
 // GPUs the backend finds (0 without the backend, a driver or a device; never throws).
 int cuda_device_count();
 inline bool cuda_available() { return cuda_device_count() > 0; }
+
+// The kernel variants by the names runtime.routing_variant, runtime.predict_variant and
+// bench/step use (kernels/api.h describes them): auto, fused, one-pass, unfused, split, cluster;
+// auto, shared, blas. An unknown name throws, listing the valid ones. No backend needed.
+kernels::RoutingVariant routing_variant_named(const std::string& name);
+kernels::PredictVariant predict_variant_named(const std::string& name);
 
 }  // namespace mlcn

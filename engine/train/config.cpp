@@ -7,6 +7,7 @@
 #include "base/check.h"     // defines: MLCN_CHECK, MLCN_FAIL
 #include "base/datasets.h"  // defines: dataset_info
 #include "base/json_io.h"   // defines: parse_json_text, merge_strict, apply_set_overrides
+#include "engine/core/backend.h"  // defines: routing_variant_named, predict_variant_named
 #include "engine/optim/lr_schedule.h"  // defines: check_lr_schedule_kind
 
 namespace mlcn {
@@ -145,6 +146,17 @@ Config config_from_json(const json& user, const std::string& src) {
   c.allow_tf32 = r["allow_tf32"];
   c.group_lanes = r["group_lanes"];
   c.cuda_graphs = r["cuda_graphs"];
+  c.routing_variant = r["routing_variant"];
+  c.predict_variant = r["predict_variant"];
+  auto check_variant = [&](const char* key, const std::string& name, auto named) {  // on every build
+    try {
+      named(name);
+    } catch (const Error& e) {
+      MLCN_FAIL(src << ": runtime." << key << ": " << e.message());
+    }
+  };
+  check_variant("routing_variant", c.routing_variant, routing_variant_named);
+  check_variant("predict_variant", c.predict_variant, predict_variant_named);
   c.mode = r["mode"];
   c.replicas = int(json_int_in(r["replicas"], "runtime.replicas", 0, 4096, src));
   MLCN_CHECK(c.mode == "model" || c.mode == "data", src << ": runtime.mode must be model or data, got '" << c.mode << "'");

@@ -56,6 +56,8 @@ struct Config {
   bool allow_tf32 = false;
   bool group_lanes = false;  // same-shape lanes of a device run as one (grouped convolutions)
   bool cuda_graphs = false;  // GPU training steps replay from CUDA graphs after one eager step
+  std::string routing_variant = "auto";  // the GPU's routing kernels (routing_variant_named)
+  std::string predict_variant = "auto";  // the GPU's prediction-transform kernels
   std::string mode = "model";  // across ranks: model (lanes over ranks) | data (batch over ranks)
   int replicas = 0;            // replica groups in model mode (0: 1); docs/distributed.md
 };

@@ -38,6 +38,8 @@ RuntimeOptions runtime_options(const Config& cfg, size_t lanes) {
   int threads = cfg.threads > 0 ? cfg.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   if (gpu) {
     cuda().set_allow_tf32(cfg.allow_tf32);
+    cuda().set_routing_variant(routing_variant_named(cfg.routing_variant));
+    cuda().set_predict_variant(predict_variant_named(cfg.predict_variant));
     for (int d = 0; d < cuda_device_count(); ++d) o.devices.push_back(Device::cuda(d));
     o.threads_per_device = 1;  // host threads only launch work
   } else {

@@ -10,6 +10,7 @@
 
 #include "base/check.h"
 #include "base/json_io.h"
+#include "engine/core/backend.h"  // defines: routing_variant_named, predict_variant_named
 #include "engine/train/config.h"
 
 using namespace mlcn;
@@ -78,6 +79,19 @@ TEST_CASE("config: --set errors name --set, the file's own errors name the file"
   CHECK_THROWS_WITH(parse_config(R"({"train": {"epochs": "x"}})", "c.json", {"train.lr=0.1"}), Contains("c.json:"));
   CHECK_THROWS_WITH(parse_config(R"({"train": {"epochs": 1, "epochs": 2}})", "c.json"),
                     Contains("c.json: invalid JSON: duplicate key 'epochs'"));
+}
+
+TEST_CASE("config: the GPU kernel variants are names, and a wrong one names the key", "[config]") {
+  Config c = parse_config(R"({"runtime": {"routing_variant": "cluster", "predict_variant": "blas"}})", "c.json");
+  CHECK(routing_variant_named(c.routing_variant) == kernels::RoutingVariant::Cluster);
+  CHECK(predict_variant_named(c.predict_variant) == kernels::PredictVariant::Blas);
+  for (const char* v : {"auto", "fused", "one-pass", "unfused", "split", "cluster"})
+    CHECK_NOTHROW(parse_config("{}", "c.json", {std::string("runtime.routing_variant=") + v}));
+  CHECK(predict_variant_named("shared") == kernels::PredictVariant::Shared);
+  CHECK_THROWS_WITH(parse_config(R"({"runtime": {"routing_variant": "onepass"}})", "c.json"),
+                    Contains("c.json: runtime.routing_variant: unknown routing variant 'onepass' (auto, fused"));
+  CHECK_THROWS_WITH(parse_config("{}", "c.json", {"runtime.predict_variant=cublas"}),
+                    Contains("runtime.predict_variant: unknown prediction-transform variant 'cublas' (auto, shared, blas)"));
 }
 
 TEST_CASE("config: --set reaches one lane, dataset aliases resolve to the canonical name", "[config]") {
