@@ -104,13 +104,13 @@ __global__ void __launch_bounds__(kRoutingThreads)
   extern __shared__ float sm[];
   const ClusterRows r = cluster_rows(N);
   const int nJ = ((N + r.P - 1) / r.P) * J, JD = J * D;
-  float* us = sm;                              // (n, J, D) staged uhat rows, when staging
+  float* us = sm;                                 // (n, J, D) staged uhat rows, when staging
   float* bl = us + (stage ? size_t(nJ) * D : 0);  // (n, J) logits of this block's rows
-  float* c = bl + nJ;      // (n, J) couplings
-  float* sums = c + nJ;    // (2, J, D) this block's partial sums
-  float* s = sums + 2 * JD;  // (J, D)
-  float* vt = s + JD;      // (J, D) squashed output
-  float* part = vt + JD;   // (blockDim.x)
+  float* c = bl + nJ;                             // (n, J) couplings
+  float* sums = c + nJ;                           // (2, J, D) this block's partial sums
+  float* s = sums + 2 * JD;                       // (J, D)
+  float* vt = s + JD;                             // (J, D) squashed output
+  float* part = vt + JD;                          // (blockDim.x)
   const float* uh = stage_rows(us, uhat + (r.image * size_t(N) + size_t(r.i0)) * size_t(JD), r.n * JD, stage);
   const float c0 = 1.f / float(J);
   int k = 0;
@@ -136,14 +136,14 @@ __global__ void __launch_bounds__(kRoutingThreads)
   const int nJ = ((N + r.P - 1) / r.P) * J, JD = J * D;
   float* us = sm;                                 // (n, J, D) staged uhat rows, when staging
   float* cs = us + (stage ? size_t(nJ) * D : 0);  // (iters - 1, n, J): c_t for t >= 1
-  float* bd = cs + (iters - 1) * nJ;  // (n, J): logits b while recomputing, then db
-  float* dc = bd + nJ;                // (n, J)
-  float* s_all = dc + nJ;             // (iters, J, D)
-  float* v_all = s_all + iters * JD;  // (iters, J, D)
-  float* dvt = v_all + iters * JD;    // (J, D)
-  float* ds = dvt + JD;               // (J, D)
-  float* sums = ds + JD;              // (2, J, D) this block's partial sums
-  float* part = sums + 2 * JD;        // (blockDim.x)
+  float* bd = cs + (iters - 1) * nJ;              // (n, J): logits b while recomputing, then db
+  float* dc = bd + nJ;                            // (n, J)
+  float* s_all = dc + nJ;                         // (iters, J, D)
+  float* v_all = s_all + iters * JD;              // (iters, J, D)
+  float* dvt = v_all + iters * JD;                // (J, D)
+  float* ds = dvt + JD;                           // (J, D)
+  float* sums = ds + JD;                          // (2, J, D) this block's partial sums
+  float* part = sums + 2 * JD;                    // (blockDim.x)
   const size_t off = (r.image * size_t(N) + size_t(r.i0)) * size_t(JD);
   const float* uh = stage_rows(us, uhat + off, r.n * JD, stage);
   float* g = duhat + off;
