@@ -4,7 +4,7 @@
 # Usage: bash cli/setup.sh [extra cmake arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-packages=(cmake ninja-build g++ pkg-config libeigen3-dev nlohmann-json3-dev catch2 zlib1g-dev
+packages=(cmake ninja-build g++ pkg-config libeigen3-dev nlohmann-json3-dev catch2 zlib1g-dev libdnnl-dev
           dataset-fashion-mnist python3-numpy python3-matplotlib libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${packages[@]}"; do

@@ -15,30 +15,42 @@ namespace {
 
 constexpr int64_t kColBudget = 4 << 20;  // elements of the im2col buffer per chunk
 
+// The filter columns j in [j0, j1) whose input column ox * stride + j - pad_w lies inside the
+// image: under one filter row they cover (j1 - j0) * C contiguous floats of both the input row
+// and the im2col row, so both directions move whole runs (vectorised even when C = 1).
+struct ColRange {
+  int64_t j0, j1;
+};
+inline ColRange valid_cols(const ConvShape& s, int64_t ox) {
+  const int64_t x0 = ox * s.stride - s.pad_w;
+  return {std::max<int64_t>(0, -x0), std::min<int64_t>(s.kw, s.W - x0)};
+}
+
 // Rows (b, oy, ox) for images [b0, b0+nb), columns (i, j, c): the patch under each output pixel.
 template <class T>
 void im2col(T* cols, const T* in, const ConvShape& s, int64_t b0, int64_t nb) {
-  const int64_t KK = s.kh * s.kw * s.C;
+  const int64_t KK = s.kh * s.kw * s.C, run = s.kw * s.C;
 #pragma omp parallel for collapse(2) if (nb * s.OH > 8)
   for (int64_t b = 0; b < nb; ++b)
     for (int64_t oy = 0; oy < s.OH; ++oy)
       for (int64_t ox = 0; ox < s.OW; ++ox) {
         T* row = cols + ((b * s.OH + oy) * s.OW + ox) * KK;
         const T* img = in + (b0 + b) * s.H * s.W * s.C;
+        const ColRange r = valid_cols(s, ox);
+        const int64_t x0 = ox * s.stride - s.pad_w;
         for (int64_t i = 0; i < s.kh; ++i) {
-          int64_t y = oy * s.stride + i - s.pad_h;
-          for (int64_t j = 0; j < s.kw; ++j) {
-            int64_t x = ox * s.stride + j - s.pad_w;
-            T* dst = row + (i * s.kw + j) * s.C;
-            if (y < 0 || y >= s.H || x < 0 || x >= s.W) {
-              std::fill(dst, dst + s.C, T(0));
-            } else if (s.C < 16) {  // deep levels see 1-channel "images": no memcpy call per pixel
-              const T* src = img + (y * s.W + x) * s.C;
-              for (int64_t c = 0; c < s.C; ++c) dst[c] = src[c];
-            } else {
-              std::memcpy(dst, img + (y * s.W + x) * s.C, sizeof(T) * s.C);
-            }
+          const int64_t y = oy * s.stride + i - s.pad_h;
+          T* dst = row + i * run;
+          if (y < 0 || y >= s.H || r.j0 >= r.j1) {
+            std::fill(dst, dst + run, T(0));
+            continue;
           }
+          std::fill(dst, dst + r.j0 * s.C, T(0));
+          const T* src = img + (y * s.W + x0 + r.j0) * s.C;
+          T* d = dst + r.j0 * s.C;
+          const int64_t n = (r.j1 - r.j0) * s.C;
+          for (int64_t e = 0; e < n; ++e) d[e] = src[e];
+          std::fill(dst + r.j1 * s.C, dst + run, T(0));
         }
       }
 }
@@ -46,23 +58,22 @@ void im2col(T* cols, const T* in, const ConvShape& s, int64_t b0, int64_t nb) {
 // Adds the column gradients back onto the input pixels; parallel over images (race-free).
 template <class T>
 void col2im_add(T* din, const T* cols, const ConvShape& s, int64_t b0, int64_t nb) {
-  const int64_t KK = s.kh * s.kw * s.C;
+  const int64_t KK = s.kh * s.kw * s.C, run = s.kw * s.C;
 #pragma omp parallel for if (nb > 1)
   for (int64_t b = 0; b < nb; ++b) {
     T* img = din + (b0 + b) * s.H * s.W * s.C;
     for (int64_t oy = 0; oy < s.OH; ++oy)
       for (int64_t ox = 0; ox < s.OW; ++ox) {
         const T* row = cols + ((b * s.OH + oy) * s.OW + ox) * KK;
+        const ColRange r = valid_cols(s, ox);
+        const int64_t x0 = ox * s.stride - s.pad_w;
         for (int64_t i = 0; i < s.kh; ++i) {
-          int64_t y = oy * s.stride + i - s.pad_h;
-          if (y < 0 || y >= s.H) continue;
-          for (int64_t j = 0; j < s.kw; ++j) {
-            int64_t x = ox * s.stride + j - s.pad_w;
-            if (x < 0 || x >= s.W) continue;
-            const T* src = row + (i * s.kw + j) * s.C;
-            T* dst = img + (y * s.W + x) * s.C;
-            for (int64_t c = 0; c < s.C; ++c) dst[c] += src[c];
-          }
+          const int64_t y = oy * s.stride + i - s.pad_h;
+          if (y < 0 || y >= s.H || r.j0 >= r.j1) continue;
+          const T* src = row + i * run + r.j0 * s.C;
+          T* dst = img + (y * s.W + x0 + r.j0) * s.C;
+          const int64_t n = (r.j1 - r.j0) * s.C;
+          for (int64_t e = 0; e < n; ++e) dst[e] += src[e];
         }
       }
   }
@@ -113,13 +124,13 @@ template <class T>
 void conv2d_backward(T* din, T* dw, T* db, const T* dout, const T* in, const T* w, const ConvShape& s) {
   if (s.groups != 1) return conv2d_grouped_backward(din, dw, db, dout, in, w, s);
   const int64_t KK = s.kh * s.kw * s.C, P = s.OH * s.OW;
-  if (db) {
+  if (db && dw) {
     const int64_t rows = s.B * P;
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t k = 0; k < s.K; ++k) db[k] += dout[r * s.K + k];
   }
   if (is_pointwise(s)) {
-    gemm<T>(true, false, s.K, KK, s.B * P, dout, in, T(1), dw);
+    if (dw) gemm<T>(true, false, s.K, KK, s.B * P, dout, in, T(1), dw);
     if (din) gemm<T>(false, false, s.B * P, KK, s.K, dout, w, T(1), din);
     return;
   }
@@ -129,8 +140,10 @@ void conv2d_backward(T* din, T* dw, T* db, const T* dout, const T* in, const T* 
   for (int64_t b0 = 0; b0 < s.B; b0 += cb) {
     int64_t nb = std::min(cb, s.B - b0);
     const T* dchunk = dout + b0 * P * s.K;
-    im2col(cols.data(), in, s, b0, nb);
-    gemm<T>(true, false, s.K, KK, nb * P, dchunk, cols.data(), T(1), dw);  // dW += dOut^T cols
+    if (dw) {
+      im2col(cols.data(), in, s, b0, nb);
+      gemm<T>(true, false, s.K, KK, nb * P, dchunk, cols.data(), T(1), dw);  // dW += dOut^T cols
+    }
     if (din) {
       gemm<T>(false, false, nb * P, KK, s.K, dchunk, w, T(0), cols.data());  // dcols = dOut W
       col2im_add(din, cols.data(), s, b0, nb);

@@ -13,7 +13,8 @@ namespace mlcn::cpu {
 // out (B, OH, OW, K) = conv(in (B, H, W, C), w (K, kh, kw, C)) + b (K) [b may be null]
 template <class T>
 void conv2d_forward(T* out, const T* in, const T* w, const T* b, const ConvShape& s);
-// Accumulates din (B,H,W,C) [may be null], dw (K,kh,kw,C), db (K) [may be null].
+// Accumulates din (B,H,W,C) [may be null], dw (K,kh,kw,C) [may be null: then db is ignored and only
+// din is computed], db (K) [may be null].
 template <class T>
 void conv2d_backward(T* din, T* dw, T* db, const T* dout, const T* in, const T* w, const ConvShape& s);
 

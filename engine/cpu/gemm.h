@@ -2,13 +2,18 @@
 // op(X) is X or X^T. Eigen's own OpenMP GEMM busy-waits between packed panels, which measured
 // 60% of a step in spin loops on 2 cores (perf, 2026-11-26), so Eigen runs single-threaded
 // (EIGEN_DONT_PARALLELIZE, set for the engine target) and we split the larger output dimension
-// into one block per thread of the calling worker (omp_get_max_threads()).
+// into one block per thread of the calling worker (omp_get_max_threads()). That is the readable
+// twin; float32 products go to oneDNN's GEMM instead (gemm_dnnl.cpp) unless the library paths
+// are off (library.h).
 #pragma once
 #include <omp.h>
 
 #include <Eigen/Core>
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
+
+#include "engine/cpu/library.h"
 
 namespace mlcn::cpu {
 
@@ -42,10 +47,24 @@ void gemm_block(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* A, i
   else run(a.transpose(), b.transpose());
 }
 
+// C (M, N) = op(A) op(B) + beta C by oneDNN's dnnl_sgemm on the calling thread's OpenMP width.
+void sgemm_library(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, const float* B, float beta,
+                   float* C);
+
 // A: (M,K) or (K,M) when ta; B: (K,N) or (N,K) when tb; C: (M,N). beta is 0 or 1.
 // The larger output dimension is cut into one block per thread (rows of op(A) or columns of op(B)).
 template <class T>
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, const T* B, T beta, T* C) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (use_library() && M > 0 && N > 0) {
+      if (K == 0) {
+        if (beta == 0.f) std::fill(C, C + M * N, 0.f);
+        return;
+      }
+      sgemm_library(ta, tb, M, N, K, A, B, beta, C);
+      return;
+    }
+  }
   const int64_t lda = ta ? M : K, ldb = tb ? K : N;
   const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
   if (threads <= 1 || M * N * K < (int64_t(1) << 18)) {

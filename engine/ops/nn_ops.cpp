@@ -1,6 +1,7 @@
 // Differentiable conv2d and dense (each with an optional fused ReLU), depthwise conv, matmul,
 // ReLU, sigmoid, reshape and scalar sums.
 #include "engine/cpu/conv.h"
+#include "engine/cpu/conv_dnnl.h"
 #include "engine/cpu/elementwise.h"
 #include "engine/cpu/gemm.h"
 #include "engine/core/backend.h"
@@ -51,10 +52,15 @@ Var conv2d(Tape& t, const Var& x, const Var& w, const Var& b, int stride, bool s
     cuda().conv2d_forward(st, y->value.data<float>(), X.data<float>(), Wt.data<float>(), fuse ? nullptr : bias, s);
     if (fuse) cuda().bias_relu_forward(st, y->value.data<float>(), bias, rows, s.K);
   } else {
-    MLCN_DISPATCH_FLOAT(X.dtype(), T, {
-      cpu::conv2d_forward(y->value.data<T>(), X.data<T>(), Wt.data<T>(), b ? b->value.data<T>() : nullptr, s);
-      if (fuse) cpu::bias_relu_forward<T>(y->value.data<T>(), nullptr, rows, s.K);
-    });
+    // float32: oneDNN with the ReLU fused (conv_dnnl.h); float64 and shapes it does not take: the twin.
+    const bool done = X.dtype() == DType::F32 &&
+                      cpu::dnnl_conv::forward(y->value.data<float>(), X.data<float>(), Wt.data<float>(),
+                                              b ? b->value.data<float>() : nullptr, fuse, s);
+    if (!done)
+      MLCN_DISPATCH_FLOAT(X.dtype(), T, {
+        cpu::conv2d_forward(y->value.data<T>(), X.data<T>(), Wt.data<T>(), b ? b->value.data<T>() : nullptr, s);
+        if (fuse) cpu::bias_relu_forward<T>(y->value.data<T>(), nullptr, rows, s.K);
+      });
   }
   if (rg)
     t.record([st, x, w, b, y, s, fuse]() {
@@ -66,10 +72,19 @@ Var conv2d(Tape& t, const Var& x, const Var& w, const Var& b, int stride, bool s
                                dY.data<float>(), x->value.data<float>(), w->value.data<float>(), s);
       } else {
         const Tensor dY = fuse ? relu_grad(y, s.K, nullptr, st) : y->grad;
+        MLCN_CHECK(w->requires_grad, "conv2d: frozen filters are not supported");
+        // float32: oneDNN per direction where it is the faster choice (conv_dnnl.h), the twin for the rest.
+        bool w_done = false, x_done = !x->requires_grad;
+        if (y->value.dtype() == DType::F32) {
+          w_done = cpu::dnnl_conv::backward_weights(grad_ptr<float>(w, st), grad_ptr<float>(b, st), dY.data<float>(),
+                                                    x->value.data<float>(), s);
+          x_done = x_done || cpu::dnnl_conv::backward_data(grad_ptr<float>(x, st), dY.data<float>(),
+                                                           w->value.data<float>(), s);
+        }
+        if (w_done && x_done) return;
         MLCN_DISPATCH_FLOAT(y->value.dtype(), T, {
-          MLCN_CHECK(w->requires_grad, "conv2d: frozen filters are not supported");
-          cpu::conv2d_backward(grad_ptr<T>(x, st), grad_ptr<T>(w, st), grad_ptr<T>(b, st), dY.data<T>(),
-                               x->value.data<T>(), w->value.data<T>(), s);
+          cpu::conv2d_backward(x_done ? nullptr : grad_ptr<T>(x, st), w_done ? nullptr : grad_ptr<T>(w, st),
+                               grad_ptr<T>(b, st), dY.data<T>(), x->value.data<T>(), w->value.data<T>(), s);
         });
       }
     });
