@@ -5,7 +5,11 @@
 // (runtime.group_lanes), graphs (runtime.cuda_graphs), grouped+graphs.
 // On the GPU, --routing and --predict choose the capsule kernels (runtime.routing_variant and
 // runtime.predict_variant), so one GPU run can time every variant in whole training steps.
-// Prints a table of the median ms/step and images/s; --json prints one object per model and variant.
+// Prints a table of the median ms/step, images/s, the step's GFLOP/s (model_flops below) and the
+// peak resident memory of the model's steps (VmHWM, reset before each model through
+// /proc/self/clear_refs); --json prints one object per model and variant.
+// On the CPU, --cpu-devices defaults to the trainer's auto rule (one single-thread worker per
+// lane up to --threads; runtime.cpu_devices = 0); --cpu-devices N forces N workers.
 // Usage: step [--device cpu|cuda] [--threads N] [--cpu-devices N] [--warmup W] [--iters I] [--models a,b]
 //             [--variants eager,grouped,graphs,grouped+graphs] [--tf32 on|off] [--routing NAME]
 //             [--predict NAME] [--json]
@@ -23,6 +27,8 @@
 #include "bench/bench_cli.h"  // defines: handle_help, usage_error, next_value
 #include "engine/core/backend.h"
 #include "engine/runtime/lane_runtime.h"
+#include "engine/train/run_log.h"  // defines: peak_rss_mb
+#include "sched/lane_model.h"      // defines: lane_stats, head_stats
 
 using namespace mlcn;
 
@@ -45,6 +51,40 @@ std::vector<BenchModel> bench_models() {
           {"mlcn-4l-w2d4", mlcn(4, 2, 4)}};
 }
 
+// FLOPs of one training step at batch B (2 x multiply-adds of every conv, dense and prediction
+// layer forward and backward, bias/activation passes, Adam): sched's lane model for MLCNs; for
+// CapsNet the same conventions written out (spec section 2: conv 9x9 1->256, primary 9x9/2
+// 256->256, 1152x10 predictions of 8->16, decoder 160-512-1024-784).
+double model_flops(const BenchModel& bm, int64_t B) {
+  if (bm.spec.type == "capsnet") {
+    const double b = double(B);
+    const double conv1 = 400.0 * 256 * 81, prim = 36.0 * 256 * 81 * 256, uhat = 1152.0 * 10 * 16 * 8;
+    const double dec = 160.0 * 512 + 512.0 * 1024 + 1024.0 * 784;
+    // forward 2*MACs; backward: filter gradient of every layer, input gradient of all but conv1
+    return b * 2 * (conv1 * 2 + (prim + uhat + dec) * 3);
+  }
+  double f = 0;
+  for (const LaneSpec& l : bm.spec.lanes) {
+    LaneDesc d;
+    d.type = l.type;
+    d.width = l.width;
+    d.depth = l.depth;
+    d.batch = static_cast<int>(B);
+    f += lane_stats(d).train_flops;
+  }
+  LaneDesc shape;
+  shape.batch = static_cast<int>(B);
+  return f + head_stats(shape, static_cast<int>(bm.spec.lanes.size())).train_flops;
+}
+
+// Resets the process's peak resident set (VmHWM) so the next model's peak is its own.
+void reset_peak_rss() {
+  if (FILE* f = std::fopen("/proc/self/clear_refs", "w")) {
+    std::fputs("5", f);
+    std::fclose(f);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -53,7 +93,7 @@ int main(int argc, char** argv) {
                       "[--predict NAME] [--json]\n  --routing: auto, fused, one-pass, unfused, split, cluster; "
                       "--predict: auto, shared, blas (GPU only)";
   mlcn::bench::handle_help(argc, argv, usage);
-  int threads = 2, warmup = 2, iters = 5, cpu_devices = 1;
+  int threads = 2, warmup = 2, iters = 5, cpu_devices = 0;
   bool json = false, tf32 = false;
   std::string only, device = "cpu", variants = "eager", routing = "auto", predict = "auto";
   for (int i = 1; i < argc; ++i) {
@@ -110,14 +150,19 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "step: unknown variant '%s' (eager, grouped, graphs, grouped+graphs)\n", v.c_str());
       return 2;
     }
-  if (!json) std::printf("%-14s %-15s %10s %10s %10s %10s\n", "model", "variant", "ms/step", "p10", "p90", "images/s");
+  if (!json)
+    std::printf("%-14s %-15s %10s %10s %10s %10s %8s %8s %8s\n", "model", "variant", "ms/step", "p10", "p90", "images/s",
+                "GFLOP/s", "workers", "rss MB");
   for (const BenchModel& bm : bench_models())
     for (const std::string& variant : modes) {
       if (!only.empty() && ("," + only + ",").find("," + bm.name + ",") == std::string::npos) continue;
+      reset_peak_rss();
       Model m(bm.spec);
       m.init(0);
-      // --cpu-devices N splits the threads over N workers; lanes go round-robin over them.
-      RuntimeOptions ro{cpu_devices, std::max(1, threads / cpu_devices), {}, 0, {}};
+      // --cpu-devices N splits the threads over N workers (0: the trainer's auto rule); lanes
+      // go round-robin over them.
+      const int workers = cpu_devices > 0 ? cpu_devices : auto_cpu_devices(threads, m.num_lanes());
+      RuntimeOptions ro{workers, std::max(1, threads / workers), {}, 0, {}};
       if (device == "cuda") ro.devices = {Device::cuda(0)};
       ro.group_lanes = variant.find("grouped") != std::string::npos;
       ro.cuda_graphs = variant.find("graphs") != std::string::npos;
@@ -132,15 +177,17 @@ int main(int argc, char** argv) {
       }
       std::sort(ms.begin(), ms.end());
       double med = ms[ms.size() / 2], p10 = ms[ms.size() / 10], p90 = ms[(ms.size() * 9) / 10];
+      const double gflops = model_flops(bm, B) / (med * 1e6), rss = peak_rss_mb();
+      const int n_workers = device == "cuda" ? 1 : workers;
       if (json)
         std::printf("{\"model\": \"%s\", \"variant\": \"%s\", \"device\": \"%s\", \"threads\": %d, "
                     "\"ms_per_step\": %.3f, \"p10\": %.3f, \"p90\": %.3f, \"images_per_s\": %.1f, \"units\": %zu, "
-                    "\"graph_units\": %zu}\n",
+                    "\"graph_units\": %zu, \"gflop_per_s\": %.1f, \"workers\": %d, \"peak_rss_mb\": %.1f}\n",
                     bm.name.c_str(), variant.c_str(), device.c_str(), threads, med, p10, p90, 1000.0 * B / med,
-                    rt.units().size(), rt.graph_units());
+                    rt.units().size(), rt.graph_units(), gflops, n_workers, rss);
       else
-        std::printf("%-14s %-15s %10.2f %10.2f %10.2f %10.1f\n", bm.name.c_str(), variant.c_str(), med, p10, p90,
-                    1000.0 * B / med);
+        std::printf("%-14s %-15s %10.2f %10.2f %10.2f %10.1f %8.1f %8d %8.1f\n", bm.name.c_str(), variant.c_str(), med,
+                    p10, p90, 1000.0 * B / med, gflops, n_workers, rss);
       std::fflush(stdout);
     }
   return 0;

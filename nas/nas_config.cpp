@@ -152,7 +152,7 @@ NasConfig nas_config_from_json(const json& user, const std::string& src) {
   probe["model"]["lanes"] = json::array({{{"type", sp.lane_type}, {"width", sp.width_min}, {"depth", 1}}});
   probe["train"]["epochs"] = s.epochs;
   TrainingFacts tc = training_facts(probe, src);
-  c.cpu_devices = tc.cpu_devices;
+  c.cpu_devices = tc.cpu_devices > 0 ? tc.cpu_devices : 1;  // buckets need a fixed device count: auto (0) is 1
   c.train_seed = tc.seed;
   MLCN_CHECK(tc.validation > 0, src << ": data.validation is 0, but the search scores models on the validation split "
                                        "(never on the test set); set data.validation > 0");
@@ -222,6 +222,7 @@ json training_config_json(const NasConfig& cfg, const GeneratedModel& m, int rep
   json placement = json::array();
   for (int b : m.bucket) placement.push_back(b % cfg.cpu_devices);
   j["runtime"]["placement"] = placement;
+  j["runtime"]["cpu_devices"] = cfg.cpu_devices;
   return j;
 }
 

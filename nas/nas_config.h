@@ -48,7 +48,7 @@ struct NasConfig {
   SearchSpace space;
   std::vector<LaneDesc> reference;
   double reference_load = 0;  // summed reference lane time on a speed-1 device
-  int cpu_devices = 1;        // runtime.cpu_devices: a lane of bucket b trains on CPU device b mod this
+  int cpu_devices = 1;        // runtime.cpu_devices (auto, 0, is 1 here): a lane of bucket b trains on CPU device b mod this
   uint64_t train_seed = 0;    // train.seed: repeat r trains with train.seed + r
 };
 

@@ -9,7 +9,14 @@ bench/step.cpp), one row each against the same peer time.
         [--warmup 2] [--models capsnet,mlcn-2l-w4d1] [--engine build/bench/step] [--variants eager,graphs]
 
 Each model is timed by both in turn (engine, then peer) so machine load affects both alike;
-the 1-minute load average is printed beside each row. Every model runs in its own processes
+the 1-minute load average is printed beside each row, with the engine's GFLOP/s (the step's
+FLOPs as bench/step counts them), the machine's float32 GEMM rate measured at the start
+(the peer's BLAS, 4096^3 on --threads), the peak resident memory of each side's steps and the
+PyTorch form that was fastest (step_bench.py --form best: per-lane, grouped, grouped-cl).
+
+--contention repeats every model with a niced busy loop of --threads spinning processes
+sharing the cores (what a build job or another user does) and prints each side's time under
+contention over its idle time (the slowdown), beside the idle ratio. Every model runs in its own processes
 with its own time limit (--limit seconds); a model that fails or times out is reported and the
 others still run. --tf32 on|off sets TF32 for both sides alike (the peer's cuDNN and matmuls,
 the engine's runtime.allow_tf32): PyTorch's own default (TF32 convolutions) is not compared
@@ -92,6 +99,19 @@ def run_json(cmd, limit, env=None):
     return rows[0] if rows else None
 
 
+def start_spin(n):
+    """n niced (19) busy-loop processes: the contention of --contention."""
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"], preexec_fn=lambda: os.nice(19))
+            for _ in range(n)]
+
+
+def stop_spin(procs):
+    for p in procs:
+        p.kill()
+    for p in procs:
+        p.wait()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
@@ -107,25 +127,44 @@ def main():
                     help="the peer's BLAS on the CPU (see above); ignored on a GPU")
     ap.add_argument("--openblas-core", default="best",
                     help="OpenBLAS kernel: best (from the CPU flags), auto (OpenBLAS's detection) or a name")
+    ap.add_argument("--contention", action="store_true",
+                    help="also time every model with --threads niced busy loops on the cores (see above)")
     a = ap.parse_args()
     env = peer_env(a.blas if a.device == "cpu" else "system", a.threads, a.openblas_core)
     if a.warmup < 1:
         ap.error("--warmup must be >= 1 (torch.compile compiles during the warm-up)")
     common = ["--device", a.device, "--threads", str(a.threads), "--iters", str(a.iters), "--warmup", str(a.warmup)]
-    print(f"{'model':<14} {'variant':<15} {'ours ms':>9} {'torch ms':>9} {'ratio':>7} {'ours img/s':>11} "
-          f"{'torch img/s':>12} {'load1':>6}")
-    rows = []
-    for m in a.models.split(","):
+    peer_py = [sys.executable, os.path.join(HERE, "step_bench.py")]
+    sgemm = run_json(peer_py + ["--sgemm", "--threads", str(a.threads)], a.limit, env) if a.device == "cpu" else None
+    sgemm_rate = sgemm["sgemm_gflop_per_s"] if sgemm else float("nan")
+    print(f"machine float32 GEMM (peer BLAS, 4096^3, {a.threads} threads): {sgemm_rate:.1f} GFLOP/s")
+    print(f"{'model':<14} {'variant':<15} {'ours ms':>9} {'torch ms':>9} {'ratio':>7} {'ours GF/s':>9} "
+          f"{'% GEMM':>7} {'ours MB':>8} {'torch MB':>8} {'load1':>6}  torch form" +
+          ("   contention: ours ms, torch ms, ours slowdown, torch slowdown, ratio" if a.contention else ""))
+
+    def measure(m):
         engine_tf32 = ["--tf32", a.tf32] if a.device == "cuda" else []
         variants = run_json_all([a.engine, "--json", "--models", m, "--variants", a.variants] + common + engine_tf32,
                                 a.limit)
-        peer_cmd = [sys.executable, os.path.join(HERE, "step_bench.py"), "--json", "--models", m, "--tf32", a.tf32]
+        peer_cmd = peer_py + ["--json", "--models", m, "--tf32", a.tf32]
         peer = run_json(peer_cmd + common, a.limit, env)
         if a.device == "cuda":
             compiled = run_json(peer_cmd + ["--compile"] + common, a.limit, env)
             if compiled and compiled.get("compile") not in (None, "unavailable") and (
                     peer is None or compiled["ms_per_step"] < peer["ms_per_step"]):
                 peer = compiled
+        return variants, peer
+
+    rows = []
+    for m in a.models.split(","):
+        variants, peer = measure(m)
+        busy = (None, None)
+        if a.contention and variants and peer:
+            spin = start_spin(a.threads)
+            try:
+                busy = measure(m)
+            finally:
+                stop_spin(spin)
         if not variants or not peer:
             print(f"{m:<14} FAILED ({'engine' if not variants else 'peer'}; see stderr)", flush=True)
             rows.append({"model": m, "device": a.device, "failed": "engine" if not variants else "peer"})
@@ -133,12 +172,28 @@ def main():
         load = os.getloadavg()[0]
         for ours in variants:
             ratio = ours["ms_per_step"] / peer["ms_per_step"]
-            rows.append({"model": m, "variant": ours["variant"], "device": a.device,
-                         "peer_compile": peer.get("compile", "off"), "ours_ms": ours["ms_per_step"],
-                         "torch_ms": peer["ms_per_step"], "ratio": ratio, "load1": load, "threads": a.threads,
-                         "tf32": a.tf32, "peer_blas": peer.get("blas", "unknown")})
-            print(f"{m:<14} {ours['variant']:<15} {ours['ms_per_step']:>9.2f} {peer['ms_per_step']:>9.2f} {ratio:>7.2f} "
-                  f"{ours['images_per_s']:>11.1f} {peer['images_per_s']:>12.1f} {load:>6.2f}", flush=True)
+            gf = ours.get("gflop_per_s", float("nan"))
+            row = {"model": m, "variant": ours["variant"], "device": a.device,
+                   "peer_compile": peer.get("compile", "off"), "ours_ms": ours["ms_per_step"],
+                   "torch_ms": peer["ms_per_step"], "ratio": ratio, "load1": load, "threads": a.threads,
+                   "tf32": a.tf32, "peer_blas": peer.get("blas", "unknown"), "peer_form": peer.get("form"),
+                   "peer_forms": peer.get("forms"), "ours_gflop_per_s": gf, "sgemm_gflop_per_s": sgemm_rate,
+                   "ours_workers": ours.get("workers"), "ours_peak_rss_mb": ours.get("peak_rss_mb"),
+                   "torch_peak_rss_mb": peer.get("peak_rss_mb")}
+            line = (f"{m:<14} {ours['variant']:<15} {ours['ms_per_step']:>9.2f} {peer['ms_per_step']:>9.2f} {ratio:>7.2f} "
+                    f"{gf:>9.1f} {100 * gf / sgemm_rate:>6.0f}% {ours.get('peak_rss_mb', float('nan')):>8.0f} "
+                    f"{peer.get('peak_rss_mb', float('nan')):>8.0f} {load:>6.2f}  {peer.get('form', '')}")
+            busy_ours = next((v for v in (busy[0] or []) if v["variant"] == ours["variant"]), None)
+            if busy_ours and busy[1]:
+                so, st = busy_ours["ms_per_step"] / ours["ms_per_step"], busy[1]["ms_per_step"] / peer["ms_per_step"]
+                row.update({"contention_ours_ms": busy_ours["ms_per_step"], "contention_torch_ms": busy[1]["ms_per_step"],
+                            "ours_slowdown": so, "torch_slowdown": st})
+                line += (f"   {busy_ours['ms_per_step']:.1f}, {busy[1]['ms_per_step']:.1f}, {so:.2f}x, {st:.2f}x, "
+                         f"{busy_ours['ms_per_step'] / busy[1]['ms_per_step']:.2f}")
+            elif a.contention:
+                line += "   contention run FAILED (see stderr)"
+            rows.append(row)
+            print(line, flush=True)
     blas = sorted({r["peer_blas"] for r in rows if "peer_blas" in r})
     print(f"peer BLAS: {'; '.join(blas) or 'none ran'}")
     print(json.dumps(rows))

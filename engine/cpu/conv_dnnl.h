@@ -28,6 +28,9 @@ enum class Direction { Forward, BackwardWeights, BackwardData };
 // and the filter gradient of inputs with fewer than 4 (the 1-channel first and deep-level convs).
 // A rule and not a run-time timing race, so that every run and rank takes the same path.
 bool prefer(const ConvShape& s, Direction d);
+// The instruction set oneDNN dispatches to on this machine ("avx512_core", "avx2", ...); the
+// environment variable DNNL_MAX_CPU_ISA caps it (the AVX2 fallback is tested that way).
+const char* isa();
 // Primitives created by this thread so far (tests check that repeated steps create none).
 long primitives_created();
 

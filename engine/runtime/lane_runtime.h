@@ -17,6 +17,7 @@
 // from CUDA graphs (unit_graph.h), and so is a GPU head's (head_graph.h); other modes and batch
 // sizes run eagerly.
 #pragma once
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <memory>
@@ -43,6 +44,15 @@ struct StepResult {
   int64_t correct = 0;
   double grad_norm = 0.0 / 0.0;  // global gradient norm before clipping (DistRuntime, clip_norm > 0); else NaN
 };
+
+// runtime.cpu_devices = 0: lanes are the unit of parallelism on the CPU. Every lane's forward and
+// backward runs whole on one single-thread worker (one per thread, at most one per lane), so no
+// small op is split over threads with a barrier after it, and a core taken by another process
+// delays only its own lanes. A single lane (CapsNet) keeps one worker with every thread.
+inline int auto_cpu_devices(int threads, size_t lanes) {
+  const int n = static_cast<int>(std::min<size_t>(lanes, static_cast<size_t>(threads < 1 ? 1 : threads)));
+  return n < 1 ? 1 : n;
+}
 
 struct RuntimeOptions {
   int cpu_devices = 1;          // CPU workers (when `devices` is empty)

@@ -141,7 +141,7 @@ Config config_from_json(const json& user, const std::string& src) {
   MLCN_CHECK(c.device == "auto" || c.device == "cpu" || c.device == "cuda",
              src << ": runtime.device must be auto, cpu or cuda, got '" << c.device << "'");
   c.threads = int(json_int_in(r["threads"], "runtime.threads", 0, 1024, src));
-  c.cpu_devices = int(json_int_in(r["cpu_devices"], "runtime.cpu_devices", 1, 256, src));
+  c.cpu_devices = int(json_int_in(r["cpu_devices"], "runtime.cpu_devices", 0, 256, src));
   c.placement = r["placement"];
   c.allow_tf32 = r["allow_tf32"];
   c.group_lanes = r["group_lanes"];

@@ -51,7 +51,7 @@ struct Config {
   // runtime
   std::string device;
   int threads = 0;      // 0: all cores
-  int cpu_devices = 0;  // CPU workers the threads are split over
+  int cpu_devices = 0;  // CPU workers the threads are split over; 0: auto_cpu_devices()
   nlohmann::json placement;  // "round-robin", an algorithm name, or a list of device indices
   bool allow_tf32 = false;
   bool group_lanes = false;  // same-shape lanes of a device run as one (grouped convolutions)

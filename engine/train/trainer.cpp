@@ -43,9 +43,9 @@ RuntimeOptions runtime_options(const Config& cfg, size_t lanes) {
     for (int d = 0; d < cuda_device_count(); ++d) o.devices.push_back(Device::cuda(d));
     o.threads_per_device = 1;  // host threads only launch work
   } else {
-    o.cpu_devices = cfg.cpu_devices;
-    o.threads_per_device = std::max(1, threads / cfg.cpu_devices);
-    for (int d = 0; d < cfg.cpu_devices; ++d) o.devices.push_back(Device::cpu(d));
+    o.cpu_devices = cfg.cpu_devices > 0 ? cfg.cpu_devices : auto_cpu_devices(threads, lanes);
+    o.threads_per_device = std::max(1, threads / o.cpu_devices);
+    for (int d = 0; d < o.cpu_devices; ++d) o.devices.push_back(Device::cpu(d));
   }
   const int n = static_cast<int>(o.devices.size());
   if (cfg.placement.is_array()) {

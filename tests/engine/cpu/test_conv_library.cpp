@@ -8,6 +8,8 @@
 #include <omp.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <string>
 #include <vector>
 
 #include "base/rng.h"
@@ -127,6 +129,16 @@ TEST_CASE("the conv rule sends each direction where it was measured faster", "[c
   std::vector<float> x(28 * 28), w(64 * 81), o(20 * 20 * 64);
   CHECK(!dc::forward(o.data(), x.data(), w.data(), nullptr, false, make_conv_shape(1, 28, 28, 1, 64, 9, 9, 1, false)));
   cpu::set_use_library(true);
+}
+
+TEST_CASE("the library runs on the instruction set it was capped to", "[conv][library]") {
+  // ctest's engine.library_avx2 reruns every [library] case with DNNL_MAX_CPU_ISA=AVX2, the
+  // kernels a machine without AVX-512 gets; this case makes sure the cap took effect there.
+  const std::string isa = dc::isa();
+  INFO("oneDNN ISA: " << isa);
+  const char* cap = std::getenv("DNNL_MAX_CPU_ISA");
+  if (cap && std::string(cap) == "AVX2") CHECK(isa.rfind("avx2", 0) == 0);
+  else CHECK(isa != "other");
 }
 
 TEST_CASE("repeated convolutions of one shape create their primitives once", "[conv][library]") {
