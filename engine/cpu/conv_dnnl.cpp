@@ -3,9 +3,9 @@
 // added into the caller's gradients (the filter's through a reorder with a sum post-op).
 #include "engine/cpu/conv_dnnl.h"
 
+#include "engine/cpu/dnnl_util.h"
 #include "engine/cpu/library.h"
-
-#include "engine/cpu/library.h"
+#include "engine/cpu/conv_winograd.h"
 
 #include <omp.h>
 
@@ -17,49 +17,33 @@
 #include <unordered_map>
 #include <vector>
 
-namespace mlcn::cpu::dnnl_conv {
-namespace {
+namespace mlcn::cpu::dnnl_util {
 
-using dnnl::memory;
-using tag = memory::format_tag;
-constexpr auto f32 = memory::data_type::f32;
-
-struct Ctx {
-  dnnl::engine eng{dnnl::engine::kind::cpu, 0};
-  dnnl::stream strm{eng};
-  long created = 0;
-};
 Ctx& ctx() {
-  thread_local Ctx c;  // one per lane worker: primitives are never shared between threads
+  thread_local Ctx c;
   return c;
 }
 
-// Logical (NCHW / OIHW) descriptors of one convolution; physical layouts NHWC / OHWI.
-struct Descs {
-  memory::desc src, dst, wei_user, wei_any, bias;
-  memory::dims strides, pad_l, pad_r;
-  explicit Descs(const ConvShape& s, bool bias_term) {
-    src = memory::desc({s.B, s.C, s.H, s.W}, f32, tag::nhwc);
-    dst = memory::desc({s.B, s.K, s.OH, s.OW}, f32, tag::nhwc);
-    wei_user = memory::desc({s.K, s.C, s.kh, s.kw}, f32, tag::ohwi);
-    wei_any = memory::desc({s.K, s.C, s.kh, s.kw}, f32, tag::any);
-    if (bias_term) bias = memory::desc({s.K}, f32, tag::x);
-    strides = {s.stride, s.stride};
-    pad_l = {s.pad_h, s.pad_w};
-    // Right padding so that (H + pad_l + pad_r - kh) / stride + 1 == OH exactly (may be negative
-    // when the stride leaves input rows unused, e.g. 8 rows, 6x6 filter, stride 3).
-    pad_r = {(s.OH - 1) * s.stride + s.kh - s.H - s.pad_h, (s.OW - 1) * s.stride + s.kw - s.W - s.pad_w};
-  }
-};
+Descs::Descs(const ConvShape& s, bool bias_term) {
+  src = memory::desc({s.B, s.C, s.H, s.W}, f32, tag::nhwc);
+  dst = memory::desc({s.B, s.K, s.OH, s.OW}, f32, tag::nhwc);
+  wei_user = memory::desc({s.K, s.C, s.kh, s.kw}, f32, tag::ohwi);
+  wei_any = memory::desc({s.K, s.C, s.kh, s.kw}, f32, tag::any);
+  if (bias_term) bias = memory::desc({s.K}, f32, tag::x);
+  strides = {s.stride, s.stride};
+  pad_l = {s.pad_h, s.pad_w};
+  // Right padding so that (H + pad_l + pad_r - kh) / stride + 1 == OH exactly (may be negative
+  // when the stride leaves input rows unused, e.g. 8 rows, 6x6 filter, stride 3).
+  pad_r = {(s.OH - 1) * s.stride + s.kh - s.H - s.pad_h, (s.OW - 1) * s.stride + s.kw - s.W - s.pad_w};
+}
 
-using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int, int>;
 Key key_of(const ConvShape& s, int flags) {
   return {s.B, s.H, s.W, s.C, s.K, s.kh, s.kw, s.stride, s.pad_h, s.pad_w, flags, omp_get_max_threads()};
 }
 
-dnnl::convolution_forward::primitive_desc forward_pd(const Descs& d, bool relu, Ctx& c) {
-  dnnl::convolution_forward::desc fd(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, d.src,
-                                     d.wei_any, d.bias, d.dst, d.strides, d.pad_l, d.pad_r);
+dnnl::convolution_forward::primitive_desc forward_pd(const Descs& d, bool relu, dnnl::algorithm alg, Ctx& c) {
+  dnnl::convolution_forward::desc fd(dnnl::prop_kind::forward_training, alg, d.src, d.wei_any, d.bias, d.dst,
+                                     d.strides, d.pad_l, d.pad_r);
   dnnl::primitive_attr attr;
   if (relu) {
     dnnl::post_ops po;
@@ -69,24 +53,35 @@ dnnl::convolution_forward::primitive_desc forward_pd(const Descs& d, bool relu, 
   return {fd, attr, c.eng};
 }
 
-// A filter in OHWI moved into the layout `want` (or used in place when it is OHWI already).
-struct FilterIn {
-  memory user, mem;
-  std::unique_ptr<dnnl::reorder> reorder;
-  FilterIn(const Descs& d, const memory::desc& want, Ctx& c) : user(d.wei_user, c.eng, nullptr) {
-    if (want == d.wei_user) {
-      mem = user;
-    } else {
-      mem = memory(want, c.eng);
-      reorder = std::make_unique<dnnl::reorder>(user, mem);
-    }
+FilterIn::FilterIn(const memory::desc& user_desc, const memory::desc& want, Ctx& c) : user(user_desc, c.eng, nullptr) {
+  if (want == user_desc) {
+    mem = user;
+  } else {
+    mem = memory(want, c.eng);
+    reorder = std::make_unique<dnnl::reorder>(user, mem);
   }
-  const memory& load(const float* w, Ctx& c) {
-    user.set_data_handle(const_cast<float*>(w));
-    if (reorder) reorder->execute(c.strm, user, mem);
-    return mem;
-  }
-};
+}
+
+const memory& FilterIn::load(const float* w, Ctx& c) {
+  user.set_data_handle(const_cast<float*>(w));
+  if (reorder) reorder->execute(c.strm, user, mem);
+  return mem;
+}
+
+dnnl::reorder add_reorder(const memory& src, const memory& dst) {
+  dnnl::post_ops po;
+  po.append_sum(1.f);
+  dnnl::primitive_attr attr;
+  attr.set_post_ops(po);
+  return dnnl::reorder(dnnl::reorder::primitive_desc(src, dst, attr));
+}
+
+}  // namespace mlcn::cpu::dnnl_util
+
+namespace mlcn::cpu::dnnl_conv {
+namespace {
+
+using namespace dnnl_util;
 
 struct Forward {
   Descs d;
@@ -94,9 +89,9 @@ struct Forward {
   std::unique_ptr<FilterIn> w;
   memory src, dst, bias;
   Forward(const ConvShape& s, bool has_bias, bool relu, Ctx& c) : d(s, has_bias) {
-    const auto pd = forward_pd(d, relu, c);
+    const auto pd = forward_pd(d, relu, dnnl::algorithm::convolution_direct, c);
     prim = dnnl::convolution_forward(pd);
-    w = std::make_unique<FilterIn>(d, pd.weights_desc(), c);
+    w = std::make_unique<FilterIn>(d.wei_user, pd.weights_desc(), c);
     src = memory(d.src, c.eng, nullptr);
     dst = memory(d.dst, c.eng, nullptr);
     if (has_bias) bias = memory(d.bias, c.eng, nullptr);
@@ -108,23 +103,19 @@ struct BackwardWeights {
   Descs d;
   dnnl::convolution_backward_weights prim;
   memory src, dst, diff_wei_user, diff_wei, diff_bias;
-  std::unique_ptr<dnnl::reorder> add;
+  dnnl::reorder add;
   std::vector<float> db_scratch;
   BackwardWeights(const ConvShape& s, bool has_bias, Ctx& c) : d(s, has_bias) {
     dnnl::convolution_backward_weights::primitive_desc pd(
         dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, d.src, d.wei_any, d.bias, d.dst,
                                                  d.strides, d.pad_l, d.pad_r),
-        c.eng, forward_pd(d, false, c));
+        c.eng, forward_pd(d, false, dnnl::algorithm::convolution_direct, c));
     prim = dnnl::convolution_backward_weights(pd);
     src = memory(d.src, c.eng, nullptr);
     dst = memory(d.dst, c.eng, nullptr);
     diff_wei_user = memory(d.wei_user, c.eng, nullptr);
     diff_wei = memory(pd.diff_weights_desc(), c.eng);
-    dnnl::post_ops po;
-    po.append_sum(1.f);
-    dnnl::primitive_attr attr;
-    attr.set_post_ops(po);
-    add = std::make_unique<dnnl::reorder>(dnnl::reorder::primitive_desc(diff_wei, diff_wei_user, attr));
+    add = add_reorder(diff_wei, diff_wei_user);
     if (has_bias) {
       db_scratch.resize(static_cast<size_t>(s.K));
       diff_bias = memory(d.bias, c.eng, db_scratch.data());
@@ -143,30 +134,14 @@ struct BackwardData {
     dnnl::convolution_backward_data::primitive_desc pd(
         dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct, d.src, d.wei_any, d.dst, d.strides,
                                               d.pad_l, d.pad_r),
-        c.eng, forward_pd(d, false, c));
+        c.eng, forward_pd(d, false, dnnl::algorithm::convolution_direct, c));
     prim = dnnl::convolution_backward_data(pd);
-    w = std::make_unique<FilterIn>(d, pd.weights_desc(), c);
+    w = std::make_unique<FilterIn>(d.wei_user, pd.weights_desc(), c);
     dst = memory(d.dst, c.eng, nullptr);
     scratch.resize(static_cast<size_t>(s.B * s.H * s.W * s.C));
     diff_src = memory(d.src, c.eng, scratch.data());
   }
 };
-
-// The per-thread caches; an entry that failed to build is kept as null (that shape uses the twin).
-template <class P>
-P* cached(std::map<Key, std::unique_ptr<P>>& cache, const Key& k, const std::function<P*()>& make) {
-  auto it = cache.find(k);
-  if (it != cache.end()) return it->second.get();
-  if (cache.size() >= 256) cache.clear();  // shapes churn only with varying batch sizes
-  std::unique_ptr<P> p;
-  try {
-    p.reset(make());
-    ++ctx().created;
-  } catch (const dnnl::error&) {
-    p.reset();
-  }
-  return cache.emplace(k, std::move(p)).first->second.get();
-}
 
 }  // namespace
 
@@ -179,6 +154,7 @@ bool prefer(const ConvShape& s, Direction d) {
 }
 
 bool forward(float* out, const float* in, const float* w, const float* b, bool relu, const ConvShape& s) {
+  if (use_library() && winograd::forward(out, in, w, b, relu, s)) return true;
   if (!prefer(s, Direction::Forward)) return false;
   thread_local std::map<Key, std::unique_ptr<Forward>> cache;
   Ctx& c = ctx();
@@ -198,6 +174,7 @@ bool forward(float* out, const float* in, const float* w, const float* b, bool r
 }
 
 bool backward_weights(float* dw, float* db, const float* dout, const float* in, const ConvShape& s) {
+  if (use_library() && winograd::backward_weights(dw, db, dout, in, s)) return true;
   if (!prefer(s, Direction::BackwardWeights)) return false;
   thread_local std::map<Key, std::unique_ptr<BackwardWeights>> cache;
   Ctx& c = ctx();
@@ -210,7 +187,7 @@ bool backward_weights(float* dw, float* db, const float* dout, const float* in, 
   if (db) args[DNNL_ARG_DIFF_BIAS] = p->diff_bias;
   p->prim.execute(c.strm, args);
   p->diff_wei_user.set_data_handle(dw);
-  p->add->execute(c.strm, p->diff_wei, p->diff_wei_user);
+  p->add.execute(c.strm, p->diff_wei, p->diff_wei_user);
   c.strm.wait();
   if (db)
     for (int64_t k = 0; k < s.K; ++k) db[k] += p->db_scratch[static_cast<size_t>(k)];
@@ -218,6 +195,7 @@ bool backward_weights(float* dw, float* db, const float* dout, const float* in, 
 }
 
 bool backward_data(float* din, const float* dout, const float* w, const ConvShape& s) {
+  if (use_library() && winograd::backward_data(din, dout, w, s)) return true;
   if (!prefer(s, Direction::BackwardData)) return false;
   thread_local std::map<Key, std::unique_ptr<BackwardData>> cache;
   Ctx& c = ctx();

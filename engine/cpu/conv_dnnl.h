@@ -11,8 +11,10 @@
 
 namespace mlcn::cpu::dnnl_conv {
 
-// Each call returns false, having done nothing, where the library paths are off (library.h) or oneDNN is
-// not the faster choice for the shape and direction (prefer()); the caller then runs the twin.
+// Each call first tries the polyphase Winograd form (conv_winograd.h: stride 2, 6x6 filters, the
+// mlcn1 primary convs), then oneDNN's direct kernels where prefer() says they are faster. It
+// returns false, having done nothing, where the library paths are off (library.h) or neither
+// applies; the caller then runs the twin.
 // out (B, OH, OW, K) = [relu](conv(in (B, H, W, C), w (K, kh, kw, C)) + b (K)) [b may be null]
 bool forward(float* out, const float* in, const float* w, const float* b, bool relu, const ConvShape& s);
 // Accumulates dw (K, kh, kw, C) and db (K) [may be null] from dout (B, OH, OW, K) and in.
