@@ -24,6 +24,17 @@ Ctx& ctx() {
   return c;
 }
 
+memory Ctx::scratchpad(const memory::desc& d) {
+  if (scratch.size() < d.get_size()) scratch.resize(d.get_size());
+  return memory(d, eng, scratch.data());
+}
+
+dnnl::primitive_attr user_scratchpad() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
 Descs::Descs(const ConvShape& s, bool bias_term) {
   src = memory::desc({s.B, s.C, s.H, s.W}, f32, tag::nhwc);
   dst = memory::desc({s.B, s.K, s.OH, s.OW}, f32, tag::nhwc);
@@ -44,7 +55,7 @@ Key key_of(const ConvShape& s, int flags) {
 dnnl::convolution_forward::primitive_desc forward_pd(const Descs& d, bool relu, dnnl::algorithm alg, Ctx& c) {
   dnnl::convolution_forward::desc fd(dnnl::prop_kind::forward_training, alg, d.src, d.wei_any, d.bias, d.dst,
                                      d.strides, d.pad_l, d.pad_r);
-  dnnl::primitive_attr attr;
+  dnnl::primitive_attr attr = user_scratchpad();
   if (relu) {
     dnnl::post_ops po;
     po.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
@@ -73,7 +84,7 @@ dnnl::reorder add_reorder(const memory& src, const memory& dst) {
   po.append_sum(1.f);
   dnnl::primitive_attr attr;
   attr.set_post_ops(po);
-  return dnnl::reorder(dnnl::reorder::primitive_desc(src, dst, attr));
+  return dnnl::reorder(dnnl::reorder::primitive_desc(src, dst, attr));  // reorders keep oneDNN's scratchpad
 }
 
 }  // namespace mlcn::cpu::dnnl_util
@@ -85,12 +96,14 @@ using namespace dnnl_util;
 
 struct Forward {
   Descs d;
+  memory::desc scratch;
   dnnl::convolution_forward prim;
   std::unique_ptr<FilterIn> w;
   memory src, dst, bias;
   Forward(const ConvShape& s, bool has_bias, bool relu, Ctx& c) : d(s, has_bias) {
     const auto pd = forward_pd(d, relu, dnnl::algorithm::convolution_direct, c);
     prim = dnnl::convolution_forward(pd);
+    scratch = pd.scratchpad_desc();
     w = std::make_unique<FilterIn>(d.wei_user, pd.weights_desc(), c);
     src = memory(d.src, c.eng, nullptr);
     dst = memory(d.dst, c.eng, nullptr);
@@ -101,6 +114,7 @@ struct Forward {
 // The filter gradient: oneDNN's layout, added into the caller's OHWI dw by a summing reorder.
 struct BackwardWeights {
   Descs d;
+  memory::desc scratch;
   dnnl::convolution_backward_weights prim;
   memory src, dst, diff_wei_user, diff_wei, diff_bias;
   dnnl::reorder add;
@@ -109,8 +123,9 @@ struct BackwardWeights {
     dnnl::convolution_backward_weights::primitive_desc pd(
         dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, d.src, d.wei_any, d.bias, d.dst,
                                                  d.strides, d.pad_l, d.pad_r),
-        c.eng, forward_pd(d, false, dnnl::algorithm::convolution_direct, c));
+        user_scratchpad(), c.eng, forward_pd(d, false, dnnl::algorithm::convolution_direct, c));
     prim = dnnl::convolution_backward_weights(pd);
+    scratch = pd.scratchpad_desc();
     src = memory(d.src, c.eng, nullptr);
     dst = memory(d.dst, c.eng, nullptr);
     diff_wei_user = memory(d.wei_user, c.eng, nullptr);
@@ -126,20 +141,22 @@ struct BackwardWeights {
 // The input gradient, written into a per-shape scratch buffer and added into din.
 struct BackwardData {
   Descs d;
+  memory::desc scratch;
   dnnl::convolution_backward_data prim;
   std::unique_ptr<FilterIn> w;
   memory dst, diff_src;
-  std::vector<float> scratch;
+  std::vector<float> dx;  // oneDNN's input gradient, added into the caller's
   BackwardData(const ConvShape& s, Ctx& c) : d(s, false) {
     dnnl::convolution_backward_data::primitive_desc pd(
         dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct, d.src, d.wei_any, d.dst, d.strides,
                                               d.pad_l, d.pad_r),
-        c.eng, forward_pd(d, false, dnnl::algorithm::convolution_direct, c));
+        user_scratchpad(), c.eng, forward_pd(d, false, dnnl::algorithm::convolution_direct, c));
     prim = dnnl::convolution_backward_data(pd);
+    scratch = pd.scratchpad_desc();
     w = std::make_unique<FilterIn>(d.wei_user, pd.weights_desc(), c);
     dst = memory(d.dst, c.eng, nullptr);
-    scratch.resize(static_cast<size_t>(s.B * s.H * s.W * s.C));
-    diff_src = memory(d.src, c.eng, scratch.data());
+    dx.resize(static_cast<size_t>(s.B * s.H * s.W * s.C));
+    diff_src = memory(d.src, c.eng, dx.data());
   }
 };
 
@@ -163,7 +180,8 @@ bool forward(float* out, const float* in, const float* w, const float* b, bool r
   if (!f) return false;
   f->src.set_data_handle(const_cast<float*>(in));
   f->dst.set_data_handle(out);
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, f->src}, {DNNL_ARG_WEIGHTS, f->w->load(w, c)}, {DNNL_ARG_DST, f->dst}};
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, f->src}, {DNNL_ARG_WEIGHTS, f->w->load(w, c)}, {DNNL_ARG_DST, f->dst},
+                                       {DNNL_ARG_SCRATCHPAD, c.scratchpad(f->scratch)}};
   if (b) {
     f->bias.set_data_handle(const_cast<float*>(b));
     args[DNNL_ARG_BIAS] = f->bias;
@@ -183,7 +201,8 @@ bool backward_weights(float* dw, float* db, const float* dout, const float* in, 
   if (!p) return false;
   p->src.set_data_handle(const_cast<float*>(in));
   p->dst.set_data_handle(const_cast<float*>(dout));
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, p->src}, {DNNL_ARG_DIFF_DST, p->dst}, {DNNL_ARG_DIFF_WEIGHTS, p->diff_wei}};
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, p->src}, {DNNL_ARG_DIFF_DST, p->dst}, {DNNL_ARG_DIFF_WEIGHTS, p->diff_wei},
+                                       {DNNL_ARG_SCRATCHPAD, c.scratchpad(p->scratch)}};
   if (db) args[DNNL_ARG_DIFF_BIAS] = p->diff_bias;
   p->prim.execute(c.strm, args);
   p->diff_wei_user.set_data_handle(dw);
@@ -202,10 +221,11 @@ bool backward_data(float* din, const float* dout, const float* w, const ConvShap
   BackwardData* p = cached<BackwardData>(cache, key_of(s, 0), [&] { return new BackwardData(s, c); });
   if (!p) return false;
   p->dst.set_data_handle(const_cast<float*>(dout));
-  p->prim.execute(c.strm, {{DNNL_ARG_DIFF_DST, p->dst}, {DNNL_ARG_WEIGHTS, p->w->load(w, c)}, {DNNL_ARG_DIFF_SRC, p->diff_src}});
+  p->prim.execute(c.strm, {{DNNL_ARG_DIFF_DST, p->dst}, {DNNL_ARG_WEIGHTS, p->w->load(w, c)}, {DNNL_ARG_DIFF_SRC, p->diff_src},
+                           {DNNL_ARG_SCRATCHPAD, c.scratchpad(p->scratch)}});
   c.strm.wait();
   const int64_t n = s.B * s.H * s.W * s.C;
-  const float* g = p->scratch.data();
+  const float* g = p->dx.data();
 #pragma omp parallel for simd if (n > (1 << 16))
   for (int64_t i = 0; i < n; ++i) din[i] += g[i];
   return true;

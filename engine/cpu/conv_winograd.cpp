@@ -100,6 +100,7 @@ struct Staged {
 struct Forward {
   ConvShape p;
   Descs d;
+  memory::desc scratch;
   dnnl::convolution_forward prim;
   std::unique_ptr<Staged> x, w;
   memory dst_user, dst, bias;
@@ -107,6 +108,7 @@ struct Forward {
   Forward(const ConvShape& s, bool has_bias, bool relu, Ctx& c) : p(polyphase(s)), d(p, has_bias) {
     const auto pd = forward_pd(any_layout(d), relu, kWino, c);
     prim = dnnl::convolution_forward(pd);
+    scratch = pd.scratchpad_desc();
     x = std::make_unique<Staged>(d.src, pd.src_desc(), c);
     w = std::make_unique<Staged>(d.wei_user, pd.weights_desc(), c);
     dst = memory(pd.dst_desc(), c.eng);
@@ -120,6 +122,7 @@ struct Forward {
 struct BackwardWeights {
   ConvShape p;
   Descs d;
+  memory::desc scratch;
   dnnl::convolution_backward_weights prim;
   std::unique_ptr<Staged> x, dw;
   memory dy_user, dy, diff_bias;
@@ -129,8 +132,9 @@ struct BackwardWeights {
     const Descs a = any_layout(d);
     dnnl::convolution_backward_weights::primitive_desc pd(
         dnnl::convolution_backward_weights::desc(kWino, a.src, a.wei_any, a.bias, a.dst, a.strides, a.pad_l, a.pad_r),
-        c.eng, forward_pd(a, false, kWino, c));
+        user_scratchpad(), c.eng, forward_pd(a, false, kWino, c));
     prim = dnnl::convolution_backward_weights(pd);
+    scratch = pd.scratchpad_desc();
     x = std::make_unique<Staged>(d.src, pd.src_desc(), c);
     dw = std::make_unique<Staged>(d.wei_user, pd.diff_weights_desc(), c);
     dy_user = memory(d.dst, c.eng, nullptr);
@@ -146,6 +150,7 @@ struct BackwardWeights {
 struct BackwardData {
   ConvShape p;
   Descs d;
+  memory::desc scratch;
   dnnl::convolution_backward_data prim;
   std::unique_ptr<Staged> dx, w;
   memory dy_user, dy;
@@ -153,9 +158,10 @@ struct BackwardData {
   BackwardData(const ConvShape& s, Ctx& c) : p(polyphase(s)), d(p, false) {
     const Descs a = any_layout(d);
     dnnl::convolution_backward_data::primitive_desc pd(
-        dnnl::convolution_backward_data::desc(kWino, a.src, a.wei_any, a.dst, a.strides, a.pad_l, a.pad_r), c.eng,
-        forward_pd(a, false, kWino, c));
+        dnnl::convolution_backward_data::desc(kWino, a.src, a.wei_any, a.dst, a.strides, a.pad_l, a.pad_r),
+        user_scratchpad(), c.eng, forward_pd(a, false, kWino, c));
     prim = dnnl::convolution_backward_data(pd);
+    scratch = pd.scratchpad_desc();
     dx = std::make_unique<Staged>(d.src, pd.diff_src_desc(), c);
     w = std::make_unique<Staged>(d.wei_user, pd.weights_desc(), c);
     dy_user = memory(d.dst, c.eng, nullptr);
@@ -183,7 +189,8 @@ bool forward(float* out, const float* in, const float* w, const float* b, bool r
   filter_to_polyphase(f->w->plain.data(), w, s);
   f->x->to_blocked.execute(c.strm, f->x->user, f->x->blocked);
   f->w->to_blocked.execute(c.strm, f->w->user, f->w->blocked);
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, f->x->blocked}, {DNNL_ARG_WEIGHTS, f->w->blocked}, {DNNL_ARG_DST, f->dst}};
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, f->x->blocked}, {DNNL_ARG_WEIGHTS, f->w->blocked}, {DNNL_ARG_DST, f->dst},
+                                       {DNNL_ARG_SCRATCHPAD, c.scratchpad(f->scratch)}};
   if (b) {
     f->bias.set_data_handle(const_cast<float*>(b));
     args[DNNL_ARG_BIAS] = f->bias;
@@ -206,7 +213,8 @@ bool backward_weights(float* dw, float* db, const float* dout, const float* in, 
   p->x->to_blocked.execute(c.strm, p->x->user, p->x->blocked);
   p->dy_user.set_data_handle(const_cast<float*>(dout));
   p->dy_in.execute(c.strm, p->dy_user, p->dy);
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, p->x->blocked}, {DNNL_ARG_DIFF_DST, p->dy}, {DNNL_ARG_DIFF_WEIGHTS, p->dw->blocked}};
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, p->x->blocked}, {DNNL_ARG_DIFF_DST, p->dy}, {DNNL_ARG_DIFF_WEIGHTS, p->dw->blocked},
+                                       {DNNL_ARG_SCRATCHPAD, c.scratchpad(p->scratch)}};
   if (db) args[DNNL_ARG_DIFF_BIAS] = p->diff_bias;
   p->prim.execute(c.strm, args);
   p->dw->to_user.execute(c.strm, p->dw->blocked, p->dw->user);
@@ -227,7 +235,8 @@ bool backward_data(float* din, const float* dout, const float* w, const ConvShap
   p->w->to_blocked.execute(c.strm, p->w->user, p->w->blocked);
   p->dy_user.set_data_handle(const_cast<float*>(dout));
   p->dy_in.execute(c.strm, p->dy_user, p->dy);
-  p->prim.execute(c.strm, {{DNNL_ARG_DIFF_DST, p->dy}, {DNNL_ARG_WEIGHTS, p->w->blocked}, {DNNL_ARG_DIFF_SRC, p->dx->blocked}});
+  p->prim.execute(c.strm, {{DNNL_ARG_DIFF_DST, p->dy}, {DNNL_ARG_WEIGHTS, p->w->blocked}, {DNNL_ARG_DIFF_SRC, p->dx->blocked},
+                           {DNNL_ARG_SCRATCHPAD, c.scratchpad(p->scratch)}});
   p->dx->to_user.execute(c.strm, p->dx->blocked, p->dx->user);
   c.strm.wait();
   depth_to_space_add(din, p->dx->plain.data(), s);

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <tuple>
+#include <vector>
 
 #include "base/conv_shape.h"  // defines: ConvShape
 
@@ -22,6 +23,11 @@ struct Ctx {
   dnnl::engine eng{dnnl::engine::kind::cpu, 0};
   dnnl::stream strm{eng};
   long created = 0;
+  // Every primitive of this thread runs with this one scratchpad (scratchpad_mode::user), grown
+  // to the largest a primitive asks for: oneDNN's own mode allocated and page-faulted it again
+  // at every execution (10% of an MLCN step in the kernel's page-fault handler).
+  std::vector<char> scratch;
+  memory scratchpad(const memory::desc& d);
 };
 // One per thread (each lane worker): primitives are never shared between threads.
 Ctx& ctx();
@@ -33,6 +39,8 @@ struct Descs {
   Descs(const ConvShape& s, bool bias_term);
 };
 
+// Attributes of every primitive here: the caller's scratchpad (Ctx::scratchpad).
+dnnl::primitive_attr user_scratchpad();
 // oneDNN's forward descriptor for d (training), with the ReLU as a post-op when relu.
 dnnl::convolution_forward::primitive_desc forward_pd(const Descs& d, bool relu, dnnl::algorithm alg, Ctx& c);
 
