@@ -26,13 +26,13 @@ struct Forward {
   Descs d;
   memory::desc scratch;
   dnnl::convolution_forward prim;
-  std::unique_ptr<FilterIn> w;
+  std::unique_ptr<InputIn> w;
   memory src, dst, bias;
   Forward(const ConvShape& s, bool has_bias, bool relu, Ctx& c) : d(s, has_bias) {
     const auto pd = forward_pd(d, relu, dnnl::algorithm::convolution_direct, c);
     prim = dnnl::convolution_forward(pd);
     scratch = pd.scratchpad_desc();
-    w = std::make_unique<FilterIn>(d.wei_user, pd.weights_desc(), c);
+    w = std::make_unique<InputIn>(d.wei_user, pd.weights_desc(), c);
     src = memory(d.src, c.eng, nullptr);
     dst = memory(d.dst, c.eng, nullptr);
     if (has_bias) bias = memory(d.bias, c.eng, nullptr);
@@ -71,7 +71,7 @@ struct BackwardData {
   Descs d;
   memory::desc scratch;
   dnnl::convolution_backward_data prim;
-  std::unique_ptr<FilterIn> w;
+  std::unique_ptr<InputIn> w;
   memory dst, diff_src;
   std::vector<float> dx;  // oneDNN's input gradient, added into the caller's
   BackwardData(const ConvShape& s, Ctx& c) : d(s, false) {
@@ -81,7 +81,7 @@ struct BackwardData {
         user_scratchpad(), c.eng, forward_pd(d, false, dnnl::algorithm::convolution_direct, c));
     prim = dnnl::convolution_backward_data(pd);
     scratch = pd.scratchpad_desc();
-    w = std::make_unique<FilterIn>(d.wei_user, pd.weights_desc(), c);
+    w = std::make_unique<InputIn>(d.wei_user, pd.weights_desc(), c);
     dst = memory(d.dst, c.eng, nullptr);
     dx.resize(static_cast<size_t>(s.B * s.H * s.W * s.C));
     diff_src = memory(d.src, c.eng, dx.data());
@@ -154,7 +154,7 @@ bool backward_data(float* din, const float* dout, const float* w, const ConvShap
   c.strm.wait();
   const int64_t n = s.B * s.H * s.W * s.C;
   const float* g = p->dx.data();
-#pragma omp parallel for simd if (n > (1 << 16))
+#pragma omp parallel for if (n > (1 << 16))
   for (int64_t i = 0; i < n; ++i) din[i] += g[i];
   return true;
 }

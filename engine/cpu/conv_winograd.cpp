@@ -27,31 +27,27 @@ ConvShape polyphase(const ConvShape& s) {
   return p;
 }
 
-// x' (B, H/2, W/2, 4C) from x (B, H, W, C): channel (2p + q) C + c of x' pixel (i, j) is channel
-// c of x pixel (2i + p, 2j + q).
-void space_to_depth(float* xs, const float* x, const ConvShape& s) {
+// Calls fn(offset in x', offset in x) for every run of C channels, images in parallel: x'
+// (B, H/2, W/2, 4C) holds at pixel (i, j), channel (2p + q) C + c the value of x (B, H, W, C) at
+// pixel (2i + p, 2j + q), channel c.
+template <class F>
+void for_pixel_runs(const ConvShape& s, F fn) {
   const int64_t H2 = s.H / 2, W2 = s.W / 2, C = s.C;
 #pragma omp parallel for collapse(2)
   for (int64_t b = 0; b < s.B; ++b)
     for (int64_t i = 0; i < H2; ++i)
       for (int64_t j = 0; j < W2; ++j)
         for (int64_t ph = 0; ph < 4; ++ph)
-          std::memcpy(xs + ((b * H2 + i) * W2 + j) * 4 * C + ph * C,
-                      x + ((b * s.H + 2 * i + ph / 2) * s.W + 2 * j + ph % 2) * C, sizeof(float) * C);
+          fn(((b * H2 + i) * W2 + j) * 4 * C + ph * C, ((b * s.H + 2 * i + ph / 2) * s.W + 2 * j + ph % 2) * C);
 }
-
+void space_to_depth(float* xs, const float* x, const ConvShape& s) {
+  for_pixel_runs(s, [&](int64_t a, int64_t o) { std::memcpy(xs + a, x + o, sizeof(float) * s.C); });
+}
 // x += the inverse map of xs (the input gradient back from the polyphase form).
 void depth_to_space_add(float* x, const float* xs, const ConvShape& s) {
-  const int64_t H2 = s.H / 2, W2 = s.W / 2, C = s.C;
-#pragma omp parallel for collapse(2)
-  for (int64_t b = 0; b < s.B; ++b)
-    for (int64_t i = 0; i < H2; ++i)
-      for (int64_t j = 0; j < W2; ++j)
-        for (int64_t ph = 0; ph < 4; ++ph) {
-          float* dst = x + ((b * s.H + 2 * i + ph / 2) * s.W + 2 * j + ph % 2) * C;
-          const float* src = xs + ((b * H2 + i) * W2 + j) * 4 * C + ph * C;
-          for (int64_t c = 0; c < C; ++c) dst[c] += src[c];
-        }
+  for_pixel_runs(s, [&](int64_t a, int64_t o) {
+    for (int64_t c = 0; c < s.C; ++c) x[o + c] += xs[a + c];
+  });
 }
 
 // Calls fn(offset in w', offset in w) for every run of C channels: w' (K, kh/2, kw/2, 4C) holds at
@@ -125,8 +121,8 @@ struct BackwardWeights {
   memory::desc scratch;
   dnnl::convolution_backward_weights prim;
   std::unique_ptr<Staged> x, dw;
-  memory dy_user, dy, diff_bias;
-  dnnl::reorder dy_in;
+  std::unique_ptr<InputIn> dy;
+  memory diff_bias;
   std::vector<float> db_scratch;
   BackwardWeights(const ConvShape& s, bool has_bias, Ctx& c) : p(polyphase(s)), d(p, has_bias) {
     const Descs a = any_layout(d);
@@ -137,9 +133,7 @@ struct BackwardWeights {
     scratch = pd.scratchpad_desc();
     x = std::make_unique<Staged>(d.src, pd.src_desc(), c);
     dw = std::make_unique<Staged>(d.wei_user, pd.diff_weights_desc(), c);
-    dy_user = memory(d.dst, c.eng, nullptr);
-    dy = memory(pd.diff_dst_desc(), c.eng);
-    dy_in = dnnl::reorder(dy_user, dy);
+    dy = std::make_unique<InputIn>(d.dst, pd.diff_dst_desc(), c);
     if (has_bias) {
       db_scratch.resize(static_cast<size_t>(s.K));
       diff_bias = memory(d.bias, c.eng, db_scratch.data());
@@ -153,8 +147,7 @@ struct BackwardData {
   memory::desc scratch;
   dnnl::convolution_backward_data prim;
   std::unique_ptr<Staged> dx, w;
-  memory dy_user, dy;
-  dnnl::reorder dy_in;
+  std::unique_ptr<InputIn> dy;
   BackwardData(const ConvShape& s, Ctx& c) : p(polyphase(s)), d(p, false) {
     const Descs a = any_layout(d);
     dnnl::convolution_backward_data::primitive_desc pd(
@@ -164,9 +157,7 @@ struct BackwardData {
     scratch = pd.scratchpad_desc();
     dx = std::make_unique<Staged>(d.src, pd.diff_src_desc(), c);
     w = std::make_unique<Staged>(d.wei_user, pd.weights_desc(), c);
-    dy_user = memory(d.dst, c.eng, nullptr);
-    dy = memory(pd.diff_dst_desc(), c.eng);
-    dy_in = dnnl::reorder(dy_user, dy);
+    dy = std::make_unique<InputIn>(d.dst, pd.diff_dst_desc(), c);
   }
 };
 
@@ -211,9 +202,7 @@ bool backward_weights(float* dw, float* db, const float* dout, const float* in, 
   if (!p) return false;
   space_to_depth(p->x->plain.data(), in, s);
   p->x->to_blocked.execute(c.strm, p->x->user, p->x->blocked);
-  p->dy_user.set_data_handle(const_cast<float*>(dout));
-  p->dy_in.execute(c.strm, p->dy_user, p->dy);
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, p->x->blocked}, {DNNL_ARG_DIFF_DST, p->dy}, {DNNL_ARG_DIFF_WEIGHTS, p->dw->blocked},
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, p->x->blocked}, {DNNL_ARG_DIFF_DST, p->dy->load(dout, c)}, {DNNL_ARG_DIFF_WEIGHTS, p->dw->blocked},
                                        {DNNL_ARG_SCRATCHPAD, c.scratchpad(p->scratch)}};
   if (db) args[DNNL_ARG_DIFF_BIAS] = p->diff_bias;
   p->prim.execute(c.strm, args);
@@ -233,9 +222,7 @@ bool backward_data(float* din, const float* dout, const float* w, const ConvShap
   if (!p) return false;
   filter_to_polyphase(p->w->plain.data(), w, s);
   p->w->to_blocked.execute(c.strm, p->w->user, p->w->blocked);
-  p->dy_user.set_data_handle(const_cast<float*>(dout));
-  p->dy_in.execute(c.strm, p->dy_user, p->dy);
-  p->prim.execute(c.strm, {{DNNL_ARG_DIFF_DST, p->dy}, {DNNL_ARG_WEIGHTS, p->w->blocked}, {DNNL_ARG_DIFF_SRC, p->dx->blocked},
+  p->prim.execute(c.strm, {{DNNL_ARG_DIFF_DST, p->dy->load(dout, c)}, {DNNL_ARG_WEIGHTS, p->w->blocked}, {DNNL_ARG_DIFF_SRC, p->dx->blocked},
                            {DNNL_ARG_SCRATCHPAD, c.scratchpad(p->scratch)}});
   p->dx->to_user.execute(c.strm, p->dx->blocked, p->dx->user);
   c.strm.wait();

@@ -49,7 +49,7 @@ dnnl::convolution_forward::primitive_desc forward_pd(const Descs& d, bool relu, 
   return {fd, attr, c.eng};
 }
 
-FilterIn::FilterIn(const memory::desc& user_desc, const memory::desc& want, Ctx& c) : user(user_desc, c.eng, nullptr) {
+InputIn::InputIn(const memory::desc& user_desc, const memory::desc& want, Ctx& c) : user(user_desc, c.eng, nullptr) {
   if (want == user_desc) {
     mem = user;
   } else {
@@ -58,8 +58,8 @@ FilterIn::FilterIn(const memory::desc& user_desc, const memory::desc& want, Ctx&
   }
 }
 
-const memory& FilterIn::load(const float* w, Ctx& c) {
-  user.set_data_handle(const_cast<float*>(w));
+const memory& InputIn::load(const float* data, Ctx& c) {
+  user.set_data_handle(const_cast<float*>(data));
   if (reorder) reorder->execute(c.strm, user, mem);
   return mem;
 }

@@ -44,12 +44,13 @@ dnnl::primitive_attr user_scratchpad();
 // oneDNN's forward descriptor for d (training), with the ReLU as a post-op when relu.
 dnnl::convolution_forward::primitive_desc forward_pd(const Descs& d, bool relu, dnnl::algorithm alg, Ctx& c);
 
-// A filter in OHWI moved into the layout `want` (or used in place when it is OHWI already).
-struct FilterIn {
+// A caller's tensor in the engine's layout (a filter in OHWI, a gradient in NHWC) moved into the
+// layout `want` (or used in place when it is in that layout already).
+struct InputIn {
   memory user, mem;
   std::unique_ptr<dnnl::reorder> reorder;
-  FilterIn(const memory::desc& user_desc, const memory::desc& want, Ctx& c);
-  const memory& load(const float* w, Ctx& c);
+  InputIn(const memory::desc& user_desc, const memory::desc& want, Ctx& c);
+  const memory& load(const float* data, Ctx& c);
 };
 
 // A summing reorder: dst (its layout) += src (its layout).
