@@ -136,6 +136,12 @@ Config config_from_json(const json& user, const std::string& src) {
   MLCN_CHECK(c.lr > 0, src << ": train.lr must be > 0, got " << c.lr);
   MLCN_CHECK(c.lr_decay > 0 && c.lr_decay <= 1, src << ": train.lr_decay must be in (0, 1], got " << c.lr_decay);
   MLCN_CHECK(c.shift_fraction >= 0 && c.shift_fraction < 0.5, src << ": train.shift_fraction must be in [0, 0.5)");
+  // A negative weight would reward bad reconstructions (issue 27, item 8).
+  MLCN_CHECK(c.lam_recon >= 0 && c.lam_recon <= 1e3,
+             src << ": train.lam_recon must be in [0, 1000] (0: no reconstruction loss), got " << c.lam_recon);
+  MLCN_CHECK(c.lr_schedule != "cosine" || c.lr_min <= c.lr,
+             src << ": train.lr_min (" << c.lr_min << ") is above train.lr (" << c.lr
+                 << "): a cosine schedule goes down from lr to lr_min");
   const json& r = merged["runtime"];
   c.device = r["device"];
   MLCN_CHECK(c.device == "auto" || c.device == "cpu" || c.device == "cuda",

@@ -71,6 +71,15 @@ TEST_CASE("config: integers beyond their range name the key instead of wrapping"
   CHECK_THROWS_WITH(parse_config(R"({"train": {"lr": 1e400}})", "c.json"), Contains("c.json: invalid JSON"));
 }
 
+TEST_CASE("config: a negative reconstruction weight and a cosine floor above lr are refused", "[config]") {
+  CHECK_THROWS_WITH(parse_config(R"({"train": {"lam_recon": -1}})", "c.json"),
+                    Contains("c.json: train.lam_recon must be in [0, 1000]"));
+  CHECK_THROWS_WITH(parse_config(R"({"train": {"lr_schedule": "cosine", "lr": 0.001, "lr_min": 0.01}})", "c.json"),
+                    Contains("c.json: train.lr_min (0.01) is above train.lr (0.001)"));
+  CHECK_NOTHROW(parse_config(R"({"train": {"lam_recon": 0, "lr_schedule": "cosine", "lr": 0.01, "lr_min": 0.01}})", "c.json"));
+  CHECK_NOTHROW(parse_config(R"({"train": {"lr_schedule": "exponential", "lr": 0.001, "lr_min": 0.01}})", "c.json"));
+}
+
 TEST_CASE("config: --set errors name --set, the file's own errors name the file", "[config]") {
   CHECK_THROWS_WITH(parse_config("{}", "c.json", {"train.epoch=1"}),
                     Contains("--set train.epoch=1: unknown config key 'train.epoch' (did you mean 'train.epochs'?)"));
