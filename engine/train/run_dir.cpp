@@ -40,8 +40,18 @@ bool all_digits(const std::string& s) {
 
 RunLock::RunLock(const std::string& dir) : path_((fs::path(dir) / ".lock").string()) {
   for (int attempt = 0; attempt < 100; ++attempt) {
-    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    // O_NOFOLLOW: a .lock that is a symbolic link is refused, never followed (the pid would be
+    // written into whatever it points at; issue 27, item 4); anything but a plain file likewise.
+    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    MLCN_CHECK(fd_ >= 0 || errno != ELOOP,
+               path_ << ": the run lock is a symbolic link; a run directory's .lock must be a plain file (remove it)");
     MLCN_CHECK(fd_ >= 0, path_ << ": cannot create the run lock: " << std::strerror(errno));
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
+      ::close(fd_);
+      fd_ = -1;
+      MLCN_FAIL(path_ << ": the run lock is not a plain file (remove it)");
+    }
     if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
       const int err = errno;
       const std::string owner = read_small(path_);

@@ -40,6 +40,16 @@ TEST_CASE("run lock: a second writer is refused with the owner's pid, released o
   CHECK_NOTHROW(RunLock(dir.path));
 }
 
+TEST_CASE("run lock: a .lock that is a symbolic link is refused and its target left alone", "[rundir][lock]") {
+  TempDir dir;
+  const std::string target = dir.file("elsewhere.txt");
+  put(target, "precious\n");
+  fs::create_symlink(target, dir.file(".lock"));
+  CHECK_ERROR(RunLock a(dir.path), dir.file(".lock"), "is a symbolic link");
+  CHECK(slurp(target) == "precious\n");
+  CHECK(fs::is_symlink(dir.file(".lock")));
+}
+
 TEST_CASE("run lock: the lock of a dead process is stale and taken over", "[rundir][lock]") {
   TempDir dir;
   pid_t child = fork();
