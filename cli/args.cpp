@@ -75,6 +75,10 @@ Args parse_args(const std::string& command, const std::vector<std::string>& args
       continue;
     }
     if (i + 1 >= args.size()) usage_error(a + " needs a value");
+    // `--out --overwrite` once made a run folder named "--overwrite" (issue 27, item 8): a value
+    // that is one of this command's own flags is a missing value.
+    for (const std::string& n : names)
+      if (args[i + 1] == n) usage_error(a + " needs a value, got the flag " + n);
     r.values_[a].push_back(args[++i]);
   }
   return r;

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <string>
 
 #include "cli/commands.h"
@@ -34,6 +35,10 @@ TEST_CASE("cli: --help and usage errors of every subcommand", "[cli][help]") {
   CHECK(v.out.find("(commit ") != std::string::npos);
   // The backend the engine was built with (the line said "off" in every CUDA build once).
   CHECK(v.out.find(std::string("CUDA backend: ") + (mlcn::cuda_compiled() ? "on" : "off")) != std::string::npos);
+  CliRun missing = run_cli({"train", "--config", "configs/default.json", "--out", "--overwrite"});
+  CHECK(missing.status == 2);
+  CHECK(missing.err.find("--out needs a value, got the flag --overwrite") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists("--overwrite"));
   CliRun near = run_cli({"predcit"});
   CHECK(near.status == 2);
   CHECK(near.err.find("did you mean 'predict'") != std::string::npos);
