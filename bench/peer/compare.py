@@ -127,6 +127,9 @@ def main():
                     help="the peer's BLAS on the CPU (see above); ignored on a GPU")
     ap.add_argument("--openblas-core", default="best",
                     help="OpenBLAS kernel: best (from the CPU flags), auto (OpenBLAS's detection) or a name")
+    ap.add_argument("--peer-form", choices=("auto", "best", "per-lane", "grouped", "grouped-cl"), default="auto",
+                    help="the peer's form (step_bench.py --form); auto: best on the CPU, per-lane on a GPU, where "
+                         "the device check's time is short and torch.compile would compile every form")
     ap.add_argument("--contention", action="store_true",
                     help="also time every model with --threads niced busy loops on the cores (see above)")
     a = ap.parse_args()
@@ -146,7 +149,8 @@ def main():
         engine_tf32 = ["--tf32", a.tf32] if a.device == "cuda" else []
         variants = run_json_all([a.engine, "--json", "--models", m, "--variants", a.variants] + common + engine_tf32,
                                 a.limit)
-        peer_cmd = peer_py + ["--json", "--models", m, "--tf32", a.tf32]
+        form = a.peer_form if a.peer_form != "auto" else ("best" if a.device == "cpu" else "per-lane")
+        peer_cmd = peer_py + ["--json", "--models", m, "--tf32", a.tf32, "--form", form]
         peer = run_json(peer_cmd + common, a.limit, env)
         if a.device == "cuda":
             compiled = run_json(peer_cmd + ["--compile"] + common, a.limit, env)
