@@ -163,7 +163,7 @@ HAVE_PEER=0
 if [ $DRY -eq 1 ]; then  # the image has compute-sanitizer and CUDA PyTorch: check what they would run
   HAVE_SAN=1
   HAVE_PEER=1
-  if "$PY" -m py_compile bench/peer/compare.py bench/peer/step_bench.py bench/peer/models.py; then
+  if "$PY" -m py_compile bench/peer/compare.py bench/peer/step_bench.py bench/peer/models.py bench/peer/grouped.py; then
     SUMMARY+=("| peer scripts compile | ok | - | - |")
   else
     SUMMARY+=("| peer scripts compile | MISSING | - | - |"); MISSING=$((MISSING + 1))
