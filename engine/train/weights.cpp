@@ -1,6 +1,7 @@
 // Weights-only files; see weights.h.
 #include "engine/train/weights.h"
 
+#include <cmath>
 #include <cstdint>
 #include <fstream>
 #include <set>
@@ -30,6 +31,9 @@ void save_weights(const std::string& path, Model& model, const Config& cfg) {
   StFile f;
   for (Param* p : model.all_params()) {
     Tensor t = to_exchange(*p, p->var->value.to(Device::cpu())).to(DType::F32);
+    for (int64_t i = 0; i < t.numel(); ++i)
+      MLCN_CHECK(std::isfinite(t.data<float>()[i]), path << ": not written: tensor " << p->name
+                                                          << " holds a non-finite value at element " << i);
     f.tensors[p->name] = StTensor::from_f32(t.shape(), t.data<float>());
   }
   f.metadata["format"] = kWeightsFormat;
@@ -52,6 +56,11 @@ void load_weights(const std::string& path, Model& model) {
                path << ": tensor " << p->name << " has shape " << shape_str(Shape(s.shape.begin(), s.shape.end()))
                     << ", the model expects " << shape_str(want));
     std::vector<float> v = s.to_f32();
+    // eval, predict, export, step and train --init all load here: Inf/NaN weights (a diverged
+    // run's) are refused where they enter, not reported as a null loss later (issue 27, item 1).
+    for (size_t i = 0; i < v.size(); ++i)
+      MLCN_CHECK(std::isfinite(v[i]), path << ": tensor " << p->name << " holds a non-finite value (" << v[i]
+                                            << " at element " << i << "): the run that wrote it had diverged");
     Tensor t = Tensor::empty(want, DType::F32);
     std::copy(v.begin(), v.end(), t.data<float>());
     p->var->value.copy_from(from_exchange(*p, t).to(p->var->value.dtype()).to(p->var->value.device()));

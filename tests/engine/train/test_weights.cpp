@@ -2,7 +2,11 @@
 // checkpoints accepted as weights, and each defect one error naming the file and tensor.
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <filesystem>
 #include <fstream>
+#include <limits>
+#include <vector>
 
 #include "engine/io/safetensors.h"
 #include "engine/train/weights.h"
@@ -31,6 +35,27 @@ TEST_CASE("weights: save, load into a fresh model, same values", "[weights]") {
     for (int64_t k = 0; k < x.numel(); k += 97) REQUIRE(x.data<float>()[k] == y.data<float>()[k]);
   }
   CHECK(mlcn::stored_config(tmp.file("w.safetensors"))["model"]["lanes"][0]["width"] == 1);
+}
+
+TEST_CASE("weights: non-finite values are refused on load and never written", "[weights]") {
+  mlcn_test::TempDir tmp;
+  mlcn::Config cfg = tiny(1);
+  mlcn::Model a(mlcn::model_spec(cfg)), b(mlcn::model_spec(cfg));
+  a.init(1);
+  const std::string w = tmp.file("w.safetensors");
+  mlcn::save_weights(w, a, cfg);
+  mlcn::StFile f = mlcn::read_safetensors(w);
+  const std::string name = a.all_params()[0]->name;
+  std::vector<float> v = f.at(name).to_f32();
+  v[3] = std::numeric_limits<float>::infinity();
+  f.tensors[name] = mlcn::StTensor::from_f32(f.at(name).shape, v.data());
+  mlcn::write_safetensors(w, f);
+  CHECK_THROWS_WITH(mlcn::load_weights(w, b), Catch::Contains(w) && Catch::Contains("tensor " + name) &&
+                                                  Catch::Contains("non-finite value (inf at element 3)"));
+  a.all_params()[1]->var->value.data<float>()[0] = std::nanf("");
+  const std::string out = tmp.file("nan.safetensors");
+  CHECK_THROWS_WITH(mlcn::save_weights(out, a, cfg), Catch::Contains("not written") && Catch::Contains("non-finite"));
+  CHECK_FALSE(std::filesystem::exists(out));
 }
 
 TEST_CASE("weights: wrong model, extra tensor, JSON text, all named", "[weights]") {
