@@ -40,6 +40,19 @@ TEST_CASE("export: weights only, PyTorch names and shapes, same accuracy", "[cli
   CHECK(nlohmann::json::parse(a.out)["accuracy"] == nlohmann::json::parse(b.out)["accuracy"]);
   CHECK(nlohmann::json::parse(a.out)["loss"] == nlohmann::json::parse(b.out)["loss"]);
 
+  // Never onto its own input or into a run's folder: the run stays resumable, byte for byte.
+  const std::string last = run + "/last.safetensors";
+  const std::vector<uint8_t> before = mlcn_test::read_bytes(last);
+  r = run_cli({"export", "--checkpoint", last, "--out", last});
+  CHECK(r.status == 1);
+  CHECK(r.err.find("--out is the checkpoint being exported") != std::string::npos);
+  r = run_cli({"export", "--checkpoint", w, "--out", run + "/weights.safetensors"});
+  CHECK(r.status == 1);
+  CHECK(r.err.find("inside a training run's folder") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(run + "/weights.safetensors"));
+  const bool unchanged = mlcn_test::read_bytes(last) == before;  // no decomposition of megabytes on failure
+  CHECK(unchanged);
+
   CHECK(run_cli({"export", "--checkpoint", run}).status == 2);
   r = run_cli({"export", "--checkpoint", run, "--out", tmp.path});
   CHECK(r.status == 1);
